@@ -1,0 +1,19 @@
+/* The serialflow command table: one row per command. A command's code lives in bin/commands/<name>.ts
+   and is loaded only when that command runs, so `serialflow --help` stays fast. */
+
+export interface CommandRow {
+  /** words that select the command, e.g. ["audit", "verify"] */
+  words: string[];
+  usage: string;
+  summary: string;
+  /** module under bin/commands exporting `run(args: string[]): Promise<number>` (the exit code); absent = not built yet */
+  module?: string;
+}
+
+export const COMMANDS: CommandRow[] = [
+  { words: ["pool", "status"], usage: "serialflow pool status --db FILE", summary: "print the count of serial numbers per pool and state" },
+  { words: ["pool", "import"], usage: "serialflow pool import --db FILE --pool ID FILE", summary: "load an authority file (one serial number or code per line) into a pool" },
+  { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "check the hash chain of the audit log; name the first changed, removed or inserted record" },
+  { words: ["serve"], usage: "serialflow serve --db FILE --port N [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID]", summary: "run a headless OPEN-SCS OPC UA server on a pool file" },
+  { words: ["epcis", "export"], usage: "serialflow epcis export --db FILE --from T --to T --out FILE", summary: "write the audited events of a period as an EPCIS 2.0 JSON-LD document" },
+];
