@@ -1,0 +1,117 @@
+/* The 20 PSS functions, described once. The runtime registration (pss-function.ts) and the editor
+   definitions (scripts/build-assets.js writes each node's .html, help and catalogue) are derived from
+   this table: adding a function is one row. Method names and argument order: OPC 30260 (MODEL.md §3). */
+
+export type ArgumentShape =
+  /** SNRequest*: SNCollectionID, Count, SNFormat, PoolSelectionCriteria, RequestToken */
+  | "request"
+  /** SNReturn* and SNto*: SNCollection, PoolSelectionCriteria, SNFormat */
+  | "snCollection"
+  /** SNInvalidatingEvent: SNCollection, SNFormat, OPENSCSEventContext */
+  | "snEvent"
+  /** Labels* and SID*: LabelCollection, SNFormat, OPENSCSEventContext */
+  | "labelEvent"
+  /** Aggregation*: AggregationElement[], ParentSNFormat, PackedElementSNFormat, AggregationContext */
+  | "aggregation";
+
+export type Manager = "PoolManager" | "EventManager" | "AggregationManager";
+
+export interface PssFunction {
+  /** Node-RED type */
+  type: string;
+  /** the OPC 30260 method name */
+  method: string;
+  manager: Manager;
+  shape: ArgumentShape;
+  /** request/return/push: the state the numbers end in (or are drawn in, for SNRequestUnassigned) */
+  target?: "Unassigned" | "Unallocated" | "Allocated" | "Encoded";
+  /** return or push, for the snCollection shape */
+  operation?: "return" | "push";
+  /** the PSS event the call records (events and aggregation) */
+  event?:
+    | "sn_invalidating"
+    | "sn_encoding"
+    | "label_scrapping"
+    | "label_inspecting"
+    | "label_sampling"
+    | "commissioning"
+    | "destroying"
+    | "shipping"
+    | "inspecting"
+    | "decommissioning"
+    | "packing"
+    | "unpacking";
+  /** one line for the palette tooltip and the help's first paragraph */
+  summary: string;
+  /** what happens to the serial numbers, for the help text */
+  effect: string;
+}
+
+const F = (row: PssFunction): PssFunction => row;
+
+export const PSS_FUNCTIONS: readonly PssFunction[] = [
+  F({ type: "pss-sn-request-unassigned", method: "SNRequestUnassigned", manager: "PoolManager", shape: "request", target: "Unassigned",
+      summary: "Requests unassigned serial numbers from a pool, for another pool to manage.",
+      effect: "The numbers stay Unassigned, bound to the returned SN collection; they are never handed out again." }),
+  F({ type: "pss-sn-request-unallocated", method: "SNRequestUnallocated", manager: "PoolManager", shape: "request", target: "Unallocated",
+      summary: "Requests serial numbers for production (Unassigned → Unallocated).",
+      effect: "Unassigned numbers move to Unallocated and are bound to the returned SN collection." }),
+  F({ type: "pss-sn-request-allocated", method: "SNRequestAllocated", manager: "PoolManager", shape: "request", target: "Allocated",
+      summary: "Requests serial numbers for a packaging run (→ Allocated).",
+      effect: "Free Unallocated numbers, then Unassigned ones, move to Allocated and are bound to the returned SN collection." }),
+  F({ type: "pss-sn-return-unallocated", method: "SNReturnUnallocated", manager: "PoolManager", shape: "snCollection", target: "Unassigned", operation: "return",
+      summary: "Gives unallocated serial numbers back to their pool (Unallocated → Unassigned).",
+      effect: "The numbers of the named SN collection go back to Unassigned and become free in the pool." }),
+  F({ type: "pss-sn-return-allocated", method: "SNReturnAllocated", manager: "PoolManager", shape: "snCollection", target: "Unallocated", operation: "return",
+      summary: "Gives allocated serial numbers back to their pool (Allocated → Unallocated).",
+      effect: "The numbers of the named SN collection go back to Unallocated and become free in the pool." }),
+  F({ type: "pss-sn-to-unallocated", method: "SNtoUnallocated", manager: "PoolManager", shape: "snCollection", target: "Unallocated", operation: "push",
+      summary: "Pushes serial numbers into the pool in state Unallocated (unsolicited).",
+      effect: "Numbers unknown to the pool are added; known ones move to Unallocated where the state model allows it." }),
+  F({ type: "pss-sn-to-allocated", method: "SNtoAllocated", manager: "PoolManager", shape: "snCollection", target: "Allocated", operation: "push",
+      summary: "Pushes serial numbers into the pool in state Allocated (unsolicited).",
+      effect: "Numbers unknown to the pool are added; known ones move to Allocated where the state model allows it." }),
+  F({ type: "pss-sn-to-encoded", method: "SNtoEncoded", manager: "PoolManager", shape: "snCollection", target: "Encoded", operation: "push",
+      summary: "Pushes serial numbers into the pool in state Encoded (unsolicited).",
+      effect: "Numbers unknown to the pool are added; known ones move to Encoded where the state model allows it." }),
+  F({ type: "pss-sn-invalidating", method: "SNInvalidatingEvent", manager: "EventManager", shape: "snEvent", event: "sn_invalidating",
+      summary: "Declares serial numbers invalid (→ SNInvalid, terminal).",
+      effect: "The numbers move to SNInvalid and can never be used again." }),
+  F({ type: "pss-labels-encoding", method: "LabelsEncodingEvent", manager: "EventManager", shape: "labelEvent", event: "sn_encoding",
+      summary: "Reports labels printed or encoded (Allocated → Encoded).",
+      effect: "The numbers move to Encoded; the label collection and its properties (lot, expiry, ...) are stored." }),
+  F({ type: "pss-labels-scrapping", method: "LabelsScrappingEvent", manager: "EventManager", shape: "labelEvent", event: "label_scrapping",
+      summary: "Reports encoded labels destroyed before use (Encoded → LabelScrapped, terminal).",
+      effect: "The numbers move to LabelScrapped." }),
+  F({ type: "pss-labels-inspecting", method: "LabelsInspectingEvent", manager: "EventManager", shape: "labelEvent", event: "label_inspecting",
+      summary: "Reports an inspection of encoded labels (no state change).",
+      effect: "The state does not change; the inspection is audited." }),
+  F({ type: "pss-labels-sampling", method: "LabelsSamplingEvent", manager: "EventManager", shape: "labelEvent", event: "label_sampling",
+      summary: "Reports encoded labels kept as samples (Encoded → LabelSampled, terminal).",
+      effect: "The numbers move to LabelSampled." }),
+  F({ type: "pss-sid-commissioning", method: "SIDCommissioningEvent", manager: "EventManager", shape: "labelEvent", event: "commissioning",
+      summary: "Reports serialised items commissioned (Encoded → Commissioned).",
+      effect: "The numbers move to Commissioned; lot, expiry and other label properties are stored with them." }),
+  F({ type: "pss-sid-destroying", method: "SIDDestroyingEvent", manager: "EventManager", shape: "labelEvent", event: "destroying",
+      summary: "Reports items destroyed (→ Destroyed, terminal).",
+      effect: "The numbers move to Destroyed." }),
+  F({ type: "pss-sid-shipping", method: "SIDShippingEvent", manager: "EventManager", shape: "labelEvent", event: "shipping",
+      summary: "Reports items shipped (Commissioned → Released).",
+      effect: "The numbers move to Released: they have left production's responsibility." }),
+  F({ type: "pss-sid-inspecting", method: "SIDInspectingEvent", manager: "EventManager", shape: "labelEvent", event: "inspecting",
+      summary: "Reports items pulled as samples by inspection (Commissioned → Sampled).",
+      effect: "The numbers move to Sampled (the PSS defines inspecting as pulling a pack as a sample)." }),
+  F({ type: "pss-sid-decommissioning", method: "SIDDecommissioningEvent", manager: "EventManager", shape: "labelEvent", event: "decommissioning",
+      summary: "Reports items decommissioned (→ Inactive).",
+      effect: "The numbers move to Inactive." }),
+  F({ type: "pss-aggregation-packing", method: "AggregationPackingEvent", manager: "AggregationManager", shape: "aggregation", event: "packing",
+      summary: "Reports children packed into parents (cases, pallets).",
+      effect: "Each parent gets the listed children; states do not change; every child and parent must be Commissioned." }),
+  F({ type: "pss-aggregation-unpacking", method: "AggregationUnpackingEvent", manager: "AggregationManager", shape: "aggregation", event: "unpacking",
+      summary: "Reports children removed from parents.",
+      effect: "The listed children leave their parents; states do not change." }),
+];
+
+export function functionByType(type: string): PssFunction | undefined {
+  return PSS_FUNCTIONS.find((f) => f.type === type);
+}

@@ -1,0 +1,77 @@
+/* PoolBackend over the local SQLite store: every call is one store transaction. */
+import type { SqlitePoolStore } from "../core/store";
+import type {
+  AggregationArgs, CollectionArgs, EventArgs, GuardResult, PoolBackend, PoolStatus, PushTarget, RequestArgs,
+  RequestResult, RequestTarget, ReturnTarget,
+} from "./pool-backend";
+import type { Dict } from "./args";
+
+export class LocalPoolBackend implements PoolBackend {
+  constructor(
+    private readonly store: SqlitePoolStore,
+    readonly poolId: string,
+    /** criteria that select this pool when a message gives none */
+    private readonly criteria: Dict,
+    readonly maxPage: number,
+  ) {}
+
+  private crit(c: Dict | undefined): Dict {
+    return c && Object.keys(c).length ? c : this.criteria;
+  }
+
+  async request(target: RequestTarget, a: RequestArgs, actor: string): Promise<RequestResult> {
+    const r = this.store.request(target, {
+      poolSelectionCriteria: this.crit(a.poolSelectionCriteria),
+      snCollectionId: a.snCollectionId || undefined,
+      count: a.count,
+      snFormat: a.snFormat,
+      requestToken: a.requestToken || undefined,
+      actor,
+      context: a.context,
+    });
+    return { returnStatus: r.returnStatus, snCollection: { ...r.snCollection }, returnedRequestToken: r.returnedRequestToken };
+  }
+
+  async returnSerialNumbers(target: ReturnTarget, a: CollectionArgs, actor: string): Promise<{ returnStatus: string }> {
+    const r = this.store.returnSerialNumbers(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context });
+    return { returnStatus: r.returnStatus };
+  }
+
+  async pushTo(target: PushTarget, a: CollectionArgs, actor: string): Promise<{ returnStatus: string }> {
+    const r = this.store.pushTo(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context });
+    return { returnStatus: r.returnStatus };
+  }
+
+  async applyEvent(event: string, a: EventArgs, actor: string): Promise<{ returnStatus: string; applied: number; anomalies: number }> {
+    const r = this.store.applyEvent(event as never, {
+      serialNumbers: a.serialNumbers,
+      snFormat: a.snFormat,
+      labelCollection: a.labelCollection,
+      context: a.context,
+      actor,
+    });
+    return { returnStatus: r.returnStatus, applied: r.applied, anomalies: r.anomalies };
+  }
+
+  async aggregate(event: "packing" | "unpacking", a: AggregationArgs, actor: string): Promise<{ returnStatus: string }> {
+    // every parent and child must be known and in a state that allows the event; one transaction for all
+    const all = a.elements.flatMap((e) => [e.parent, ...e.children]);
+    const r = this.store.applyEvent(event, {
+      serialNumbers: all,
+      context: { ...(a.context ?? {}), aggregation: JSON.stringify(a.elements.map((e) => ({ parent: e.parent, children: e.children }))) },
+      actor,
+    });
+    return { returnStatus: r.returnStatus };
+  }
+
+  async checkEvent(event: string, serialNumbers: string[]): Promise<GuardResult> {
+    return this.store.checkEvent(event as never, serialNumbers) as GuardResult;
+  }
+
+  async status(): Promise<PoolStatus> {
+    const pool = this.store.getPool(this.poolId);
+    const counts = this.store.countByState(this.poolId) as Record<string, number>;
+    const available = (counts.Unassigned ?? 0) + (counts.Unallocated ?? 0);
+    return { poolId: this.poolId, counts, available, threshold: pool?.lowThreshold ?? 0 };
+  }
+}

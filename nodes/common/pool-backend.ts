@@ -1,0 +1,93 @@
+/* What a PSS function node needs from a pool, whatever the pool is: a local SQLite store, or a remote
+   OPEN-SCS server reached over OPC UA. Asynchronous so that both fit; the function nodes see only this. */
+import type { Dict } from "./args";
+
+export type RequestTarget = "Unassigned" | "Unallocated" | "Allocated";
+export type PushTarget = "Unallocated" | "Allocated" | "Encoded";
+export type ReturnTarget = "Unallocated" | "Allocated";
+
+export interface SNCollectionOut {
+  id: string;
+  description: string;
+  state: string;
+  associatedPoolId: string;
+  serialNumbers: string[];
+}
+
+export interface RequestArgs {
+  count: number;
+  snCollectionId?: string;
+  snFormat?: string;
+  poolSelectionCriteria?: Dict;
+  requestToken?: string;
+  context?: Dict;
+}
+
+export interface RequestResult {
+  returnStatus: string;
+  snCollection: SNCollectionOut;
+  returnedRequestToken: string;
+}
+
+export interface CollectionArgs {
+  snCollection: { id: string; serialNumbers: string[] };
+  poolSelectionCriteria?: Dict;
+  snFormat?: string;
+  context?: Dict;
+}
+
+export interface LabelCollectionIn {
+  id?: string;
+  description?: string;
+  properties?: Dict;
+  labels?: Array<{ id: string; properties?: Dict }>;
+}
+
+export interface EventArgs {
+  serialNumbers: string[];
+  snFormat?: string;
+  labelCollection?: LabelCollectionIn;
+  context?: Dict;
+}
+
+export interface AggregationElementIn {
+  parent: string;
+  parentProperties?: Dict;
+  children: string[];
+  childCollection?: LabelCollectionIn;
+}
+
+export interface AggregationArgs {
+  elements: AggregationElementIn[];
+  parentSnFormat?: string;
+  packedElementSnFormat?: string;
+  context?: Dict;
+}
+
+export interface GuardResult {
+  allowed: Array<{ serialNumber: string; state: string; to?: string }>;
+  refused: Array<{ serialNumber: string; state?: string; reason: string }>;
+}
+
+export interface PoolStatus {
+  poolId: string;
+  counts: Record<string, number>;
+  available: number;
+  threshold: number;
+}
+
+export interface PoolBackend {
+  /** the largest page one request may return (MaxSNRequestable for a remote pool) */
+  readonly maxPage: number;
+  request(target: RequestTarget, args: RequestArgs, actor: string): Promise<RequestResult>;
+  returnSerialNumbers(target: ReturnTarget, args: CollectionArgs, actor: string): Promise<{ returnStatus: string }>;
+  pushTo(target: PushTarget, args: CollectionArgs, actor: string): Promise<{ returnStatus: string }>;
+  applyEvent(event: string, args: EventArgs, actor: string): Promise<{ returnStatus: string; applied: number; anomalies: number }>;
+  aggregate(event: "packing" | "unpacking", args: AggregationArgs, actor: string): Promise<{ returnStatus: string }>;
+  checkEvent(event: string, serialNumbers: string[]): Promise<GuardResult>;
+  status(): Promise<PoolStatus>;
+  /** pool administration (pss-pool-admin): generate numbers with the pool's SID class generator */
+  generate(count: number, actor: string): Promise<{ added: number }>;
+  /** pool administration: load an authority file (one code per line) for the pool's SID class */
+  importText(text: string, actor: string): Promise<{ added: number }>;
+}

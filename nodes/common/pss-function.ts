@@ -1,0 +1,169 @@
+/* The runtime of the 20 PSS function nodes: parse msg.payload for the function's argument shape, call
+   the pool, send the result. One pipeline; the table in functions.ts says what differs. */
+import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "./red";
+import { functionByType, type PssFunction } from "./functions";
+import { keyValues, payloadObject, type Dict } from "./args";
+import { asNodeError, statusText } from "./errors";
+import { parseAggregation, parseCollection, parseLabelEvent, parseRequest, parseSnEvent, type FunctionDefaults } from "./parse";
+import type { LabelCollectionIn, PoolBackend, RequestResult, RequestTarget, PushTarget, ReturnTarget } from "./pool-backend";
+import type { PoolConfigNode } from "../pss-pool/pss-pool";
+
+export interface FunctionNodeDef extends NodeDef {
+  pool: string;
+  count?: number | string;
+  snFormat?: string;
+  snCollectionId?: string;
+  context?: string;
+}
+
+/** Run one PSS function against a pool backend. Exported for the state guard, the admin node and tests. */
+export async function runFunction(fn: PssFunction, backend: PoolBackend, payload: unknown, d: FunctionDefaults, actor: string): Promise<Record<string, unknown>> {
+  const p = payloadObject(payload, fn.shape === "request");
+  switch (fn.shape) {
+    case "request": {
+      const args = parseRequest(p, d);
+      let page = await backend.request(fn.target as RequestTarget, args, actor);
+      if (!args.pageAll) return { ...page };
+      const serials = [...page.snCollection.serialNumbers];
+      let status = page.returnStatus;
+      let last: RequestResult = page;
+      while (page.returnedRequestToken) {
+        page = await backend.request(fn.target as RequestTarget, { ...args, requestToken: page.returnedRequestToken }, actor);
+        for (const s of page.snCollection.serialNumbers) serials.push(s);
+        if (page.returnStatus !== "NoError") status = page.returnStatus;
+        last = page;
+      }
+      return { returnStatus: status, snCollection: { ...last.snCollection, serialNumbers: serials }, returnedRequestToken: "" };
+    }
+    case "snCollection": {
+      const args = parseCollection(p, d, fn.operation as "return" | "push");
+      const r = fn.operation === "return"
+        ? await backend.returnSerialNumbers(fn.target as ReturnTarget, args, actor)
+        : await backend.pushTo(fn.target as PushTarget, args, actor);
+      return { returnStatus: r.returnStatus, snCollection: args.snCollection };
+    }
+    case "snEvent": {
+      const args = parseSnEvent(p, d);
+      const r = await backend.applyEvent(fn.event as string, args, actor);
+      return { returnStatus: r.returnStatus, serialNumbers: args.serialNumbers, applied: r.applied, anomalies: r.anomalies };
+    }
+    case "labelEvent": {
+      const args = parseLabelEvent(p, d);
+      const r = await backend.applyEvent(fn.event as string, args, actor);
+      return {
+        returnStatus: r.returnStatus,
+        labelCollection: specLabelCollection(args.labelCollection, args.serialNumbers),
+        serialNumbers: args.serialNumbers,
+        applied: r.applied,
+        anomalies: r.anomalies,
+      };
+    }
+    case "aggregation": {
+      const args = parseAggregation(p, d);
+      const r = await backend.aggregate(fn.event as "packing" | "unpacking", args, actor);
+      return { returnStatus: r.returnStatus, aggregationElement: args.elements.map((e) => ({ parent: e.parent, children: e.children })) };
+    }
+  }
+}
+
+/** The label collection in the spec's camelCase shape, as event nodes take it: output chains into input. */
+export function specLabelCollection(lc: LabelCollectionIn | undefined, serialNumbers: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: lc?.id ?? "", description: lc?.description ?? "", serialNumbers };
+  if (lc?.labels && lc.labels.length) out.labelCollection = lc.labels.map((l) => ({ id: l.id, labelProperties: l.properties ?? {} }));
+  if (lc?.properties && Object.keys(lc.properties).length) out.labelCollectionProperties = lc.properties;
+  return out;
+}
+
+export function countOf(result: Record<string, unknown>): number {
+  const c = result.snCollection as { serialNumbers?: string[] } | undefined;
+  if (c?.serialNumbers) return c.serialNumbers.length;
+  if (Array.isArray(result.serialNumbers)) return result.serialNumbers.length;
+  if (Array.isArray(result.aggregationElement)) return (result.aggregationElement as Array<{ children: string[] }>).reduce((n, e) => n + e.children.length, 0);
+  return 0;
+}
+
+export function nodeDefaults(config: FunctionNodeDef): FunctionDefaults {
+  const count = typeof config.count === "string" && config.count.trim() !== "" ? Number(config.count) : config.count;
+  let context: Dict | undefined;
+  if (config.context && config.context.trim()) {
+    context = keyValues({ context: JSON.parse(config.context) }, "context");
+  }
+  return {
+    count: typeof count === "number" && Number.isFinite(count) ? count : undefined,
+    snFormat: config.snFormat || "SERIALONLY",
+    snCollectionId: config.snCollectionId || "",
+    context,
+  };
+}
+
+export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
+  function PssFunctionNode(this: Node, config: FunctionNodeDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const pool = RED.nodes.getNode(config.pool) as PoolConfigNode | null;
+    let defaults: FunctionDefaults;
+    let configError: Error | undefined;
+    try {
+      defaults = nodeDefaults(config);
+    } catch (err) {
+      defaults = {};
+      configError = new Error(`the node's event context is not valid JSON key/values: ${(err as Error).message}`);
+    }
+    let low = false;
+    const onLow = () => {
+      low = true;
+    };
+    if (!pool) {
+      node.status({ fill: "red", shape: "ring", text: "no pool" });
+    } else {
+      pool.events.on("low", onLow);
+      node.status({});
+    }
+
+    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+      const run = async () => {
+        if (configError) throw configError;
+        if (!pool) {
+          const e = new Error(`${fn.method}: no pss-pool is configured on this node`) as Error & { code: string };
+          e.code = "PoolUnavailable";
+          throw e;
+        }
+        const actor = typeof msg.actor === "string" && msg.actor ? `${msg.actor} via ${node.id}` : `node-red:${node.id}`;
+        return runFunction(fn, pool.getBackend(), msg.payload, defaults, actor);
+      };
+      run().then(
+        (result) => {
+          const n = countOf(result);
+          const partial = result.returnStatus !== "NoError";
+          node.status({
+            fill: partial || low ? "yellow" : "green",
+            shape: "dot",
+            text: partial ? `${n} · ${String(result.returnStatus)}` : low ? `${n} · pool low` : `${n} · ${fn.method}`,
+          });
+          low = false;
+          msg.payload = result;
+          send(msg);
+          done();
+        },
+        (err: unknown) => {
+          const e = asNodeError(err);
+          node.status({ fill: "red", shape: "dot", text: statusText(e) });
+          done(e);
+        },
+      );
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      if (pool) pool.events.off("low", onLow);
+      done();
+    });
+  }
+  RED.nodes.registerType(fn.type, PssFunctionNode as never);
+}
+
+/** The module function for one node type: what each generated dist/nodes/<type>/<type>.js exports. */
+export function moduleFor(type: string): (RED: NodeAPI) => void {
+  const fn = functionByType(type);
+  if (!fn) throw new Error(`unknown PSS function node type ${type}`);
+  return (RED: NodeAPI) => registerPssFunction(RED, fn);
+}

@@ -1,0 +1,39 @@
+/* One open store per SQLite file, shared by every pss-pool node that names that file in this process,
+   closed when the last of them closes (redeploy, removal, shutdown). */
+import * as path from "path";
+import { openPoolStore, type SqlitePoolStore } from "../core/store";
+
+interface Entry {
+  store: SqlitePoolStore;
+  refs: number;
+}
+
+const open = new Map<string, Entry>();
+
+export function acquireStore(file: string): SqlitePoolStore {
+  const key = path.resolve(file);
+  const hit = open.get(key);
+  if (hit) {
+    hit.refs++;
+    return hit.store;
+  }
+  const store = openPoolStore(key);
+  open.set(key, { store, refs: 1 });
+  return store;
+}
+
+export function releaseStore(file: string): void {
+  const key = path.resolve(file);
+  const hit = open.get(key);
+  if (!hit) return;
+  hit.refs--;
+  if (hit.refs <= 0) {
+    open.delete(key);
+    hit.store.close();
+  }
+}
+
+/** Files open right now, for tests that check that redeploys leave no handle behind. */
+export function openStoreFiles(): string[] {
+  return [...open.keys()];
+}
