@@ -11,9 +11,9 @@ export interface CommandRow {
 }
 
 export const COMMANDS: CommandRow[] = [
-  { words: ["pool", "status"], usage: "serialflow pool status --db FILE", summary: "print the count of serial numbers per pool and state" },
-  { words: ["pool", "import"], usage: "serialflow pool import --db FILE --pool ID FILE", summary: "load an authority file (one serial number or code per line) into a pool" },
-  { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "check the hash chain of the audit log; name the first changed, removed or inserted record" },
-  { words: ["serve"], usage: "serialflow serve --db FILE --port N [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID]", summary: "run a headless OPEN-SCS OPC UA server on a pool file" },
-  { words: ["epcis", "export"], usage: "serialflow epcis export --db FILE --from T --to T --out FILE", summary: "write the audited events of a period as an EPCIS 2.0 JSON-LD document" },
+  { words: ["pool", "status"], usage: "serialflow pool status --db FILE", summary: "print the count of serial numbers per pool and state", module: "pool" },
+  { words: ["pool", "import"], usage: "serialflow pool import --db FILE --pool ID FILE", summary: "load an authority file (one serial number or code per line) into a pool", module: "pool" },
+  { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "check the hash chain of the audit log; name the first changed, removed or inserted record", module: "audit" },
+  { words: ["serve"], usage: "serialflow serve --db FILE --port N [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID]", summary: "run a headless OPEN-SCS OPC UA server on a pool file", module: "serve" },
+  { words: ["epcis", "export"], usage: "serialflow epcis export --db FILE --from T --to T --out FILE", summary: "write the audited events of a period as an EPCIS 2.0 JSON-LD document", module: "epcis" },
 ];

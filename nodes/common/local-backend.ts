@@ -71,7 +71,15 @@ export class LocalPoolBackend implements PoolBackend {
   async status(): Promise<PoolStatus> {
     const pool = this.store.getPool(this.poolId);
     const counts = this.store.countByState(this.poolId) as Record<string, number>;
-    const available = (counts.Unassigned ?? 0) + (counts.Unallocated ?? 0);
+    const available = this.store.available(this.poolId);
     return { poolId: this.poolId, counts, available, threshold: pool?.lowThreshold ?? 0 };
+  }
+
+  async generate(count: number, actor: string): Promise<{ added: number }> {
+    return this.store.provision(this.poolId, { generate: count }, { actor });
+  }
+
+  async importText(text: string, actor: string): Promise<{ added: number }> {
+    return this.store.importFile(this.poolId, text, { actor });
   }
 }

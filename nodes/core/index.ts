@@ -7,3 +7,4 @@ export * as store from "./store";
 export * as aggregation from "./aggregation";
 export * as opcua from "./opcua";
 export * as epcis from "./epcis";
+export * as label from "./label";

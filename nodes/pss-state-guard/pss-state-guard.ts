@@ -34,9 +34,10 @@ export default function (RED: NodeAPI): void {
       const run = async () => {
         if (!pool) throw Object.assign(new Error("pss-state-guard: no pss-pool is configured on this node"), { code: "PoolUnavailable" });
         const p = payloadObject(msg.payload, false);
-        const raw = typeof p.event === "string" && p.event ? p.event : typeof msg.event === "string" && msg.event ? msg.event : config.event;
-        if (!raw || !(EVENTS as readonly string[]).includes(raw)) {
-          throw new InputError("UnknownEvent", `event ${raw === undefined || raw === "" ? "is missing" : `"${String(raw)}" is not a PSS event`}: one of ${EVENTS.join(", ")}`);
+        // the message's event, when it names one, wins over the node's; it must be a PSS event name
+        const raw: unknown = p.event !== undefined ? p.event : msg.event !== undefined ? msg.event : config.event;
+        if (typeof raw !== "string" || !(EVENTS as readonly string[]).includes(raw)) {
+          throw new InputError("UnknownEvent", `event ${raw === undefined || raw === "" ? "is missing" : `${JSON.stringify(raw)} is not a PSS event`}: one of ${EVENTS.join(", ")}`);
         }
         const serialNumbers = serialNumbersOf(p);
         return { event: raw, result: await pool.getBackend().checkEvent(raw, serialNumbers) };

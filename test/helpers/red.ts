@@ -32,3 +32,10 @@ export function nextMessage(id: string, timeoutMs = 10000): Promise<Record<strin
     });
   });
 }
+
+/** A node module of Node-RED's own core set (catch, status, complete, ...), which helper.load does not
+ *  register by itself: a flow with a Catch node must load it. */
+export function coreNodeModule(file: "25-catch" | "25-status" | "24-complete"): unknown {
+  const nodesDir = path.dirname(require.resolve("@node-red/nodes/package.json", { paths: [path.dirname(require.resolve("node-red"))] }));
+  return require(path.join(nodesDir, "core", "common", `${file}.js`));
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as path from "path";
-import { helper, nodeModule, nextMessage } from "../helpers/red";
+import { helper, nodeModule, nextMessage, coreNodeModule } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { dbDigest } from "../helpers/digest";
 import { openPoolStore } from "../../nodes/core/store";
@@ -13,7 +13,7 @@ function flow(dbFile: string, count = 10) {
     { id: "pool", type: "pss-pool", name: "", mode: "local", dbFile, poolId: POOL, sidClass: "GS1-SGTIN", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 10000 },
     { id: "req", z: "f1", type: "pss-sn-request-allocated", name: "", pool: "pool", count, snFormat: "SERIALONLY", snCollectionId: "", wires: [["out"]] },
     { id: "out", z: "f1", type: "helper" },
-    { id: "catch", z: "f1", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
+    { id: "catcher", z: "f1", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
     { id: "caught", z: "f1", type: "helper" },
   ];
 }
@@ -39,7 +39,7 @@ describe("pss-pool + pss-sn-request-allocated (Node-RED test helper)", function 
     tmp.cleanup();
   });
 
-  const modules = () => [nodeModule("pss-pool"), nodeModule("pss-sn-request-allocated")] as any;
+  const modules = () => [nodeModule("pss-pool"), nodeModule("pss-sn-request-allocated"), coreNodeModule("25-catch")] as any;
 
   it("requests 10 allocated serial numbers: the message carries them and the store has them Allocated", async function () {
     await helper.load(modules(), flow(dbFile));

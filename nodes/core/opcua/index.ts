@@ -1,2 +1,8 @@
-// filled by its issue
-export {};
+/* OPEN-SCS over OPC UA (OPC 30260): our model, the server, the client and the structure codecs. */
+export * from "./model";
+export { generateNodeSet2 } from "./nodeset";
+export * from "./codecs";
+export * from "./backend";
+export * from "./server";
+export * from "./client";
+export * from "./remote";

@@ -1,2 +1,1037 @@
-// filled by its issue
-export {};
+/* The PoolStore: serial number pools in one SQLite file (better-sqlite3), guarded by the lifecycle table,
+   every change audited in a hash-chained log. One BEGIN IMMEDIATE transaction per call; bulk work is set-based. */
+import { EventEmitter } from "events";
+import * as crypto from "crypto";
+import Database from "better-sqlite3";
+import {
+  EVENTS, FORWARD_PATH, PssEvent, STATES, SerialNumberState, TERMINAL_STATES, TRANSITIONS, forwardSteps, isEvent,
+  stateFromEnum, stateToEnum, transition,
+} from "../lifecycle";
+import { PssError, PssErrorDetail, listSome } from "./errors";
+import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, canonicalContext, rowToRecord, verifyRows } from "./audit";
+import { SCHEMA, SCHEMA_VERSION } from "./schema";
+import { SerialGenerator, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem } from "./serials";
+
+export { PssError, listSome } from "./errors";
+export type { PssErrorDetail, StoreErrorCode } from "./errors";
+export { AUDIT_ACTIONS, GENESIS_HASH, auditHash, verifyRows } from "./audit";
+export type { AuditRecord, AuditRow, AuditAction, VerifyResult } from "./audit";
+export { defaultGenerator, parseImportText, basicSerialProblem, resolveSidClass, sidCheck } from "./serials";
+export type { SerialGenerator, SerialCheck } from "./serials";
+
+export type Dict = Record<string, string>;
+export type GuardPolicy = "strict" | "record";
+export type RequestTarget = "Unassigned" | "Unallocated" | "Allocated";
+export type ReturnTarget = "Unallocated" | "Allocated";
+export type PushTarget = "Unallocated" | "Allocated" | "Encoded";
+
+/** Serial number formats the store reads and writes: both mean the serial number as stored. */
+export const SN_FORMATS = ["SERIALONLY", "LITERAL"] as const;
+
+export interface PoolOptions {
+  poolId: string;
+  sidClass: string;
+  selectionCriteria?: Dict;
+  guardPolicy?: GuardPolicy;
+  /** the "low" event fires after a commit that leaves fewer free numbers than this (0 = never) */
+  lowThreshold?: number;
+  /** the most serial numbers one page of a request holds (MaxSNRequestable); default 10,000 */
+  maxRequest?: number;
+  /** the largest count one request (all its pages) may ask for; default 1,000,000 */
+  maxCount?: number;
+  isDefault?: boolean;
+}
+
+export interface Pool {
+  poolId: string;
+  sidClass: string;
+  selectionCriteria: Dict;
+  guardPolicy: GuardPolicy;
+  lowThreshold: number;
+  maxRequest: number;
+  maxCount: number;
+  isDefault: boolean;
+  created: string;
+}
+
+export interface SNCollection {
+  id: string;
+  description: string;
+  state: SerialNumberState;
+  associatedPoolId: string;
+  serialNumbers: string[];
+}
+
+export interface RequestArgs {
+  poolSelectionCriteria?: Dict;
+  snCollectionId?: string;
+  count: number;
+  snFormat?: string;
+  requestToken?: string;
+  actor?: string;
+  context?: Dict;
+}
+
+export interface RequestResult {
+  returnStatus: "NoError" | "InsufficientSerialNumbers";
+  snCollection: SNCollection;
+  returnedRequestToken: string;
+}
+
+export interface CollectionArgs {
+  snCollection: { id: string; serialNumbers: string[] };
+  poolSelectionCriteria?: Dict;
+  snFormat?: string;
+  actor?: string;
+  context?: Dict;
+}
+
+export interface LabelCollectionIn {
+  id?: string;
+  description?: string;
+  properties?: Dict;
+  labels?: Array<{ id: string; properties?: Dict }>;
+}
+
+export interface EventArgs {
+  serialNumbers: string[];
+  snFormat?: string;
+  labelCollection?: LabelCollectionIn;
+  context?: Dict;
+  actor?: string;
+  /** when given, every number must belong to this pool */
+  poolId?: string;
+}
+
+export interface SerialNumberInfo {
+  value: string;
+  poolId: string;
+  state: SerialNumberState;
+  snCollectionId: string | null;
+  labelCollectionId: string | null;
+  properties: Dict | null;
+}
+
+export interface GuardCheck {
+  allowed: Array<{ serialNumber: string; state: SerialNumberState; to: SerialNumberState }>;
+  refused: Array<{ serialNumber: string; state?: SerialNumberState; reason: string }>;
+}
+
+export interface LowPoolInfo {
+  poolId: string;
+  available: number;
+  threshold: number;
+}
+
+/** What a transaction body may do besides SQL on `db`: append audit records that commit with it. */
+export interface StoreTransaction {
+  db: Database.Database;
+  actor: string;
+  /** append one audit record (chained, committed or rolled back with the transaction); returns its seq */
+  audit(rec: AuditInput): number;
+}
+
+export interface AuditInput {
+  event: string;
+  poolId: string;
+  serialNumbers: readonly string[];
+  fromState?: string;
+  toState?: string;
+  context?: Dict;
+  anomaly?: boolean;
+  actor?: string;
+  method?: string;
+  snCollectionId?: string;
+  labelCollectionId?: string;
+}
+
+export interface AuditQuery {
+  fromSeq?: number;
+  toSeq?: number;
+  /** ISO 8601, inclusive */
+  fromTime?: string;
+  /** ISO 8601, inclusive */
+  toTime?: string;
+}
+
+export interface OpenOptions {
+  /** who the audit log names when a call gives no actor */
+  actor?: string;
+  busyTimeoutMs?: number;
+  /** makes serial numbers for provision({ generate }); default: the sid module's generator of the pool's class */
+  generator?: SerialGenerator;
+  /** how long a request token lives; default one hour */
+  tokenTtlMs?: number;
+  /** the clock (ms since epoch), for token expiry and audit times */
+  clock?: () => number;
+  /** SQLite page cache per connection, in KiB (default 16,384) */
+  cacheSizeKb?: number;
+  /** "FULL" (default) or "NORMAL" */
+  synchronous?: "FULL" | "NORMAL";
+}
+
+/** The contract the node layer, the OPC UA server and the EPCIS exporter code against. */
+export interface PoolStore {
+  createPool(p: PoolOptions): Pool;
+  getPool(poolId: string): Pool | undefined;
+  listPools(): Pool[];
+  selectPool(criteria: Dict | undefined): Pool;
+  provision(poolId: string, serialNumbers: Iterable<string> | { generate: number }, options?: { properties?: Record<string, Dict>; actor?: string; context?: Dict }): { added: number };
+  importFile(poolId: string, text: string, options?: { actor?: string; context?: Dict }): { added: number };
+  request(target: RequestTarget, args: RequestArgs): RequestResult;
+  returnSerialNumbers(target: ReturnTarget, args: CollectionArgs): { returnStatus: "NoError" };
+  pushTo(target: PushTarget, args: CollectionArgs): { returnStatus: "NoError" };
+  applyEvent(event: PssEvent, args: EventArgs): { returnStatus: "NoError"; applied: number; anomalies: number };
+  getSerialNumber(value: string): SerialNumberInfo | undefined;
+  countByState(poolId?: string): Record<SerialNumberState, number>;
+  checkEvent(event: PssEvent, serialNumbers: string[]): GuardCheck;
+  auditRecords(q?: AuditQuery): IterableIterator<AuditRecord>;
+  verifyAudit(): VerifyResult;
+  transaction<T>(fn: (tx: StoreTransaction) => T, options?: { actor?: string }): T;
+  close(): void;
+}
+
+const S = (s: SerialNumberState) => stateToEnum(s);
+const DEFAULT_MAX_REQUEST = 10_000;
+const DEFAULT_MAX_COUNT = 1_000_000;
+const UINT32_MAX = 4_294_967_295;
+const ID_MAX = 256;
+
+interface PoolRow {
+  pk: number;
+  pool_id: string;
+  sid_class: string;
+  selection_criteria: string;
+  guard_policy: GuardPolicy;
+  low_threshold: number;
+  max_request: number;
+  max_count: number;
+  is_default: number;
+  created: string;
+}
+
+interface CollRow {
+  pk: number;
+  id: string;
+  pool: number;
+  description: string;
+  state: number;
+}
+
+interface LookupRow {
+  v: string;
+  rid: number | null;
+  pool: number | null;
+  state: number | null;
+  coll: number | null;
+}
+
+function toPool(r: PoolRow): Pool {
+  return {
+    poolId: r.pool_id,
+    sidClass: r.sid_class,
+    selectionCriteria: JSON.parse(r.selection_criteria) as Dict,
+    guardPolicy: r.guard_policy,
+    lowThreshold: r.low_threshold,
+    maxRequest: r.max_request,
+    maxCount: r.max_count,
+    isDefault: r.is_default === 1,
+    created: r.created,
+  };
+}
+
+function isDict(x: unknown): x is Dict {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && Object.values(x).every((v) => typeof v === "string");
+}
+
+function checkDict(x: unknown, what: string, code: string): Dict {
+  if (x === undefined || x === null) return {};
+  if (!isDict(x)) throw new PssError(code, `${what} must be an object of string values (key/value pairs), got ${Array.isArray(x) ? "an array" : typeof x === "object" ? "a non-string value" : typeof x}`);
+  return x;
+}
+
+function checkId(x: unknown, what: string, code: string): string {
+  if (typeof x !== "string" || x.length === 0) throw new PssError(code, `${what} must be a non-empty string, got ${x === "" ? "an empty string" : typeof x}`);
+  if (x.length > ID_MAX || /[\u0000-\u001f\u007f]/.test(x)) throw new PssError(code, `${what} ${JSON.stringify(x.slice(0, 40))} is longer than ${ID_MAX} characters or contains a control character`);
+  return x;
+}
+
+function checkFormat(f: unknown): void {
+  if (f === undefined || f === null || f === "") return;
+  if (typeof f !== "string" || !(SN_FORMATS as readonly string[]).includes(f.toUpperCase())) {
+    throw new PssError("InvalidSerialNumbersFormat", `SNFormat ${JSON.stringify(f)} is not supported by this pool store (supported: ${SN_FORMATS.join(", ")})`);
+  }
+}
+
+function checkNumberList(x: unknown, what: string): string[] {
+  if (!Array.isArray(x)) throw new PssError("InvalidSerialNumber", `${what}: serialNumbers must be an array of strings, got ${x === null ? "null" : typeof x}`);
+  if (x.length === 0) throw new PssError("InvalidCount", `${what}: no serial numbers given (at least one is needed)`);
+  validateSerialNumbers(x, null, what);
+  refuseDuplicates(x as string[], what);
+  return x as string[];
+}
+
+/** The target state an event leads to whatever the start (null for the events that change nothing). */
+function eventTarget(event: PssEvent): SerialNumberState | null {
+  const tos = new Set(Object.entries(TRANSITIONS[event]).filter(([from, to]) => from !== to).map(([, to]) => to));
+  return tos.size === 1 ? [...tos][0] : null;
+}
+
+export class SqlitePoolStore extends EventEmitter implements PoolStore {
+  readonly db: Database.Database;
+  readonly file: string;
+  private readonly actor: string;
+  private readonly generator: SerialGenerator;
+  private readonly tokenTtlMs: number;
+  private readonly clock: () => number;
+  private depth = 0;
+  private touched = new Set<number>();
+  private pending: AuditRecord[] = [];
+  private closed = false;
+  private readonly runTx: Database.Transaction<(f: () => unknown) => unknown>;
+  private readonly q: ReturnType<SqlitePoolStore["prepare"]>;
+
+  constructor(file: string, options: OpenOptions = {}) {
+    super();
+    this.file = file;
+    this.actor = options.actor ?? "serialflow";
+    this.generator = options.generator ?? defaultGenerator;
+    this.tokenTtlMs = options.tokenTtlMs ?? 3_600_000;
+    this.clock = options.clock ?? Date.now;
+    this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
+    try {
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma(`synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
+      // 16 MB of page cache keeps the upper levels of the big indexes in memory: flat cost per operation as pools grow
+      this.db.pragma(`cache_size = -${Math.max(2_000, Math.floor(options.cacheSizeKb ?? 16_384))}`);
+      this.runTx = this.db.transaction((f: () => unknown) => f());
+      this.runTx.immediate(() => {
+        this.db.exec(SCHEMA);
+        const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+        if (v === undefined) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+        else if (Number(v) !== SCHEMA_VERSION) throw new PssError("InvalidPool", `${file} has pool schema version ${v}; this SerialFlow reads version ${SCHEMA_VERSION}`);
+      });
+      this.q = this.prepare();
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      poolById: db.prepare("SELECT * FROM pool WHERE pool_id = ?"),
+      poolByPk: db.prepare("SELECT * FROM pool WHERE pk = ?"),
+      pools: db.prepare("SELECT * FROM pool ORDER BY pool_id"),
+      insertPool: db.prepare(`INSERT INTO pool (pool_id, sid_class, selection_criteria, guard_policy, low_threshold, max_request, max_count, is_default, created)
+        VALUES (@pool_id, @sid_class, @selection_criteria, @guard_policy, @low_threshold, @max_request, @max_count, @is_default, @created)`),
+      lastAudit: db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"),
+      insertAudit: db.prepare(`INSERT INTO audit (seq, time, actor, event, pool_id, serial_numbers, from_state, to_state, context, anomaly, method, sn_collection_id, label_collection_id, prev_hash, hash)
+        VALUES (@seq, @time, @actor, @event, @pool_id, @serial_numbers, @from_state, @to_state, @context, @anomaly, @method, @sn_collection_id, @label_collection_id, @prev_hash, @hash)`),
+      head: db.prepare("SELECT seq, hash FROM audit_head WHERE id = 1"),
+      bump: db.prepare("INSERT INTO pool_count (pool, state, n) VALUES (?, ?, ?) ON CONFLICT (pool, state) DO UPDATE SET n = n + excluded.n"),
+      counts: db.prepare("SELECT state, sum(n) AS n FROM pool_count WHERE (? IS NULL OR pool = ?) GROUP BY state"),
+      // sorted inserts walk the value index leaf by leaf: provisioning stays fast when the index outgrows the cache
+      insertNumbers: db.prepare("INSERT INTO serial_number (value, pool, state) SELECT value, ?, ? FROM json_each(?) ORDER BY value"),
+      repeated: db.prepare("SELECT value FROM json_each(?) GROUP BY value HAVING count(*) > 1 LIMIT 1000").pluck(),
+      existing: db.prepare("SELECT j.value FROM json_each(?) j JOIN serial_number s ON s.value = j.value LIMIT ?").pluck(),
+      setProps: db.prepare("UPDATE serial_number SET properties = json_patch(coalesce(properties, '{}'), ?) WHERE value = ?"),
+      lookup: db.prepare(`SELECT j.value AS v, s.rowid AS rid, s.pool AS pool, s.state AS state, s.sn_collection AS coll
+        FROM json_each(?) j LEFT JOIN serial_number s ON s.value = j.value ORDER BY j.key`),
+      take: db.prepare(`UPDATE serial_number SET state = ?, sn_collection = ? WHERE rowid IN
+        (SELECT rowid FROM serial_number WHERE pool = ? AND state = ? AND sn_collection IS NULL LIMIT ?) RETURNING value`).pluck(),
+      setState: db.prepare("UPDATE serial_number SET state = ? WHERE rowid IN (SELECT value FROM json_each(?))"),
+      setStateColl: db.prepare("UPDATE serial_number SET state = ?, sn_collection = ? WHERE rowid IN (SELECT value FROM json_each(?))"),
+      setLabel: db.prepare("UPDATE serial_number SET label_collection = ? WHERE rowid IN (SELECT value FROM json_each(?))"),
+      collById: db.prepare("SELECT pk, id, pool, description, state FROM sn_collection WHERE id = ?"),
+      collByPk: db.prepare("SELECT pk, id, pool, description, state FROM sn_collection WHERE pk = ?"),
+      insertColl: db.prepare("INSERT INTO sn_collection (id, pool, description, state, created, actor) VALUES (?, ?, ?, ?, ?, ?)"),
+      deleteColl: db.prepare("DELETE FROM sn_collection WHERE pk = ?"),
+      labelById: db.prepare("SELECT pk FROM label_collection WHERE id = ?").pluck(),
+      insertLabel: db.prepare("INSERT INTO label_collection (id, description, properties, created) VALUES (?, ?, ?, ?)"),
+      token: db.prepare("SELECT token, pool, target, sn_collection, remaining, expires FROM request_token WHERE token = ?"),
+      insertToken: db.prepare("INSERT INTO request_token (token, pool, target, sn_collection, remaining, expires) VALUES (?, ?, ?, ?, ?, ?)"),
+      deleteToken: db.prepare("DELETE FROM request_token WHERE token = ?"),
+      purgeTokens: db.prepare("DELETE FROM request_token WHERE expires < ?"),
+      freeUpTo: db.prepare(`SELECT (SELECT count(*) FROM (SELECT 1 FROM serial_number WHERE pool = @pool AND state = 0 AND sn_collection IS NULL LIMIT @limit))
+        + (SELECT count(*) FROM (SELECT 1 FROM serial_number WHERE pool = @pool AND state = 1 AND sn_collection IS NULL LIMIT @limit))`).pluck(),
+      getNumber: db.prepare(`SELECT s.value, p.pool_id, s.state, c.id AS coll, l.id AS label, s.properties FROM serial_number s
+        JOIN pool p ON p.pk = s.pool LEFT JOIN sn_collection c ON c.pk = s.sn_collection LEFT JOIN label_collection l ON l.pk = s.label_collection
+        WHERE s.value = ?`),
+    };
+  }
+
+  // ---------------------------------------------------------------- transactions and audit
+
+  /**
+   * Runs fn in one BEGIN IMMEDIATE transaction (a savepoint when nested); audit records appended through the
+   * StoreTransaction commit with it. "low" and "audit" events fire after the outermost commit.
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => T, options: { actor?: string } = {}): T {
+    if (this.closed) throw new PssError("StoreClosed", `the pool store ${this.file} is closed`);
+    const actor = options.actor ?? this.actor;
+    const tx: StoreTransaction = { db: this.db, actor, audit: (rec) => this.appendAudit({ actor, ...rec }) };
+    const outer = this.depth === 0;
+    this.depth++;
+    let result: T;
+    try {
+      result = (outer ? this.runTx.immediate(() => fn(tx)) : this.runTx(() => fn(tx))) as T;
+    } catch (err) {
+      this.depth--;
+      if (outer) {
+        this.touched.clear();
+        this.pending = [];
+      }
+      throw err;
+    }
+    this.depth--;
+    if (outer) {
+      try {
+        this.afterCommit();
+      } catch (err) {
+        // the transaction is committed: a failing listener must not make the caller believe otherwise
+        process.emitWarning(`serialflow pool store: a "low" or "audit" listener failed: ${(err as Error).message}`);
+      }
+    }
+    return result;
+  }
+
+  private afterCommit(): void {
+    const touched = [...this.touched];
+    const records = this.pending;
+    this.touched.clear();
+    this.pending = [];
+    if (records.length && this.listenerCount("audit") > 0) this.emit("audit", records);
+    if (this.listenerCount("low") === 0) return;
+    for (const pk of touched) {
+      const row = this.q.poolByPk.get(pk) as PoolRow | undefined;
+      if (!row || row.low_threshold <= 0) continue;
+      const available = this.q.freeUpTo.get({ pool: pk, limit: row.low_threshold }) as number;
+      if (available < row.low_threshold) this.emit("low", { poolId: row.pool_id, available, threshold: row.low_threshold } satisfies LowPoolInfo);
+    }
+  }
+
+  private appendAudit(rec: AuditInput & { actor: string }): number {
+    if (this.depth === 0) throw new PssError("StoreClosed", "audit records are appended inside store.transaction() only");
+    const last = this.q.lastAudit.get() as { seq: number; hash: string } | undefined;
+    const row: Omit<AuditRow, "hash"> = {
+      seq: (last?.seq ?? 0) + 1,
+      time: new Date(this.clock()).toISOString(),
+      actor: rec.actor,
+      event: rec.event,
+      pool_id: rec.poolId,
+      serial_numbers: rec.serialNumbers.join("\n"),
+      from_state: rec.fromState ?? null,
+      to_state: rec.toState ?? null,
+      context: canonicalContext(rec.context),
+      anomaly: rec.anomaly ? 1 : 0,
+      method: rec.method ?? null,
+      sn_collection_id: rec.snCollectionId ?? null,
+      label_collection_id: rec.labelCollectionId ?? null,
+      prev_hash: last?.hash ?? GENESIS_HASH,
+    };
+    const full: AuditRow = { ...row, hash: auditHash(row) };
+    this.q.insertAudit.run(full);
+    if (this.listenerCount("audit") > 0) this.pending.push(rowToRecord(full));
+    return full.seq;
+  }
+
+  private bump(pool: number, state: number, delta: number): void {
+    if (delta !== 0) this.q.bump.run(pool, state, delta);
+  }
+
+  // ---------------------------------------------------------------- pools
+
+  createPool(p: PoolOptions): Pool {
+    if (typeof p !== "object" || p === null) throw new PssError("InvalidPool", "createPool needs an object { poolId, sidClass, ... }");
+    const poolId = checkId(p.poolId, "poolId", "InvalidPool");
+    const sidClass = checkId(p.sidClass, `pool ${poolId}: sidClass`, "InvalidPool");
+    const criteria = checkDict(p.selectionCriteria, `pool ${poolId}: selectionCriteria`, "InvalidPool");
+    const policy = p.guardPolicy ?? "strict";
+    if (policy !== "strict" && policy !== "record") throw new PssError("InvalidPool", `pool ${poolId}: guardPolicy must be "strict" or "record", got ${JSON.stringify(policy)}`);
+    const int = (v: unknown, name: string, min: number, dflt: number) => {
+      if (v === undefined || v === null) return dflt;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > UINT32_MAX) throw new PssError("InvalidPool", `pool ${poolId}: ${name} must be an integer from ${min} to ${UINT32_MAX}, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const lowThreshold = int(p.lowThreshold, "lowThreshold", 0, 0);
+    const maxRequest = int(p.maxRequest, "maxRequest", 1, DEFAULT_MAX_REQUEST);
+    const maxCount = int(p.maxCount, "maxCount", 1, Math.max(DEFAULT_MAX_COUNT, maxRequest));
+    const isDefault = p.isDefault === true;
+    return this.transaction((tx) => {
+      if (this.q.poolById.get(poolId)) throw new PssError("PoolExists", `pool ${poolId} exists already in ${this.file}`);
+      if (isDefault) {
+        const d = this.db.prepare("SELECT pool_id FROM pool WHERE is_default = 1").pluck().get() as string | undefined;
+        if (d) throw new PssError("PoolExists", `pool ${poolId} cannot be the default pool: pool ${d} is the default already`);
+      }
+      const created = new Date(this.clock()).toISOString();
+      this.q.insertPool.run({
+        pool_id: poolId, sid_class: sidClass, selection_criteria: JSON.stringify(criteria), guard_policy: policy,
+        low_threshold: lowThreshold, max_request: maxRequest, max_count: maxCount, is_default: isDefault ? 1 : 0, created,
+      });
+      tx.audit({
+        event: "pool_creating", poolId, serialNumbers: [],
+        context: { sidClass, guardPolicy: policy, lowThreshold: String(lowThreshold), maxRequest: String(maxRequest), maxCount: String(maxCount), isDefault: String(isDefault), selectionCriteria: canonicalContext(criteria) },
+      });
+      return toPool(this.q.poolById.get(poolId) as PoolRow);
+    });
+  }
+
+  getPool(poolId: string): Pool | undefined {
+    const r = this.q.poolById.get(poolId) as PoolRow | undefined;
+    return r ? toPool(r) : undefined;
+  }
+
+  listPools(): Pool[] {
+    return (this.q.pools.all() as PoolRow[]).map(toPool);
+  }
+
+  private poolRow(poolId: unknown): PoolRow {
+    if (typeof poolId !== "string" || !poolId) throw new PssError("UnknownPool", `pool id must be a non-empty string, got ${JSON.stringify(poolId)}`);
+    const r = this.q.poolById.get(poolId) as PoolRow | undefined;
+    if (!r) throw new PssError("UnknownPool", `pool ${poolId} does not exist in ${this.file} (pools: ${this.listPools().map((p) => p.poolId).join(", ") || "none"})`);
+    return r;
+  }
+
+  /** Empty criteria pick the default pool (or the only pool); otherwise every key/value must match one pool. */
+  selectPool(criteria: Dict | undefined): Pool {
+    return toPool(this.selectPoolRow(criteria));
+  }
+
+  private selectPoolRow(criteria: Dict | undefined): PoolRow {
+    const c = checkDict(criteria, "poolSelectionCriteria", "InvalidSelectionCriteria");
+    const rows = this.q.pools.all() as PoolRow[];
+    const keys = Object.keys(c);
+    if (keys.length === 0) {
+      const d = rows.find((r) => r.is_default === 1) ?? (rows.length === 1 ? rows[0] : undefined);
+      if (!d) throw new PssError("InvalidSelectionCriteria", rows.length ? `no pool selection criteria given and no default pool among ${rows.map((r) => r.pool_id).join(", ")}` : "no pool exists in this store");
+      return d;
+    }
+    const hits = rows.filter((r) => {
+      const sc = JSON.parse(r.selection_criteria) as Dict;
+      return keys.every((k) => sc[k] === c[k] || (k === "PoolID" && c[k] === r.pool_id && sc[k] === undefined));
+    });
+    const shown = canonicalContext(c);
+    if (hits.length === 0) throw new PssError("InvalidSelectionCriteria", `no pool matches the selection criteria ${shown}`);
+    if (hits.length > 1) throw new PssError("InvalidSelectionCriteria", `the selection criteria ${shown} match several pools (${hits.map((r) => r.pool_id).join(", ")}): add a key that tells them apart`);
+    return hits[0];
+  }
+
+  // ---------------------------------------------------------------- provisioning
+
+  /** New numbers enter the pool as Unassigned. A batch with a duplicate (inside it or anywhere in the file) is refused. */
+  provision(poolId: string, serialNumbers: Iterable<string> | { generate: number }, options: { properties?: Record<string, Dict>; actor?: string; context?: Dict } = {}): { added: number } {
+    const pool = this.poolRow(poolId);
+    const context = checkDict(options.context, "context", "InvalidContext");
+    if (serialNumbers && typeof serialNumbers === "object" && !(Symbol.iterator in serialNumbers) && "generate" in serialNumbers) {
+      return this.generate(pool, serialNumbers.generate, options.actor, context);
+    }
+    if (serialNumbers === null || typeof serialNumbers !== "object" || !(Symbol.iterator in (serialNumbers as object)) || typeof serialNumbers === "string") {
+      throw new PssError("InvalidSerialNumber", `provision into pool ${pool.pool_id}: give an iterable of serial numbers or { generate: n }`);
+    }
+    const values = Array.isArray(serialNumbers) ? (serialNumbers as unknown[]) : [...(serialNumbers as Iterable<string>)];
+    if (values.length === 0) throw new PssError("InvalidCount", `provision into pool ${pool.pool_id}: no serial numbers given`);
+    validateSerialNumbers(values, pool.sid_class, `provision into pool ${pool.pool_id}`);
+    const props = options.properties === undefined ? undefined : this.checkProperties(options.properties, values as string[]);
+    return this.transaction(() => {
+      this.insertFresh(pool, values as string[], options.actor ?? this.actor, context, "provision");
+      if (props) for (const [v, p] of props) this.q.setProps.run(JSON.stringify(p), v);
+      return { added: values.length };
+    }, { actor: options.actor });
+  }
+
+  /** An authority file (one serial number per line) into a pool: all lines or none. */
+  importFile(poolId: string, text: string, options: { actor?: string; context?: Dict } = {}): { added: number } {
+    const pool = this.poolRow(poolId);
+    if (typeof text !== "string") throw new PssError("InvalidImportFile", "the import file must be text");
+    const { serialNumbers, properties } = parseImportText(text, pool.sid_class);
+    if (serialNumbers.length === 0) throw new PssError("InvalidImportFile", `the import file for pool ${pool.pool_id} holds no serial number`);
+    return this.provision(poolId, serialNumbers, { ...options, properties });
+  }
+
+  private checkProperties(props: unknown, values: string[]): Array<[string, Dict]> {
+    if (typeof props !== "object" || props === null || Array.isArray(props)) throw new PssError("InvalidSerialNumber", "properties must be an object: serial number -> { key: value }");
+    const inBatch = new Set(values);
+    const out: Array<[string, Dict]> = [];
+    for (const [v, p] of Object.entries(props)) {
+      if (!inBatch.has(v)) throw new PssError("UnknownSerialNumber", `properties are given for ${JSON.stringify(v)}, which is not in the batch`, [{ serialNumber: v, reason: "not in the batch" }]);
+      out.push([v, checkDict(p, `properties of ${v}`, "InvalidSerialNumber")]);
+    }
+    return out;
+  }
+
+  /** Inserts validated, batch-unique numbers as Unassigned, free; refuses numbers stored anywhere in the file. */
+  private insertFresh(pool: PoolRow, values: string[], actor: string, context: Dict, method: string): void {
+    const json = JSON.stringify(values);
+    try {
+      this.q.insertNumbers.run(pool.pk, S("Unassigned"), json);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_CONSTRAINT_UNIQUE") throw err;
+      // the unique index found it; tell a repeat inside the batch from a number stored before (no Set of a million strings)
+      const twice = this.q.repeated.all(json) as string[];
+      if (twice.length) {
+        throw new PssError("DuplicateInBatch", `${method} into pool ${pool.pool_id}: ${twice.length} serial number(s) appear twice in the batch: ${listSome(twice)}`, twice.map((d) => ({ serialNumber: d, reason: "appears more than once in the batch" })));
+      }
+      const dups = this.q.existing.all(json, 1_000_000) as string[];
+      throw new PssError("DuplicateSerialNumber", `${method} into pool ${pool.pool_id}: ${dups.length} serial number(s) are already in the store: ${listSome(dups)}`, dups.map((d) => ({ serialNumber: d, reason: "already in the store" })));
+    }
+    this.bump(pool.pk, S("Unassigned"), values.length);
+    this.touched.add(pool.pk);
+    this.appendAudit({ actor, event: "sn_adding", poolId: pool.pool_id, serialNumbers: values, toState: "Unassigned", context, method });
+  }
+
+  private generate(pool: PoolRow, n: unknown, actor: string | undefined, context: Dict): { added: number } {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > pool.max_count) {
+      throw new PssError("InvalidCount", `provision into pool ${pool.pool_id}: generate must be an integer from 1 to the pool's maxCount ${pool.max_count}, got ${JSON.stringify(n)}`);
+    }
+    let values: string[] = [];
+    const seen = new Set<string>();
+    // a random generator may repeat a number (inside the batch or against the file): draw again for those
+    for (let round = 0; values.length < n; round++) {
+      if (round >= 20) throw new PssError("InsufficientSerialNumbers", `pool ${pool.pool_id}: the generator of SID class ${pool.sid_class} keeps producing numbers that exist already`);
+      const fresh = this.generator(pool.sid_class, n - values.length).filter((v) => !seen.has(v) && (seen.add(v), true));
+      validateSerialNumbers(fresh, pool.sid_class, `generated for pool ${pool.pool_id}`);
+      const taken = new Set(this.q.existing.all(JSON.stringify(fresh), fresh.length) as string[]);
+      values = values.concat(taken.size ? fresh.filter((v) => !taken.has(v)) : fresh);
+    }
+    return this.transaction(() => {
+      this.insertFresh(pool, values, actor ?? this.actor, context, "generate");
+      return { added: values.length };
+    }, { actor });
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  request(target: RequestTarget, args: RequestArgs): RequestResult {
+    const method = `SNRequest${target}`;
+    if (target !== "Unassigned" && target !== "Unallocated" && target !== "Allocated") {
+      throw new PssError("InvalidEvent", `request target must be Unassigned, Unallocated or Allocated, got ${JSON.stringify(target)}`);
+    }
+    if (typeof args !== "object" || args === null) throw new PssError("InvalidCount", `${method}: arguments { count, ... } are missing`);
+    checkFormat(args.snFormat);
+    const context = checkDict(args.context, "context", "InvalidContext");
+    const token = args.requestToken === undefined || args.requestToken === null || args.requestToken === "" ? undefined : args.requestToken;
+    if (token !== undefined && typeof token !== "string") throw new PssError("InvalidRequestToken", `${method}: the request token must be a string`);
+    const collId = args.snCollectionId === undefined || args.snCollectionId === null || args.snCollectionId === "" ? undefined : checkId(args.snCollectionId, "snCollectionId", "InvalidSerialNumberCollection");
+    const actor = args.actor ?? this.actor;
+    return this.transaction(() => {
+      const pool = this.selectPoolRow(args.poolSelectionCriteria);
+      const now = this.clock();
+      let coll: CollRow;
+      let remaining: number;
+      let createdColl = false;
+      if (token !== undefined) {
+        const t = this.q.token.get(token) as { token: string; pool: number; target: number; sn_collection: number; remaining: number; expires: number } | undefined;
+        if (!t) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token.slice(0, 60))} is unknown (finished, replaced by a later page, or never issued)`);
+        if (t.expires <= now) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} expired at ${new Date(t.expires).toISOString()}`, undefined, "TokenExpired");
+        if (t.pool !== pool.pk) {
+          const other = (this.q.poolByPk.get(t.pool) as PoolRow | undefined)?.pool_id;
+          throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} was issued for pool ${other}, not pool ${pool.pool_id}`);
+        }
+        if (t.target !== S(target)) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} was issued for SNRequest${stateFromEnum(t.target)}`);
+        coll = this.q.collByPk.get(t.sn_collection) as CollRow;
+        if (collId !== undefined && collId !== coll.id) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} continues SNCollection ${coll.id}, not ${collId}`);
+        remaining = t.remaining;
+        this.q.deleteToken.run(token);
+      } else {
+        const n = args.count;
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > pool.max_count) {
+          throw new PssError("InvalidCount", `${method} from pool ${pool.pool_id}: count must be an integer from 1 to the pool's maximum ${pool.max_count}, got ${JSON.stringify(n)}`);
+        }
+        remaining = n;
+        if (collId !== undefined) {
+          const c = this.q.collById.get(collId) as CollRow | undefined;
+          if (c && c.pool !== pool.pk) {
+            const other = (this.q.poolByPk.get(c.pool) as PoolRow).pool_id;
+            throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} belongs to pool ${other}, not pool ${pool.pool_id}`);
+          }
+          if (c && c.state !== S(target)) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} holds ${stateFromEnum(c.state)} numbers, not ${target} ones`);
+          if (c) coll = c;
+          else {
+            coll = this.newCollection(collId, pool, target, actor);
+            createdColl = true;
+          }
+        } else {
+          coll = this.newCollection(`SNC-${crypto.randomUUID()}`, pool, target, actor);
+          createdColl = true;
+        }
+      }
+      const page = Math.min(remaining, pool.max_request);
+      const got = this.take(pool, target, coll, page, actor, context, method);
+      let returned = "";
+      const insufficient = got.length < page;
+      if (!insufficient && remaining - got.length > 0) {
+        returned = crypto.randomBytes(18).toString("base64url");
+        // tokens expired for a day are forgotten; younger ones still answer "expired" rather than "unknown"
+        this.q.purgeTokens.run(now - 86_400_000);
+        this.q.insertToken.run(returned, pool.pk, S(target), coll.pk, remaining - got.length, now + this.tokenTtlMs);
+      }
+      if (got.length === 0 && createdColl) this.q.deleteColl.run(coll.pk);
+      return {
+        returnStatus: insufficient ? "InsufficientSerialNumbers" : "NoError",
+        snCollection: { id: coll.id, description: coll.description, state: target, associatedPoolId: pool.pool_id, serialNumbers: got },
+        returnedRequestToken: returned,
+      };
+    }, { actor });
+  }
+
+  private newCollection(id: string, pool: PoolRow, target: SerialNumberState, actor: string): CollRow {
+    const description = `${target} serial numbers of pool ${pool.pool_id}`;
+    const info = this.q.insertColl.run(id, pool.pk, description, S(target), new Date(this.clock()).toISOString(), actor);
+    return { pk: Number(info.lastInsertRowid), id, pool: pool.pk, description, state: S(target) };
+  }
+
+  /** Binds up to `n` free numbers to `coll`, walking each through the table to `target`, audited per transition. */
+  private take(pool: PoolRow, target: RequestTarget, coll: CollRow, n: number, actor: string, context: Dict, method: string): string[] {
+    const common = { actor, poolId: pool.pool_id, context, method, snCollectionId: coll.id };
+    const to = (from: SerialNumberState, event: PssEvent) => {
+      const t = transition(from, event);
+      if (!t.allowed) throw new Error(`internal: the table forbids ${event} from ${from}`);
+      return t.to;
+    };
+    this.touched.add(pool.pk);
+    if (target === "Unassigned") {
+      const got = this.q.take.all(S("Unassigned"), coll.pk, pool.pk, S("Unassigned"), n) as string[];
+      if (got.length) this.appendAudit({ ...common, event: "sn_binding", serialNumbers: got, fromState: "Unassigned", toState: "Unassigned" });
+      return got;
+    }
+    if (target === "Unallocated") {
+      const s = to("Unassigned", "provisioning");
+      const got = this.q.take.all(S(s), coll.pk, pool.pk, S("Unassigned"), n) as string[];
+      if (got.length) {
+        this.bump(pool.pk, S("Unassigned"), -got.length);
+        this.bump(pool.pk, S(s), got.length);
+        this.appendAudit({ ...common, event: "provisioning", serialNumbers: got, fromState: "Unassigned", toState: s });
+      }
+      return got;
+    }
+    // Allocated: free Unallocated numbers first, then Unassigned ones (provisioned, then allocated)
+    const s = to("Unallocated", "sn_allocating");
+    const a = this.q.take.all(S(s), coll.pk, pool.pk, S("Unallocated"), n) as string[];
+    const b = a.length < n ? (this.q.take.all(S(s), coll.pk, pool.pk, S("Unassigned"), n - a.length) as string[]) : [];
+    if (b.length) {
+      to("Unassigned", "provisioning");
+      this.appendAudit({ ...common, event: "provisioning", serialNumbers: b, fromState: "Unassigned", toState: "Unallocated" });
+      this.bump(pool.pk, S("Unassigned"), -b.length);
+    }
+    const got = b.length ? a.concat(b) : a;
+    if (got.length) {
+      this.bump(pool.pk, S("Unallocated"), -a.length);
+      this.bump(pool.pk, S(s), got.length);
+      this.appendAudit({ ...common, event: "sn_allocating", serialNumbers: got, fromState: "Unallocated", toState: s });
+    }
+    return got;
+  }
+
+  // ---------------------------------------------------------------- returns and pushes
+
+  /** SNReturnAllocated / SNReturnUnallocated: numbers go back to the pool, free, from the collection they came from. */
+  returnSerialNumbers(target: ReturnTarget, args: CollectionArgs): { returnStatus: "NoError" } {
+    const method = `SNReturn${target}`;
+    if (target !== "Allocated" && target !== "Unallocated") throw new PssError("InvalidEvent", `return target must be Allocated or Unallocated, got ${JSON.stringify(target)}`);
+    const { collId, values, context, actor } = this.collectionArgs(args, method);
+    if (collId === undefined) throw new PssError("InvalidSerialNumberCollection", `${method}: name the SNCollection the numbers came from (its id is empty)`);
+    const event: PssEvent = target === "Allocated" ? "sn_deallocating" : "sn_returning";
+    return this.transaction(() => {
+      const pool = this.selectPoolRow(args.poolSelectionCriteria);
+      const coll = this.q.collById.get(collId) as CollRow | undefined;
+      if (!coll) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} is unknown`);
+      if (coll.pool !== pool.pk) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} belongs to pool ${(this.q.poolByPk.get(coll.pool) as PoolRow).pool_id}, not pool ${pool.pool_id}`);
+      const rows = this.lookup(values, method);
+      const wrong = rows.filter((r) => r.coll !== coll.pk);
+      if (wrong.length) {
+        throw new PssError("InvalidSerialNumberCollection", `${method}: ${wrong.length} serial number(s) were not handed out in SNCollection ${collId}: ${listSome(wrong.map((r) => r.v))}`,
+          wrong.map((r) => ({ serialNumber: r.v, state: stateFromEnum(r.state as number), reason: `not in SNCollection ${collId}` })), "WrongCollection");
+      }
+      // returns make numbers free again: always strict, whatever the pool's policy (re-issuing an unknown state is the incident)
+      const refused = this.refusals(rows, event);
+      if (refused.length) throw this.forbidden(method, event, refused);
+      const from = target;
+      const to = (transition(from, event) as { to: SerialNumberState }).to;
+      this.q.setStateColl.run(S(to), null, JSON.stringify(rows.map((r) => r.rid)));
+      this.bump(pool.pk, S(from), -rows.length);
+      this.bump(pool.pk, S(to), rows.length);
+      this.touched.add(pool.pk);
+      this.appendAudit({ actor, event, poolId: pool.pool_id, serialNumbers: values, fromState: from, toState: to, context, method, snCollectionId: collId });
+      return { returnStatus: "NoError" as const };
+    }, { actor });
+  }
+
+  /**
+   * SNtoUnallocated / SNtoAllocated / SNtoEncoded: numbers (unknown ones are added to the pool) are walked along the
+   * forward path to the target, one audited event per step. Numbers already in the target state are left as they are.
+   */
+  pushTo(target: PushTarget, args: CollectionArgs): { returnStatus: "NoError" } {
+    const method = `SNto${target}`;
+    if (target !== "Unallocated" && target !== "Allocated" && target !== "Encoded") throw new PssError("InvalidEvent", `push target must be Unallocated, Allocated or Encoded, got ${JSON.stringify(target)}`);
+    const { collId, values, context, actor } = this.collectionArgs(args, method);
+    return this.transaction(() => {
+      const pool = this.selectPoolRow(args.poolSelectionCriteria);
+      validateSerialNumbers(values, pool.sid_class, `${method} into pool ${pool.pool_id}`);
+      let rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
+      const foreign = rows.filter((r) => r.rid !== null && r.pool !== pool.pk);
+      if (foreign.length) {
+        throw new PssError("DuplicateSerialNumber", `${method} into pool ${pool.pool_id}: ${foreign.length} serial number(s) belong to another pool: ${listSome(foreign.map((r) => r.v))}`,
+          foreign.map((r) => ({ serialNumber: r.v, state: stateFromEnum(r.state as number), reason: `belongs to pool ${(this.q.poolByPk.get(r.pool) as PoolRow).pool_id}` })));
+      }
+      // binding for Allocated/Encoded pushes: the named (or a new) collection of this pool
+      let coll: CollRow | null = null;
+      if (target !== "Unallocated") {
+        const c = collId === undefined ? undefined : (this.q.collById.get(collId) as CollRow | undefined);
+        if (c && c.pool !== pool.pk) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} belongs to pool ${(this.q.poolByPk.get(c.pool) as PoolRow).pool_id}, not pool ${pool.pool_id}`);
+        coll = c ?? this.newCollection(collId ?? `SNC-${crypto.randomUUID()}`, pool, target, actor);
+      }
+      const policy = pool.guard_policy;
+      const plans = new Map<number, { from: SerialNumberState; steps: PssEvent[] | null; rids: number[]; values: string[] }>();
+      const refused: Array<{ serialNumber: string; state: SerialNumberState; reason: string }> = [];
+      const unknown = rows.filter((r) => r.rid === null).map((r) => r.v);
+      if (unknown.length) {
+        this.insertFresh(pool, unknown, actor, context, method);
+        rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
+      }
+      for (const r of rows) {
+        const from = stateFromEnum(r.state as number);
+        const steps = forwardSteps(from, target);
+        if (steps === null && (policy === "strict" || TERMINAL_STATES.includes(from))) {
+          refused.push({ serialNumber: r.v, state: from, reason: `${method}: no path from ${from} to ${target} along ${FORWARD_PATH.map((s) => s.from).join(" → ")}${TERMINAL_STATES.includes(from) ? ` (${from} is terminal)` : ""}` });
+          continue;
+        }
+        if (steps !== null && steps.length === 0) continue;
+        const key = r.state as number;
+        const plan = plans.get(key) ?? { from, steps, rids: [], values: [] };
+        plan.rids.push(r.rid as number);
+        plan.values.push(r.v);
+        plans.set(key, plan);
+      }
+      if (refused.length) throw new PssError("TransitionForbidden", `${method}: ${refused.length} serial number(s) cannot be pushed to ${target}: ${refused.slice(0, 3).map((d) => `${d.serialNumber} (${d.state})`).join(", ")}${refused.length > 3 ? ` and ${refused.length - 3} more` : ""}; ${refused[0].reason}`, refused);
+      const common = { actor, poolId: pool.pool_id, context, method, snCollectionId: coll?.id };
+      for (const plan of plans.values()) {
+        if (plan.steps === null) {
+          // record policy: a report from another system, stored as it came and flagged
+          this.appendAudit({ ...common, event: FORWARD_PATH.find((s) => s.to === target)!.event, serialNumbers: plan.values, fromState: plan.from, toState: target, anomaly: true });
+        } else {
+          let s = plan.from;
+          for (const ev of plan.steps) {
+            const t = transition(s, ev) as { allowed: true; to: SerialNumberState };
+            this.appendAudit({ ...common, event: ev, serialNumbers: plan.values, fromState: s, toState: t.to });
+            s = t.to;
+          }
+        }
+        const json = JSON.stringify(plan.rids);
+        if (coll) this.q.setStateColl.run(S(target), coll.pk, json);
+        else this.q.setState.run(S(target), json);
+        this.bump(pool.pk, S(plan.from), -plan.rids.length);
+        this.bump(pool.pk, S(target), plan.rids.length);
+      }
+      this.touched.add(pool.pk);
+      return { returnStatus: "NoError" as const };
+    }, { actor });
+  }
+
+  private collectionArgs(args: CollectionArgs, method: string): { collId: string | undefined; values: string[]; context: Dict; actor: string } {
+    if (typeof args !== "object" || args === null || typeof args.snCollection !== "object" || args.snCollection === null) {
+      throw new PssError("InvalidSerialNumberCollection", `${method}: an SNCollection { id, serialNumbers } is needed`);
+    }
+    checkFormat(args.snFormat);
+    const id = args.snCollection.id;
+    const collId = id === undefined || id === null || id === "" ? undefined : checkId(id, "SNCollection id", "InvalidSerialNumberCollection");
+    const values = checkNumberList(args.snCollection.serialNumbers, method);
+    return { collId, values, context: checkDict(args.context, "context", "InvalidContext"), actor: args.actor ?? this.actor };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** One PSS event over a batch: all or nothing; under `strict` a forbidden number refuses the batch. */
+  applyEvent(event: PssEvent, args: EventArgs): { returnStatus: "NoError"; applied: number; anomalies: number } {
+    if (!isEvent(event)) throw new PssError("InvalidEvent", `${JSON.stringify(event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
+    if (typeof args !== "object" || args === null) throw new PssError("InvalidSerialNumber", `${event}: arguments { serialNumbers, ... } are missing`);
+    checkFormat(args.snFormat);
+    const context = checkDict(args.context, "context", "InvalidContext");
+    const lc = args.labelCollection;
+    if (lc !== undefined && lc !== null && (typeof lc !== "object" || Array.isArray(lc))) throw new PssError("InvalidSerialNumberCollection", `${event}: labelCollection must be an object`);
+    const labels = lc?.labels ?? [];
+    if (!Array.isArray(labels) || labels.some((l) => typeof l !== "object" || l === null || typeof l.id !== "string")) throw new PssError("InvalidSerialNumberCollection", `${event}: labelCollection.labels must be an array of { id, properties }`);
+    const raw = args.serialNumbers === undefined || (Array.isArray(args.serialNumbers) && args.serialNumbers.length === 0 && labels.length) ? labels.map((l) => l.id) : args.serialNumbers;
+    const values = checkNumberList(raw, event);
+    const inBatch = new Set(values);
+    const strays = labels.filter((l) => !inBatch.has(l.id)).map((l) => l.id);
+    if (strays.length) throw new PssError("InvalidSerialNumberCollection", `${event}: ${strays.length} label(s) are not among the serial numbers of the event: ${listSome(strays)}`, strays.map((s) => ({ serialNumber: s, reason: "label without its serial number in the event" })));
+    const labelProps = labels.filter((l) => l.properties && Object.keys(l.properties).length).map((l) => [l.id, checkDict(l.properties, `properties of label ${l.id}`, "InvalidSerialNumberCollection")] as const);
+    const lcProps = checkDict(lc?.properties, `${event}: labelCollection.properties`, "InvalidSerialNumberCollection");
+    const lcId = lc && (lc.id || Object.keys(lcProps).length || lc.description) ? (lc.id ? checkId(lc.id, "labelCollection id", "InvalidSerialNumberCollection") : `LC-${crypto.randomUUID()}`) : undefined;
+    const actor = args.actor ?? this.actor;
+    const method = METHOD_OF_EVENT[event];
+    return this.transaction(() => {
+      const rows = this.lookup(values, event);
+      if (args.poolId !== undefined) {
+        const pool = this.poolRow(args.poolId);
+        const strangers = rows.filter((r) => r.pool !== pool.pk);
+        if (strangers.length) throw new PssError("UnknownSerialNumber", `${event}: ${strangers.length} serial number(s) are not in pool ${pool.pool_id}: ${listSome(strangers.map((r) => r.v))}`, strangers.map((r) => ({ serialNumber: r.v, state: stateFromEnum(r.state as number), reason: `not in pool ${pool.pool_id}` })));
+      }
+      const pools = new Map<number, PoolRow>();
+      const poolOf = (pk: number) => {
+        let p = pools.get(pk);
+        if (!p) pools.set(pk, (p = this.q.poolByPk.get(pk) as PoolRow));
+        return p;
+      };
+      const groups = new Map<string, { pool: PoolRow; from: SerialNumberState; to: SerialNumberState; anomaly: boolean; rids: number[]; values: string[] }>();
+      const refused: PssErrorDetail[] = [];
+      const target = eventTarget(event);
+      for (const r of rows) {
+        const pool = poolOf(r.pool as number);
+        const from = stateFromEnum(r.state as number);
+        const t = transition(from, event);
+        let to: SerialNumberState;
+        let anomaly = false;
+        if (t.allowed) to = t.to;
+        else if (pool.guard_policy === "record") {
+          anomaly = true;
+          // terminal states stay terminal even under `record`: the report is audited, the state is kept
+          to = TERMINAL_STATES.includes(from) || target === null ? from : target;
+        } else {
+          refused.push({ serialNumber: r.v, state: from, reason: t.reason });
+          continue;
+        }
+        const key = `${pool.pk}|${from}|${anomaly ? 1 : 0}`;
+        const g = groups.get(key) ?? { pool, from, to, anomaly, rids: [], values: [] };
+        g.rids.push(r.rid as number);
+        g.values.push(r.v);
+        groups.set(key, g);
+      }
+      if (refused.length) throw this.forbidden(event, event, refused);
+      let labelPk: number | null = null;
+      if (lcId !== undefined) {
+        labelPk = (this.q.labelById.get(lcId) as number | undefined) ?? Number(this.q.insertLabel.run(lcId, lc?.description ?? "", canonicalContext(lcProps), new Date(this.clock()).toISOString()).lastInsertRowid);
+      }
+      let anomalies = 0;
+      for (const g of groups.values()) {
+        const json = JSON.stringify(g.rids);
+        if (g.to !== g.from) {
+          this.q.setState.run(S(g.to), json);
+          this.bump(g.pool.pk, S(g.from), -g.rids.length);
+          this.bump(g.pool.pk, S(g.to), g.rids.length);
+        }
+        if (labelPk !== null) this.q.setLabel.run(labelPk, json);
+        if (g.anomaly) anomalies += g.rids.length;
+        this.touched.add(g.pool.pk);
+        this.appendAudit({ actor, event, poolId: g.pool.pool_id, serialNumbers: g.values, fromState: g.from, toState: g.to, context, anomaly: g.anomaly, method, labelCollectionId: lcId });
+      }
+      for (const [v, p] of labelProps) this.q.setProps.run(JSON.stringify(p), v);
+      return { returnStatus: "NoError" as const, applied: rows.length, anomalies };
+    }, { actor });
+  }
+
+  /** The guard's dry run: which numbers the table lets `event` touch, and why the others are refused. */
+  checkEvent(event: PssEvent, serialNumbers: string[]): GuardCheck {
+    if (!isEvent(event)) throw new PssError("InvalidEvent", `${JSON.stringify(event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
+    const values = checkNumberList(serialNumbers, `check ${event}`);
+    const rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
+    const out: GuardCheck = { allowed: [], refused: [] };
+    for (const r of rows) {
+      if (r.rid === null) {
+        out.refused.push({ serialNumber: r.v, reason: "not in the store" });
+        continue;
+      }
+      const state = stateFromEnum(r.state as number);
+      const t = transition(state, event);
+      if (t.allowed) out.allowed.push({ serialNumber: r.v, state, to: t.to });
+      else out.refused.push({ serialNumber: r.v, state, reason: t.reason });
+    }
+    return out;
+  }
+
+  private lookup(values: string[], what: string): LookupRow[] {
+    const rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
+    const unknown = rows.filter((r) => r.rid === null).map((r) => r.v);
+    if (unknown.length) throw new PssError("UnknownSerialNumber", `${what}: ${unknown.length} serial number(s) are not in the store: ${listSome(unknown)}`, unknown.map((u) => ({ serialNumber: u, reason: "not in the store" })));
+    return rows;
+  }
+
+  private refusals(rows: LookupRow[], event: PssEvent): PssErrorDetail[] {
+    const out: PssErrorDetail[] = [];
+    for (const r of rows) {
+      const state = stateFromEnum(r.state as number);
+      const t = transition(state, event);
+      if (!t.allowed) out.push({ serialNumber: r.v, state, reason: t.reason });
+    }
+    return out;
+  }
+
+  private forbidden(what: string, event: PssEvent, refused: PssErrorDetail[]): PssError {
+    const shown = refused.slice(0, 3).map((d) => `${d.serialNumber} (${d.state})`).join(", ");
+    return new PssError("TransitionForbidden", `${what}: ${refused.length} serial number(s) may not take ${event}: ${shown}${refused.length > 3 ? ` and ${refused.length - 3} more` : ""}; ${refused[0].reason}`, refused);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getSerialNumber(value: string): SerialNumberInfo | undefined {
+    if (typeof value !== "string") return undefined;
+    const r = this.q.getNumber.get(value) as { value: string; pool_id: string; state: number; coll: string | null; label: string | null; properties: string | null } | undefined;
+    if (!r) return undefined;
+    return { value: r.value, poolId: r.pool_id, state: stateFromEnum(r.state), snCollectionId: r.coll, labelCollectionId: r.label, properties: r.properties ? (JSON.parse(r.properties) as Dict) : null };
+  }
+
+  /** Numbers per state (all 12 states, zeros included) of one pool, or of the whole file. */
+  countByState(poolId?: string): Record<SerialNumberState, number> {
+    const pk = poolId === undefined ? null : this.poolRow(poolId).pk;
+    const out = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<SerialNumberState, number>;
+    for (const r of this.q.counts.all(pk, pk) as Array<{ state: number; n: number }>) out[stateFromEnum(r.state)] = r.n;
+    return out;
+  }
+
+  /** Free numbers (Unassigned or Unallocated, bound to no collection): what requests can still hand out. */
+  available(poolId: string): number {
+    const pool = this.poolRow(poolId);
+    return this.q.freeUpTo.get({ pool: pool.pk, limit: -1 }) as number;
+  }
+
+  /** The audit log in seq order, streamed (one record in memory at a time). */
+  *auditRecords(q: AuditQuery = {}): IterableIterator<AuditRecord> {
+    const stmt = this.db.prepare(`SELECT * FROM audit WHERE seq >= ? AND seq <= ? AND (? IS NULL OR time >= ?) AND (? IS NULL OR time <= ?) ORDER BY seq`);
+    const from = q.fromTime ?? null;
+    const to = q.toTime ?? null;
+    for (const r of stmt.iterate(q.fromSeq ?? 0, q.toSeq ?? Number.MAX_SAFE_INTEGER, from, from, to, to) as IterableIterator<AuditRow>) yield rowToRecord(r);
+  }
+
+  /** Recomputes the hash chain; names the first changed, removed or inserted record. */
+  verifyAudit(): VerifyResult {
+    const rows = this.db.prepare("SELECT * FROM audit ORDER BY seq").iterate() as IterableIterator<AuditRow>;
+    const head = this.q.head.get() as { seq: number; hash: string } | undefined;
+    return verifyRows(rows, head);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.removeAllListeners();
+    this.db.close();
+  }
+}
+
+/** The PSS function (OPC UA method) that reports each event, for the audit log. */
+const METHOD_OF_EVENT: Record<PssEvent, string> = {
+  provisioning: "provisioning",
+  sn_returning: "sn_returning",
+  sn_allocating: "sn_allocating",
+  sn_deallocating: "sn_deallocating",
+  sn_invalidating: "SNInvalidatingEvent",
+  sn_encoding: "LabelsEncodingEvent",
+  label_inspecting: "LabelsInspectingEvent",
+  label_sampling: "LabelsSamplingEvent",
+  label_scrapping: "LabelsScrappingEvent",
+  commissioning: "SIDCommissioningEvent",
+  inspecting: "SIDInspectingEvent",
+  shipping: "SIDShippingEvent",
+  decommissioning: "SIDDecommissioningEvent",
+  destroying: "SIDDestroyingEvent",
+  packing: "AggregationPackingEvent",
+  unpacking: "AggregationUnpackingEvent",
+};
+
+/** Opens (and creates when needed) a pool file. Several processes may open the same file. */
+export function openPoolStore(file: string, options: OpenOptions = {}): SqlitePoolStore {
+  if (typeof file !== "string" || !file) throw new PssError("InvalidPool", "openPoolStore needs a file name");
+  return new SqlitePoolStore(file, options);
+}

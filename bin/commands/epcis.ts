@@ -1,0 +1,106 @@
+/* serialflow epcis export: the audited events of a period as an EPCIS 2.0 JSON-LD (or 1.2 XML) document,
+   streamed from the pool file and pre-flight checked; the output file appears only when complete and clean. */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs, required, UsageError, type ParsedArgs } from "../args";
+import { openPoolStore, type AuditRecord } from "../../nodes/core/store";
+import * as epcis from "../../nodes/core/epcis";
+
+const USAGE = [
+  "serialflow epcis export --db FILE --out FILE [--from T] [--to T]",
+  "    [--company-prefix-length N] [--gtin GTIN | --gtin POOL=GTIN ...] [--identifiers epc|digitalLink]",
+  "    [--read-point GLN[.EXT]] [--biz-location GLN[.EXT]] [--market CODE] [--format jsonld|xml12]",
+  "    [--include-internal] [--no-preflight] [--sender ID] [--receiver ID]",
+].join("\n");
+
+function iso(p: ParsedArgs, name: string): string | undefined {
+  const v = p.options.get(name)?.at(-1);
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new UsageError(`--${name} ${JSON.stringify(v)} is not a date or ISO 8601 date-time`);
+  return new Date(t).toISOString();
+}
+
+function one(p: ParsedArgs, name: string): string | undefined {
+  return p.options.get(name)?.at(-1);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let p: ParsedArgs;
+  let db: string;
+  let out: string;
+  let from: string | undefined;
+  let to: string | undefined;
+  const build: epcis.BuildOptions = {};
+  const doc: epcis.DocumentOptions = {};
+  try {
+    p = parseArgs(argv, {
+      values: ["db", "out", "from", "to", "company-prefix-length", "gtin", "identifiers", "read-point", "biz-location", "market", "format", "sender", "receiver", "time-zone-offset"],
+      flags: ["include-internal", "no-preflight"],
+    });
+    db = path.resolve(required(p, "db"));
+    out = path.resolve(required(p, "out"));
+    from = iso(p, "from");
+    to = iso(p, "to");
+    const cpl = one(p, "company-prefix-length");
+    if (cpl !== undefined) {
+      if (!/^(6|7|8|9|10|11|12)$/.test(cpl)) throw new UsageError(`--company-prefix-length must be 6 to 12, got ${cpl}`);
+      build.companyPrefixLength = Number(cpl);
+    }
+    for (const g of p.options.get("gtin") ?? []) {
+      const eq = g.indexOf("=");
+      if (eq < 0) build.gtin = g;
+      else (build.gtinByPool ??= {})[g.slice(0, eq)] = g.slice(eq + 1);
+    }
+    const idf = one(p, "identifiers");
+    if (idf !== undefined && idf !== "epc" && idf !== "digitalLink") throw new UsageError(`--identifiers is epc or digitalLink, got ${idf}`);
+    if (idf) build.identifiers = idf;
+    if (build.identifiers !== "digitalLink" && build.companyPrefixLength === undefined) throw new UsageError("EPC URIs need --company-prefix-length (or use --identifiers digitalLink)");
+    const rp = one(p, "read-point");
+    if (rp) build.readPoint = rp;
+    const bl = one(p, "biz-location");
+    if (bl) build.bizLocation = bl;
+    const tz = one(p, "time-zone-offset");
+    if (tz) build.timeZoneOffset = tz;
+    build.includeInternal = p.flags.has("include-internal");
+    const fmt = one(p, "format");
+    if (fmt !== undefined && fmt !== "jsonld" && fmt !== "xml12") throw new UsageError(`--format is jsonld or xml12, got ${fmt}`);
+    if (fmt) doc.format = fmt;
+    const sender = one(p, "sender");
+    if (sender) doc.sender = sender;
+    const receiver = one(p, "receiver");
+    if (receiver) doc.receiver = receiver;
+  } catch (err) {
+    console.error(`serialflow epcis export: ${(err as Error).message}\nUsage: ${USAGE}`);
+    return 2;
+  }
+  if (!fs.existsSync(db)) {
+    console.error(`serialflow epcis export: no pool file at ${db}`);
+    return 1;
+  }
+  const store = openPoolStore(db, { actor: "serialflow-cli" });
+  try {
+    if (!p.flags.has("no-preflight")) {
+      const market = one(p, "market");
+      // events before the period build the pre-flight state (what was commissioned, packed, destroyed)
+      const before = function* (): Generator<AuditRecord> {
+        if (from === undefined) return;
+        for (const r of store.auditRecords({ toTime: from })) if (r.time < (from as string)) yield r;
+      };
+      doc.preflight = { priorEvents: epcis.fromAuditRecords(before(), build) };
+      if (market) doc.preflight.market = market;
+    }
+    const q: { fromTime?: string; toTime?: string } = {};
+    if (from) q.fromTime = from;
+    if (to) q.toTime = to;
+    const r = await epcis.exportToFile(epcis.fromAuditRecords(store.auditRecords(q), build), out, doc);
+    console.log(`wrote ${r.events} EPCIS events (${r.bytes} bytes) to ${out}`);
+    return 0;
+  } catch (err) {
+    const e = err as epcis.EpcisError;
+    console.error(`serialflow epcis export: ${e.code ? `${e.code}: ` : ""}${e.message}\nnothing was written to ${out}`);
+    return 1;
+  } finally {
+    store.close();
+  }
+}

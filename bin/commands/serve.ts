@@ -1,0 +1,126 @@
+/* serialflow serve: a headless OPEN-SCS OPC UA server on a pool file. */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs, required, UsageError } from "../args";
+import { openPoolStore, SN_FORMATS } from "../../nodes/core/store";
+import { createOpenScsServer, ROLES, Role, OpenScsUser } from "../../nodes/core/opcua";
+
+/** The SID class of the default pool created on an empty file, when --sid-class is not given. */
+export const DEFAULT_SID_CLASS = "GS1-SGTIN";
+
+const USAGE = "serialflow serve --db FILE --port N [--host ADDR] [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID] [--pki DIR] [--trust CERT]... [--auto-accept-certificates] [--security-none]";
+
+function parseUser(spec: string): OpenScsUser {
+  // NAME:PASSWORD:ROLE[,ROLE]; the password may itself contain ":" (the role is after the last one)
+  const first = spec.indexOf(":");
+  const last = spec.lastIndexOf(":");
+  if (first <= 0 || last === first) throw new UsageError(`--user "${spec.split(":")[0]}:…": expected NAME:PASSWORD:ROLE`);
+  const name = spec.slice(0, first);
+  const password = spec.slice(first + 1, last);
+  const roles = spec.slice(last + 1).split(",").filter(Boolean) as Role[];
+  if (!password) throw new UsageError(`--user ${name}: the password is empty`);
+  for (const r of roles) if (!ROLES.includes(r)) throw new UsageError(`--user ${name}: unknown role "${r}" (roles: ${ROLES.join(", ")})`);
+  if (roles.length === 0) throw new UsageError(`--user ${name}: no role given (roles: ${ROLES.join(", ")})`);
+  return { name, password, roles };
+}
+
+export async function run(args: string[]): Promise<number> {
+  let p;
+  try {
+    p = parseArgs(args, { values: ["db", "port", "host", "user", "sid-class", "pki", "trust"], flags: ["allow-anonymous", "auto-accept-certificates", "security-none"] });
+  } catch (err) {
+    console.error(`serialflow serve: ${(err as Error).message}\nUsage: ${USAGE}`);
+    return 2;
+  }
+  let db: string, port: number, users: OpenScsUser[];
+  try {
+    db = path.resolve(required(p, "db"));
+    port = Number(required(p, "port"));
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${required(p, "port")} is not a TCP port number`);
+    users = (p.options.get("user") ?? []).map(parseUser);
+  } catch (err) {
+    console.error(`serialflow serve: ${(err as Error).message}\nUsage: ${USAGE}`);
+    return 2;
+  }
+  const allowAnonymous = p.flags.has("allow-anonymous");
+  if (!allowAnonymous && users.length === 0) {
+    console.error("serialflow serve: no --user given and anonymous access is off: nobody could call the server.\nUsage: " + USAGE);
+    return 2;
+  }
+  let store;
+  try {
+    store = openPoolStore(db, { actor: "serialflow-serve" });
+  } catch (err) {
+    console.error(`serialflow serve: cannot open ${db}: ${(err as Error).message}`);
+    return 1;
+  }
+  if (store.listPools().length === 0) {
+    const sidClass = p.options.get("sid-class")?.at(-1) ?? DEFAULT_SID_CLASS;
+    try {
+      store.createPool({ poolId: "default", sidClass, isDefault: true });
+    } catch (err) {
+      store.close();
+      console.error(`serialflow serve: cannot create the default pool: ${(err as Error).message}`);
+      return 2;
+    }
+    console.log(`serialflow serve: ${db} had no pool; created the default pool (SID class ${sidClass})`);
+  }
+  const pkiFolder = path.resolve(p.options.get("pki")?.at(-1) ?? `${db}.pki`);
+  if (allowAnonymous) console.warn("serialflow serve: WARNING anonymous access is on (development only): anyone who reaches the port may request, push and report");
+  if (p.flags.has("auto-accept-certificates")) console.warn("serialflow serve: WARNING every client certificate is trusted (development only)");
+  let server;
+  try {
+    server = await createOpenScsServer({
+      store,
+      port,
+      host: p.options.get("host")?.at(-1) ?? "127.0.0.1",
+      pkiFolder,
+      users,
+      allowAnonymous,
+      autoAcceptUnknownCertificates: p.flags.has("auto-accept-certificates"),
+      security: p.flags.has("security-none") ? { modes: ["None", "SignAndEncrypt"] } : undefined,
+      snFormats: [...SN_FORMATS],
+    });
+  } catch (err) {
+    store.close();
+    console.error(`serialflow serve: cannot start the server: ${(err as Error).message}`);
+    return 1;
+  }
+  for (const file of p.options.get("trust") ?? []) await server.trustClientCertificate(readCertificate(file));
+  const certFile = path.join(pkiFolder, "server-certificate.der");
+  fs.writeFileSync(certFile, server.certificate);
+  console.log(`serialflow serve: OPEN-SCS server listening on ${server.endpointUrl}`);
+  console.log(`serialflow serve: server certificate (give it to clients to trust): ${certFile}`);
+  console.log(`serialflow serve: trusted client certificates go in ${path.join(pkiFolder, "server", "trusted", "certs")}`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`serialflow serve: ${signal}: stopping`);
+      server.shutdown().then(
+        () => {
+          store.close();
+          console.log("serialflow serve: stopped");
+          resolve(0);
+        },
+        (err: unknown) => {
+          store.close();
+          console.error(`serialflow serve: shutdown failed: ${(err as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}
+
+/** A certificate file in DER or PEM. */
+function readCertificate(file: string): Buffer {
+  const raw = fs.readFileSync(file);
+  const text = raw.toString("latin1");
+  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(text);
+  return m ? Buffer.from(m[1].replace(/\s+/g, ""), "base64") : raw;
+}

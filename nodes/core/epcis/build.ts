@@ -1,0 +1,178 @@
+/* PSS events (audit records or event messages) -> EPCIS 2.0 JSON-LD events, per the mapping in cbv.ts. Lazy:
+   a generator, so a million records never sit in memory at once. */
+import { EVENTS, type PssEvent } from "../lifecycle";
+import { MAPPING } from "./cbv";
+import { EpcisError } from "./errors";
+import { eventHashId, type HashOptions } from "./hash";
+import { identifierOf, locationUri, partyUri, type IdentifierOptions, type LocationSpec } from "./ids";
+
+/** An EPCIS 2.0 event as it appears in a JSON-LD document. */
+export interface EpcisEvent {
+  type: "ObjectEvent" | "AggregationEvent";
+  eventTime: string;
+  eventTimeZoneOffset: string;
+  eventID?: string;
+  epcList?: string[];
+  parentID?: string;
+  childEPCs?: string[];
+  action: "ADD" | "OBSERVE" | "DELETE";
+  bizStep?: string;
+  disposition?: string;
+  readPoint?: { id: string };
+  bizLocation?: { id: string };
+  bizTransactionList?: Array<{ type?: string; bizTransaction: string }>;
+  sourceList?: Array<{ type: string; source: string }>;
+  destinationList?: Array<{ type: string; destination: string }>;
+  ilmd?: Record<string, string>;
+  [extension: string]: unknown;
+}
+
+/** Where an event came from: kept on the event under a symbol, so it never reaches the document. */
+export const SOURCE: unique symbol = Symbol("serialflow.epcis.source");
+export interface EventSource {
+  event: PssEvent;
+  seq?: number;
+  serialNumbers: string[];
+  /** the number of children the packing record declared (context.count) */
+  declaredCount?: number;
+}
+
+/** A PSS event as a message or an audit record carries it (AuditRecord fits). */
+export interface PssEventInput {
+  event: string;
+  serialNumbers: string[];
+  /** ISO 8601 or a Date; default: now */
+  time?: string | Date;
+  context?: Record<string, string>;
+  poolId?: string;
+  seq?: number;
+}
+
+export interface BuildOptions extends IdentifierOptions, HashOptions {
+  /** also emit pool and label-phase events (provisioning ... label_scrapping); default false */
+  includeInternal?: boolean;
+  /** readPoint: a GLN ("GLN" or "GLN.extension"), { gln, extension } or a URI; context.readPoint overrides */
+  readPoint?: LocationSpec;
+  /** bizLocation, same forms; context.bizLocation overrides */
+  bizLocation?: LocationSpec;
+  /** eventTimeZoneOffset, "+hh:mm"; default "+00:00" (event times stay in UTC) */
+  timeZoneOffset?: string;
+  /** "hash" (CBV 2.0 event hash, the default) or "none" */
+  eventId?: "hash" | "none";
+}
+
+const TZ = /^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)$/;
+const PSS = new Set<string>(EVENTS);
+
+/** "261231" or "2026-12-31" -> "2026-12-31"; day 00 = the last day of the month (GS1 General Specifications). */
+export function expiryToDate(expiry: string, now = new Date()): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(expiry) && !Number.isNaN(Date.parse(expiry + "T00:00:00Z"))) return expiry;
+  const m = /^(\d{2})(\d{2})(\d{2})$/.exec(expiry);
+  if (!m) throw new EpcisError("BadExpiry", `expiry ${JSON.stringify(expiry)} is neither YYMMDD nor YYYY-MM-DD`);
+  const yy = Number(m[1]);
+  const mm = Number(m[2]);
+  let dd = Number(m[3]);
+  if (mm < 1 || mm > 12) throw new EpcisError("BadExpiry", `expiry ${expiry}: month ${m[2]} is not 01-12`);
+  // GS1 century rule: a two-digit year within 50 years ahead, else the past century
+  const cur = now.getUTCFullYear();
+  let year = Math.floor(cur / 100) * 100 + yy;
+  if (year - cur >= 51) year -= 100;
+  else if (year - cur <= -50) year += 100;
+  const last = new Date(Date.UTC(year, mm, 0)).getUTCDate();
+  if (dd === 0) dd = last;
+  if (dd > last) throw new EpcisError("BadExpiry", `expiry ${expiry}: day ${m[3]} does not exist in ${year}-${m[2]}`);
+  return `${year}-${m[2]}-${String(dd).padStart(2, "0")}`;
+}
+
+function isoTime(t: string | Date | undefined): string {
+  if (t === undefined) return new Date().toISOString();
+  if (t instanceof Date) {
+    if (Number.isNaN(t.getTime())) throw new EpcisError("BadTime", "event time is an invalid Date");
+    return t.toISOString();
+  }
+  if (typeof t !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(t) || Number.isNaN(Date.parse(t))) {
+    throw new EpcisError("BadTime", `event time ${JSON.stringify(t)} is not an ISO 8601 date-time with a time zone`);
+  }
+  return t;
+}
+
+/** One PSS event -> its EPCIS event, or null when it stays internal (or is a store bookkeeping action). */
+export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): EpcisEvent | null {
+  if (!input || typeof input !== "object" || typeof input.event !== "string") throw new EpcisError("BadInput", `expected { event, serialNumbers, time?, context? }, got ${JSON.stringify(input)?.slice(0, 120)}`);
+  if (!PSS.has(input.event)) {
+    // pool_creating, sn_adding, sn_binding: the store's own bookkeeping, never an EPCIS event
+    if (["pool_creating", "sn_adding", "sn_binding"].includes(input.event)) return null;
+    throw new EpcisError("UnknownEvent", `${JSON.stringify(input.event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
+  }
+  const event = input.event as PssEvent;
+  const map = MAPPING[event];
+  if (map.internal && !options.includeInternal) return null;
+  if (!Array.isArray(input.serialNumbers)) throw new EpcisError("BadInput", `${event}: serialNumbers must be an array`);
+  const ctx = input.context ?? {};
+  const tz = options.timeZoneOffset ?? "+00:00";
+  if (!TZ.test(tz)) throw new EpcisError("BadOption", `timeZoneOffset ${JSON.stringify(tz)} is not ±hh:mm within ±14:00`);
+  const id = (sn: string) => identifierOf(sn, ctx, input.poolId, options);
+  // built in document order in one literal: no deletes, so the object keeps a fast shape
+  const ev: EpcisEvent = { type: map.type, eventTime: isoTime(input.time), eventTimeZoneOffset: tz, action: map.action };
+  if ((options.eventId ?? "hash") === "hash") ev.eventID = "";
+  let declaredCount: number | undefined;
+  if (map.type === "AggregationEvent") {
+    const parent = ctx.parent;
+    if (!parent) throw new EpcisError("MissingParent", `${event} record${input.seq !== undefined ? ` ${input.seq}` : ""} of ${input.serialNumbers.slice(0, 3).join(", ")} names no parent: the aggregation record must carry context.parent`);
+    ev.parentID = id(parent);
+    const children = input.serialNumbers.filter((s) => s !== parent).map(id);
+    if (children.length) ev.childEPCs = children;
+    else if (event === "packing") throw new EpcisError("BadInput", `packing into ${parent} names no children`);
+    if (ctx.count !== undefined) {
+      declaredCount = Number(ctx.count);
+      if (!Number.isInteger(declaredCount) || declaredCount < 0) throw new EpcisError("BadInput", `${event} into ${parent}: context.count ${JSON.stringify(ctx.count)} is not a whole number`);
+    }
+  } else {
+    if (input.serialNumbers.length === 0) throw new EpcisError("BadInput", `${event} names no serial numbers`);
+    ev.epcList = input.serialNumbers.map(id);
+  }
+  ev.action = map.action;
+  const destructive = !(event === "inspecting" && ctx.destructive === "false");
+  ev.bizStep = destructive ? map.bizStep : "inspecting";
+  ev.disposition = destructive ? map.disposition : "active";
+  const rp = ctx.readPoint ?? options.readPoint;
+  if (rp !== undefined) ev.readPoint = { id: locationUri(rp, options, "readPoint") };
+  const bl = ctx.bizLocation ?? options.bizLocation;
+  if (bl !== undefined) ev.bizLocation = { id: locationUri(bl, options, "bizLocation") };
+  if (ctx.bizTransaction) ev.bizTransactionList = [{ type: ctx.bizTransactionType ?? "po", bizTransaction: ctx.bizTransaction }];
+  if (ctx.source) ev.sourceList = [{ type: "owning_party", source: partyUri(ctx.source, options, "source") }];
+  if (ctx.destination) ev.destinationList = [{ type: "owning_party", destination: partyUri(ctx.destination, options, "destination") }];
+  if (event === "commissioning" && (ctx.lot !== undefined || ctx.expiry !== undefined)) {
+    ev.ilmd = {};
+    if (ctx.lot !== undefined) ev.ilmd["cbvmda:lotNumber"] = ctx.lot;
+    if (ctx.expiry !== undefined) ev.ilmd["cbvmda:itemExpirationDate"] = expiryToDate(ctx.expiry);
+  }
+  // the hash ignores eventID (CBV 2.0), so it is computed on the finished event
+  if (ev.eventID !== undefined) ev.eventID = eventHashId(ev, options);
+  return attach(ev, { event, seq: input.seq, serialNumbers: input.serialNumbers, declaredCount });
+}
+
+function attach(ev: EpcisEvent, src: EventSource): EpcisEvent {
+  if (src.seq === undefined) delete src.seq;
+  if (src.declaredCount === undefined) delete src.declaredCount;
+  Object.defineProperty(ev, SOURCE, { value: src, enumerable: false });
+  return ev;
+}
+
+/** The source record of an event built here, if any. */
+export function sourceOf(ev: EpcisEvent): EventSource | undefined {
+  return (ev as unknown as Record<symbol, EventSource | undefined>)[SOURCE];
+}
+
+/** Audit records (store.auditRecords()) -> EPCIS events, lazily, in the records' order. */
+export function* fromAuditRecords(records: Iterable<PssEventInput>, options: BuildOptions = {}): Generator<EpcisEvent> {
+  for (const r of records) {
+    const ev = toEpcisEvent(r, options);
+    if (ev) yield ev;
+  }
+}
+
+/** Event messages ({ event, serialNumbers, time?, context? }) -> EPCIS events, lazily. */
+export function* fromEvents(events: Iterable<PssEventInput>, options: BuildOptions = {}): Generator<EpcisEvent> {
+  yield* fromAuditRecords(events, options);
+}

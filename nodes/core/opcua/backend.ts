@@ -1,0 +1,155 @@
+/* The narrow interface the OPEN-SCS method handlers call (OpenScsBackend), and its implementation over the
+   pool store contract (nodes/core/store). Typed structurally (StoreLike) so this layer depends only on the
+   contract's names, not on the store's implementation. */
+import type { LabelCollection } from "./codecs";
+
+export type Dict = Record<string, string>;
+export type RequestTarget = "Unassigned" | "Unallocated" | "Allocated";
+export type ReturnTarget = "Unallocated" | "Allocated";
+export type PushTarget = "Unallocated" | "Allocated" | "Encoded";
+/** The PSS events the event manager's methods report (store contract names). */
+export type EventName =
+  | "sn_invalidating" | "sn_encoding" | "label_inspecting" | "label_sampling" | "label_scrapping"
+  | "commissioning" | "inspecting" | "shipping" | "decommissioning" | "destroying";
+
+export interface SNCollectionOut {
+  id: string;
+  description: string;
+  /** a SerialNumber state name (Unassigned, Unallocated, ...) */
+  state: string;
+  associatedPoolId: string;
+  serialNumbers: string[];
+}
+
+export interface RequestResult {
+  /** "NoError" or "InsufficientSerialNumbers" */
+  returnStatus: string;
+  snCollection: SNCollectionOut;
+  returnedRequestToken: string;
+}
+
+export interface AggregationElementIn {
+  parent: string;
+  parentProperties: Dict;
+  children: string[];
+  childCollection: LabelCollection;
+}
+
+export interface SidClassInfo {
+  sidClassId: string;
+  sidClassOwner: string;
+  syntaxSpecification: string;
+  allowedCharacterSet: string;
+  sidClassDescription?: string;
+  intendedUse?: string;
+}
+
+/** What the server needs from a pool, whatever holds it. Business refusals throw an error whose `code` is a
+    ReturnStatus name or a store guard code; the server turns them into ReturnStatus values. */
+export interface OpenScsBackend {
+  request(target: RequestTarget, args: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult>;
+  returnSerialNumbers(target: ReturnTarget, args: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }>;
+  pushTo(target: PushTarget, args: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }>;
+  applyEvent(event: EventName, args: { serialNumbers: string[]; snFormat: string; labelCollection?: LabelCollection; context: Dict; actor: string }): Promise<{ returnStatus: string }>;
+  aggregate(event: "packing" | "unpacking", args: { elements: AggregationElementIn[]; parentSnFormat: string; packedElementSnFormat: string; context: Dict; actor: string }): Promise<{ returnStatus: string }>;
+  /** an EPCIS document uploaded through EPCISStream; resolves once it is accepted */
+  acceptEpcis(document: Buffer, args: { options: Dict; actor: string }): Promise<{ returnStatus: string }>;
+  /** the pools exposed: their selection criteria and SID classes (fills the managers' properties) */
+  describe(): { pools: Array<{ poolId: string; sidClass: string; selectionCriteria: Dict; maxRequest?: number }> };
+}
+
+/** The part of the store contract this adapter uses (names as in notes/store-contract.md). */
+export interface StoreLike {
+  listPools(): Array<{ poolId: string; sidClass: string; selectionCriteria?: Dict; maxRequest?: number }>;
+  request(target: RequestTarget, args: { poolSelectionCriteria?: Dict; snCollectionId?: string; count: number; snFormat?: string; requestToken?: string; actor?: string; context?: Dict }): {
+    returnStatus: string;
+    snCollection: { id: string; description: string; state: string; associatedPoolId: string; serialNumbers: string[] };
+    returnedRequestToken: string;
+  };
+  returnSerialNumbers(target: ReturnTarget, args: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria?: Dict; snFormat?: string; actor?: string; context?: Dict }): { returnStatus: string };
+  pushTo(target: PushTarget, args: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria?: Dict; snFormat?: string; actor?: string; context?: Dict }): { returnStatus: string };
+  applyEvent(event: string, args: {
+    serialNumbers: string[]; snFormat?: string; context?: Dict; actor?: string; poolId?: string;
+    labelCollection?: { id?: string; description?: string; properties?: Dict; labels?: Array<{ id: string; properties?: Dict }> };
+  }): { returnStatus: string; applied: number; anomalies: number };
+}
+
+const toDict = (kvs: Array<{ key: string; value: string }> | undefined): Dict => {
+  const d: Dict = {};
+  for (const kv of kvs ?? []) d[kv.key] = kv.value;
+  return d;
+};
+
+/** The store's view of a LabelCollection (its label and collection properties as plain objects). */
+export function labelCollectionForStore(lc: LabelCollection): { id?: string; description?: string; properties?: Dict; labels: Array<{ id: string; properties?: Dict }> } {
+  return {
+    id: lc.id || undefined,
+    description: lc.description || undefined,
+    properties: lc.labelCollectionProperties ? toDict(lc.labelCollectionProperties) : undefined,
+    labels: lc.labelCollection.map((l) => ({ id: l.id, properties: toDict(l.labelProperties) })),
+  };
+}
+
+/** OpenScsBackend over a local pool store: each call is one store transaction. */
+export class StoreBackend implements OpenScsBackend {
+  /** EPCIS documents accepted through EPCISStream wait here for the EPCIS importer (not built yet). */
+  readonly epcisInbox: Array<{ document: Buffer; options: Dict; actor: string; time: string }> = [];
+
+  constructor(private readonly store: StoreLike) {}
+
+  async request(target: RequestTarget, a: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult> {
+    const r = this.store.request(target, {
+      poolSelectionCriteria: a.poolSelectionCriteria,
+      snCollectionId: a.snCollectionId || undefined,
+      count: a.count,
+      snFormat: a.snFormat,
+      requestToken: a.requestToken || undefined,
+      actor: a.actor,
+    });
+    return { returnStatus: r.returnStatus, snCollection: r.snCollection, returnedRequestToken: r.returnedRequestToken ?? "" };
+  }
+
+  async returnSerialNumbers(target: ReturnTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
+    return { returnStatus: this.store.returnSerialNumbers(target, a).returnStatus };
+  }
+
+  async pushTo(target: PushTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
+    return { returnStatus: this.store.pushTo(target, a).returnStatus };
+  }
+
+  async applyEvent(event: EventName, a: { serialNumbers: string[]; snFormat: string; labelCollection?: LabelCollection; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
+    const r = this.store.applyEvent(event, {
+      serialNumbers: a.serialNumbers,
+      snFormat: a.snFormat,
+      labelCollection: a.labelCollection ? labelCollectionForStore(a.labelCollection) : undefined,
+      context: a.context,
+      actor: a.actor,
+    });
+    return { returnStatus: r.returnStatus };
+  }
+
+  async aggregate(event: "packing" | "unpacking", a: { elements: AggregationElementIn[]; parentSnFormat: string; packedElementSnFormat: string; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
+    // SEAM: the aggregation core (nodes/core/aggregation) will keep the parent/child hierarchy; until it exists
+    // the event is recorded through the store's state guard and audit log, parents and children in one transaction.
+    const serialNumbers = a.elements.flatMap((e) => [e.parent, ...e.children]);
+    const r = this.store.applyEvent(event, {
+      serialNumbers,
+      context: {
+        ...a.context,
+        aggregation: JSON.stringify(a.elements.map((e) => ({ parent: e.parent, children: e.children, parentProperties: e.parentProperties }))),
+      },
+      actor: a.actor,
+    });
+    return { returnStatus: r.returnStatus };
+  }
+
+  async acceptEpcis(document: Buffer, a: { options: Dict; actor: string }): Promise<{ returnStatus: string }> {
+    // SEAM: the EPCIS importer (nodes/core/epcis) will apply the document's events; kept in memory until then
+    this.epcisInbox.push({ document, options: a.options, actor: a.actor, time: new Date().toISOString() });
+    return { returnStatus: "NoError" };
+  }
+
+  describe(): { pools: Array<{ poolId: string; sidClass: string; selectionCriteria: Dict; maxRequest?: number }> } {
+    return { pools: this.store.listPools().map((p) => ({ poolId: p.poolId, sidClass: p.sidClass, selectionCriteria: p.selectionCriteria ?? {}, maxRequest: p.maxRequest })) };
+  }
+}

@@ -1,0 +1,108 @@
+/* Imported serial number lists: authority code orders (Russia/Kazakhstan/Uzbekistan codes with crypto tails),
+   Chinese code packages, or a plain list of serials. Kept byte-exact: we never trim or re-encode a code. */
+import * as gs1 from "../gs1";
+import { getSidClass, type SidClass } from "./classes";
+import { SidError } from "./errors";
+
+export interface ImportedSerial {
+  /** the serial number as the pool stores it (AI 21, the SSCC, or the whole Chinese code) */
+  serial: string;
+  /** the line as given, byte for byte (without its line ending) */
+  code: string;
+  /** 1-based line number in the file */
+  line: number;
+  gtin?: string;
+  /** the other AIs of the code, by AI: "91" crypto key, "92" crypto code, "10" lot, ...; for China the code's parts */
+  properties: Record<string, string>;
+}
+
+export interface ImportResult {
+  sidClassId: string;
+  serials: ImportedSerial[];
+}
+
+export interface ImportOptions {
+  /** "codes": full identifiers per line; "serials": bare serial numbers; "auto" (default) decides per line */
+  format?: "auto" | "codes" | "serials";
+}
+
+/**
+ * Read one code or serial per line (LF or CRLF; blank lines and a leading UTF-8 BOM are ignored).
+ * Every line is checked against the SID class; the first bad line throws ImportMalformedLine naming it,
+ * a repeated serial throws ImportDuplicate naming both lines. All or nothing: no partial result.
+ */
+export function parseImport(input: string | Buffer, sidClassId: string, options: ImportOptions = {}): ImportResult {
+  const cls = getSidClass(sidClassId);
+  let text: string;
+  if (Buffer.isBuffer(input)) {
+    let buf = input;
+    if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+    const bad = buf.findIndex((b) => b >= 0x80);
+    if (bad >= 0) {
+      const line = countLines(buf.subarray(0, bad));
+      throw new SidError("ImportMalformedLine", `line ${line}: byte 0x${buf[bad].toString(16).toUpperCase()} is not ASCII; serial codes are ASCII only`, { sidClassId, line });
+    }
+    text = buf.toString("latin1");
+  } else if (typeof input === "string") {
+    text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  } else {
+    throw new SidError("ImportMalformedLine", "parseImport needs a string or a Buffer", { sidClassId });
+  }
+  const lines = text.split("\n");
+  const serials: ImportedSerial[] = [];
+  const seen = new Map<string, number>();
+  const format = options.format ?? "auto";
+  for (let i = 0; i < lines.length; i++) {
+    let code = lines[i];
+    if (code.endsWith("\r")) code = code.slice(0, -1);
+    if (code.length === 0) continue;
+    const line = i + 1;
+    const rec = readLine(cls, code, line, format);
+    const key = cls.uniquenessScope === "holder" || !rec.gtin ? rec.serial : rec.gtin + " " + rec.serial;
+    const first = seen.get(key);
+    if (first !== undefined) throw new SidError("ImportDuplicate", `line ${line}: serial ${JSON.stringify(rec.serial)} repeats line ${first}`, { sidClassId, line });
+    seen.set(key, line);
+    serials.push(rec);
+  }
+  if (serials.length === 0) throw new SidError("ImportEmpty", `the import for ${sidClassId} holds no serial numbers`, { sidClassId });
+  return { sidClassId: cls.sidClassId, serials };
+}
+
+function countLines(b: Buffer): number {
+  let n = 1;
+  for (const x of b) if (x === 0x0a) n++;
+  return n;
+}
+
+function malformed(cls: SidClass, line: number, why: string): SidError {
+  return new SidError("ImportMalformedLine", `line ${line}: ${why}`, { sidClassId: cls.sidClassId, line });
+}
+
+function looksLikeCode(code: string): boolean {
+  return /^[(\]^\u001d]/.test(code) || /^https?:\/\//i.test(code) || code.includes("\u001d");
+}
+
+function readLine(cls: SidClass, code: string, line: number, format: ImportOptions["format"]): ImportedSerial {
+  if (cls.identifierType === "CN-DRUG-TRACE-20") {
+    const why = cls.checkIdentifier(code);
+    if (why) throw malformed(cls, line, why);
+    return { serial: code, code, line, properties: { drugCode: code.slice(0, 7), serialPart: code.slice(7, 16), checkPart: code.slice(16) } };
+  }
+  const asCode = format === "codes" || (format === "auto" && (cls.serialIssuer === "authority" || looksLikeCode(code) || cls.checkSerial(code) !== null));
+  if (!asCode) {
+    const why = cls.checkSerial(code);
+    if (why) throw malformed(cls, line, why);
+    return { serial: code, code, line, properties: {} };
+  }
+  const v = gs1.validate(code);
+  if (!v.valid) throw malformed(cls, line, `${v.errors[0].code}: ${v.errors[0].message}`);
+  const why = cls.checkIdentifier(v.ais);
+  if (why) throw malformed(cls, line, why);
+  const serialAi = cls.identifierType === "SSCC" ? "00" : "21";
+  const rec: ImportedSerial = { serial: gs1.valueOf(v.ais, serialAi) as string, code, line, properties: {} };
+  for (const e of v.ais) {
+    if (e.ai === "01") rec.gtin = e.value;
+    else if (e.ai !== serialAi) rec.properties[e.ai] = e.value;
+  }
+  return rec;
+}

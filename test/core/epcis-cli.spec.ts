@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { openPoolStore } from "../../nodes/core/store";
+import * as gs1 from "../../nodes/core/gs1";
+import { tmpDir } from "../helpers/tmp";
+
+const CLI = path.resolve(__dirname, "..", "..", "bin", "serialflow.js");
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+
+describe("serialflow epcis export", function () {
+  let tmp: ReturnType<typeof tmpDir>;
+  let db: string;
+  let middle: string;
+  before(function () {
+    tmp = tmpDir("serialflow-epcis-cli-");
+    db = path.join(tmp.dir, "pool.db");
+    const store = openPoolStore(db, { actor: "line" });
+    store.createPool({ poolId: "units", sidClass: "US-DSCSA", selectionCriteria: { level: "unit" }, isDefault: true });
+    store.createPool({ poolId: "ssccs", sidClass: "GS1-SSCC", selectionCriteria: { level: "case" } });
+    const sscc = gs1.makeSscc("0614141", 0, 7);
+    store.provision("units", ["N1", "N2", "N3"]);
+    store.provision("ssccs", [sscc]);
+    store.pushTo("Encoded", { snCollection: { id: "o1", serialNumbers: ["N1", "N2", "N3"] } });
+    store.pushTo("Encoded", { snCollection: { id: "o2", serialNumbers: [sscc] }, poolSelectionCriteria: { level: "case" } });
+    store.applyEvent("commissioning", { serialNumbers: ["N1", "N2"], context: { lot: "L9", expiry: "280100" } });
+    store.applyEvent("commissioning", { serialNumbers: ["N3"], context: { lot: "L9" } }); // no expiry: the US pre-flight refuses it
+    store.applyEvent("commissioning", { serialNumbers: [sscc] });
+    store.applyEvent("packing", { serialNumbers: ["N1", "N2"], context: { parent: sscc } });
+    middle = [...store.auditRecords()].at(-1)?.time as string;
+    store.applyEvent("shipping", { serialNumbers: [sscc] });
+    store.close();
+  });
+  after(() => tmp.cleanup());
+
+  it("writes the document of a period; earlier events feed the pre-flight without being exported", function () {
+    const out = path.join(tmp.dir, "period.jsonld");
+    const from = new Date(Date.parse(middle) + 1).toISOString();
+    const r = run("epcis", "export", "--db", db, "--out", out, "--from", from, "--company-prefix-length", "7", "--gtin", "units=00614141123452", "--market", "US", "--read-point", "0614141000005");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /wrote 1 EPCIS events/);
+    const doc = JSON.parse(fs.readFileSync(out, "utf8"));
+    assert.deepEqual(doc.epcisBody.eventList.map((e: { bizStep: string }) => e.bizStep), ["shipping"]);
+  });
+
+  it("a pre-flight fault exits 1, names the serial number and writes nothing", function () {
+    const out = path.join(tmp.dir, "all.jsonld");
+    const r = run("epcis", "export", "--db", db, "--out", out, "--company-prefix-length", "7", "--gtin", "00614141123452", "--market", "US");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /PreflightFailed/);
+    assert.match(r.stderr, /MissingLotOrExpiry.*N3/);
+    assert.equal(fs.existsSync(out), false);
+    const ok = run("epcis", "export", "--db", db, "--out", out, "--company-prefix-length", "7", "--gtin", "00614141123452", "--format", "xml12");
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(fs.readFileSync(out, "utf8"), /<epcis:EPCISDocument[^>]*schemaVersion="1\.2"/);
+  });
+
+  it("usage errors exit 2 with the usage", function () {
+    const r = run("epcis", "export", "--db", db, "--out", path.join(tmp.dir, "x.jsonld"));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--company-prefix-length/);
+  });
+});

@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { Writable } from "stream";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import * as epcis from "../../nodes/core/epcis";
+import * as gs1 from "../../nodes/core/gs1";
+import { openPoolStore, type SqlitePoolStore } from "../../nodes/core/store";
+import { requireShared, sharedFile } from "../helpers/paths";
+import { tmpDir } from "../helpers/tmp";
+
+type Doc = { epcisBody: { eventList: epcis.EpcisEvent[] } } & Record<string, unknown>;
+
+/** The official EPCIS 2.0 JSON schema (draft-07) with format checks on; null when ../shared is absent. */
+function schemaValidator(): ((doc: unknown) => string | null) | null {
+  const file = sharedFile("reference/epcis/EPCIS-JSON-Schema.json");
+  if (!file) return null;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const validate = ajv.compile(JSON.parse(fs.readFileSync(file, "utf8")));
+  return (doc) => (validate(doc) ? null : ajv.errorsText(validate.errors, { separator: "\n" }));
+}
+
+const GTIN = "00614141123452"; // company prefix 0614141 (7 digits)
+const GLN = "0614141000005";
+const CP = 7;
+
+/** A DSCSA-style line in a real pool file: 6 units commissioned with lot/expiry, packed 3+3 into two cases, the cases onto a pallet, the pallet shipped. */
+function dscsaStore(dir: string): { store: SqlitePoolStore; units: string[]; cases: string[]; pallet: string } {
+  const store = openPoolStore(path.join(dir, "pool.db"), { actor: "line-1" });
+  store.createPool({ poolId: "units", sidClass: "US-DSCSA", selectionCriteria: { level: "unit" }, isDefault: true });
+  store.createPool({ poolId: "ssccs", sidClass: "GS1-SSCC", selectionCriteria: { level: "logistic" } });
+  const units = ["A1", "A2", "A3", "B1", "B2", "B3"];
+  const [c1, c2, pallet] = [1, 2, 3].map((i) => gs1.makeSscc("0614141", 0, i));
+  store.provision("units", units);
+  store.provision("ssccs", [c1, c2, pallet]);
+  store.pushTo("Encoded", { snCollection: { id: "order-1", serialNumbers: units } });
+  store.pushTo("Encoded", { snCollection: { id: "order-1-sscc", serialNumbers: [c1, c2, pallet] }, poolSelectionCriteria: { level: "logistic" } });
+  store.applyEvent("commissioning", { serialNumbers: units, context: { lot: "LOT42", expiry: "271200" } });
+  store.applyEvent("commissioning", { serialNumbers: [c1, c2, pallet] });
+  store.applyEvent("packing", { serialNumbers: units.slice(0, 3), context: { parent: c1, count: "3" } });
+  store.applyEvent("packing", { serialNumbers: units.slice(3), context: { parent: c2, count: "3" } });
+  store.applyEvent("packing", { serialNumbers: [c1, c2], context: { parent: pallet, count: "2" } });
+  store.applyEvent("shipping", { serialNumbers: [pallet], context: { bizTransaction: "urn:epcglobal:cbv:bt:0614141000005:PO-7", destination: "0614141000012" } });
+  return { store, units, cases: [c1, c2], pallet };
+}
+
+const OPTIONS: epcis.BuildOptions = { companyPrefixLength: CP, gtinByPool: { units: GTIN }, readPoint: `${GLN}.1`, bizLocation: GLN };
+/** the same, for event messages that name no pool */
+const MSG_OPTIONS: epcis.BuildOptions = { ...OPTIONS, gtin: GTIN };
+
+async function writeToString(events: Iterable<epcis.EpcisEvent> | AsyncIterable<epcis.EpcisEvent>, options: epcis.DocumentOptions = {}): Promise<string> {
+  const parts: string[] = [];
+  let writes = 0;
+  // a tiny buffer so the writer has to wait for 'drain'
+  const out = new Writable({
+    highWaterMark: 64,
+    write(chunk, _enc, cb) {
+      writes++;
+      parts.push(String(chunk));
+      setImmediate(cb);
+    },
+  });
+  await epcis.writeDocument(events, out, { chunkBytes: 256, ...options });
+  assert.ok(writes >= 1);
+  return parts.join("");
+}
+
+describe("epcis: CBV 2.0 event hash", function () {
+  // vectors of the GS1 reference implementation (RalphTro/epcis-event-hash-generator, README examples 1 and 3)
+  const ns = { namespaces: { example: "https://ns.example.com/epcis/" } };
+  it("reproduces the reference hash of an event with event-level user extensions", function () {
+    const ev = {
+      type: "ObjectEvent", eventTime: "2020-03-04T11:00:30.000+01:00", eventTimeZoneOffset: "+01:00", recordTime: "2020-03-04T11:00:30.999+01:00",
+      epcList: ["urn:epc:id:sscc:4012345.0000000333", "urn:epc:id:sscc:4012345.0000000111", "urn:epc:id:sscc:4012345.0000000222"],
+      action: "OBSERVE", bizStep: "departing", readPoint: { id: "urn:epc:id:sgln:4012345.00011.987" },
+      "example:myField1": { "example:mySubField1": "2", "example:mySubField2": "5" }, "example:myField2": "0", "example:myField3": { "example:mySubField3": ["3", "1"] },
+    };
+    assert.match(epcis.preHashString(ev, ns), /^eventType=ObjectEventeventTime=2020-03-04T10:00:30\.000ZeventTimeZoneOffset=\+01:00epcListepc=https:\/\/id\.gs1\.org\/00\/040123450000001112/);
+    assert.equal(epcis.eventHashId(ev, ns), "ni:///sha-256;6ae96341e0acc6d7a261364751f60e68278a81cdf51da0abb6b4e617014e39d7?ver=CBV2.0");
+  });
+
+  it("reproduces the reference hash with business transactions, source, destination and a readPoint extension", function () {
+    const ev = {
+      type: "ObjectEvent", eventTime: "2020-03-04T11:00:30+01:00", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:0614141.011111.987"],
+      action: "OBSERVE", bizStep: "departing", disposition: "in_transit", readPoint: { id: "urn:epc:id:sgln:4012345.00011.0", "example:myField1": "AB-12" },
+      bizTransactionList: [{ type: "po", bizTransaction: "urn:epc:id:gdti:4012345.11111.123" }],
+      sourceList: [{ type: "owning_party", source: "urn:epc:id:pgln:4012345.00000" }],
+      destinationList: [{ type: "owning_party", destination: "urn:epc:id:pgln:0614141.00000" }],
+      "example:userExt": "CD-34",
+    };
+    assert.equal(epcis.eventHashId(ev, ns), "ni:///sha-256;3ae14c02c4bdc220cc31942cf804f6845eb8dec96ba6483391c92a9b165f9329?ver=CBV2.0");
+  });
+
+  it("gives the same hash to the same event written with EPC URIs or Digital Link URIs, and a different one when a field changes", function () {
+    const base = { serialNumbers: ["A1", "A2"], time: "2026-01-05T08:00:00.000Z", context: { lot: "L1", expiry: "271231" }, event: "commissioning" };
+    const a = epcis.toEpcisEvent(base, { ...MSG_OPTIONS, identifiers: "epc" }) as epcis.EpcisEvent;
+    const b = epcis.toEpcisEvent(base, { ...MSG_OPTIONS, identifiers: "digitalLink", digitalLinkDomain: "https://example.com" }) as epcis.EpcisEvent;
+    assert.notEqual(a.epcList?.[0], b.epcList?.[0]);
+    assert.equal(a.eventID, b.eventID);
+    const c = epcis.toEpcisEvent({ ...base, context: { lot: "L2", expiry: "271231" } }, MSG_OPTIONS) as epcis.EpcisEvent;
+    assert.notEqual(a.eventID, c.eventID);
+    assert.equal(a.eventID, epcis.eventHashId(a)); // recomputable by the receiver from the event alone
+  });
+});
+
+describe("epcis: DSCSA-style export from the audit log", function () {
+  let tmp: ReturnType<typeof tmpDir>;
+  let line: ReturnType<typeof dscsaStore>;
+  before(function () {
+    tmp = tmpDir("serialflow-epcis-");
+    line = dscsaStore(tmp.dir);
+  });
+  after(function () {
+    line.store.close();
+    tmp.cleanup();
+  });
+
+  it("maps commission, pack (cases, pallet) and ship event by event; pool and label-phase events stay internal", function () {
+    const events = [...epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS)];
+    const sgtin = (s: string) => `urn:epc:id:sgtin:0614141.012345.${s}`;
+    const sscc = (s: string) => gs1.toEpcUri([{ ai: "00", value: s }], CP);
+    assert.deepEqual(events.map((e) => `${e.type}/${e.action}/${e.bizStep}/${e.disposition}`), [
+      "ObjectEvent/ADD/commissioning/active",
+      "ObjectEvent/ADD/commissioning/active",
+      "AggregationEvent/ADD/packing/in_progress",
+      "AggregationEvent/ADD/packing/in_progress",
+      "AggregationEvent/ADD/packing/in_progress",
+      "ObjectEvent/OBSERVE/shipping/in_transit",
+    ]);
+    const [units, ssccs, case1, case2, pallet, ship] = events;
+    assert.deepEqual(units.epcList, line.units.map(sgtin));
+    assert.deepEqual(units.ilmd, { "cbvmda:lotNumber": "LOT42", "cbvmda:itemExpirationDate": "2027-12-31" });
+    assert.deepEqual(ssccs.epcList, [...line.cases, line.pallet].map(sscc));
+    assert.equal(ssccs.ilmd, undefined);
+    assert.equal(case1.parentID, sscc(line.cases[0]));
+    assert.deepEqual(case1.childEPCs, line.units.slice(0, 3).map(sgtin));
+    assert.deepEqual(case2.childEPCs, line.units.slice(3).map(sgtin));
+    assert.equal(pallet.parentID, sscc(line.pallet));
+    assert.deepEqual(pallet.childEPCs, line.cases.map(sscc));
+    assert.deepEqual(ship.epcList, [sscc(line.pallet)]);
+    assert.deepEqual(ship.bizTransactionList, [{ type: "po", bizTransaction: "urn:epcglobal:cbv:bt:0614141000005:PO-7" }]);
+    assert.deepEqual(ship.destinationList, [{ type: "owning_party", destination: "urn:epc:id:pgln:0614141.00001" }]);
+    for (const e of events) {
+      assert.deepEqual(e.readPoint, { id: "urn:epc:id:sgln:0614141.00000.1" });
+      assert.deepEqual(e.bizLocation, { id: "urn:epc:id:sgln:0614141.00000.0" });
+      assert.match(e.eventID as string, /^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/);
+      assert.equal(e.eventTimeZoneOffset, "+00:00");
+    }
+    assert.equal(new Set(events.map((e) => e.eventID)).size, events.length);
+    assert.deepEqual(epcis.preflight(events, { market: "US" }), []);
+  });
+
+  it("every document form validates against the official EPCIS 2.0 JSON schema with format checks", async function () {
+    requireShared(this, "reference/epcis/EPCIS-JSON-Schema.json");
+    const check = schemaValidator() as (doc: unknown) => string | null;
+    const variants: Array<[string, epcis.BuildOptions]> = [
+      ["EPC URIs", OPTIONS],
+      ["Digital Link URIs", { ...OPTIONS, identifiers: "digitalLink" }],
+      ["with internal events", { ...OPTIONS, includeInternal: true }],
+    ];
+    for (const [name, opts] of variants) {
+      const text = await writeToString(epcis.fromAuditRecords(line.store.auditRecords(), opts), { sender: GLN, receiver: "0614141000012", id: "urn:uuid:6a1c5f8e-6a4b-4c8e-9a39-2c0c8f0e7d11" });
+      const doc = JSON.parse(text) as Doc;
+      assert.equal(check(doc), null, `${name}: ${check(doc)}`);
+      assert.ok(doc.epcisBody.eventList.length >= 6, name);
+    }
+    const internal = JSON.parse(await writeToString(epcis.fromAuditRecords(line.store.auditRecords(), { ...OPTIONS, includeInternal: true }))) as Doc;
+    assert.ok(internal.epcisBody.eventList.some((e) => e.bizStep === "http://open-scs.org/bizstep/provisioning"));
+    assert.ok(internal.epcisBody.eventList.some((e) => e.bizStep === "encoding" && e.disposition === "encoded"));
+    // the schema is not a rubber stamp: a bare word that is not a CBV term fails
+    const broken = JSON.parse(JSON.stringify(internal)) as Doc;
+    broken.epcisBody.eventList[0].bizStep = "provisioning";
+    assert.notEqual(check(broken), null);
+  });
+
+  it("the streamed document equals the one built in memory", async function () {
+    const events = () => epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS);
+    const opts = { creationDate: "2026-03-01T10:00:00Z" };
+    async function* slow() {
+      for (const e of events()) {
+        await new Promise((r) => setImmediate(r));
+        yield e;
+      }
+    }
+    const streamed = JSON.parse(await writeToString(slow(), opts));
+    assert.deepEqual(streamed, JSON.parse(JSON.stringify(epcis.buildDocument(events(), opts))));
+  });
+
+  it("writes EPCIS 1.2 XML with URN vocabulary, eventID in baseExtension and ILMD in the extension", async function () {
+    const xml = await writeToString(epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS), { format: "xml12", creationDate: "2026-03-01T10:00:00Z" });
+    assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:cbvmda="urn:epcglobal:cbv:mda" schemaVersion="1\.2"/);
+    assert.equal((xml.match(/<ObjectEvent>/g) ?? []).length, 3);
+    assert.equal((xml.match(/<AggregationEvent>/g) ?? []).length, 3);
+    assert.match(xml, /<baseExtension>\s*<eventID>ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0<\/eventID>\s*<\/baseExtension>\s*<epcList>/);
+    assert.match(xml, /<action>ADD<\/action>\s*<bizStep>urn:epcglobal:cbv:bizstep:commissioning<\/bizStep>\s*<disposition>urn:epcglobal:cbv:disp:active<\/disposition>/);
+    assert.match(xml, /<extension>\s*<ilmd>\s*<cbvmda:lotNumber>LOT42<\/cbvmda:lotNumber>\s*<cbvmda:itemExpirationDate>2027-12-31<\/cbvmda:itemExpirationDate>\s*<\/ilmd>\s*<\/extension>/);
+    assert.match(xml, /<parentID>urn:epc:id:sscc:0614141\.0000000003<\/parentID>\s*<childEPCs>\s*<epc>urn:epc:id:sscc:0614141\.0000000001<\/epc>/);
+    assert.match(xml, /<bizTransaction type="urn:epcglobal:cbv:btt:po">urn:epcglobal:cbv:bt:0614141000005:PO-7<\/bizTransaction>/);
+    assert.match(xml, /<\/EventList>\n {2}<\/EPCISBody>\n<\/epcis:EPCISDocument>\n$/);
+  });
+
+  it("exportToFile leaves no file at all when the pre-flight fails, and a complete one when it passes", async function () {
+    const good = path.join(tmp.dir, "good.jsonld");
+    const r = await epcis.exportToFile(epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS), good, { preflight: { market: "US" } });
+    assert.equal(r.events, 6);
+    assert.equal((JSON.parse(fs.readFileSync(good, "utf8")) as Doc).epcisBody.eventList.length, 6);
+    // ship the pallet without its commissioning: the period starts after it
+    const bad = path.join(tmp.dir, "bad.jsonld");
+    const late = epcis.fromAuditRecords(line.store.auditRecords({ fromSeq: 15 }), OPTIONS);
+    await assert.rejects(epcis.exportToFile(late, bad, { preflight: { market: "US" } }), (err: epcis.EpcisError) => err.code === "PreflightFailed" && /NotCommissioned/.test(err.message));
+    assert.equal(fs.existsSync(bad), false);
+    assert.deepEqual(fs.readdirSync(tmp.dir).filter((f) => f.includes("partial")), []);
+  });
+});
+
+describe("epcis: bad input gets a specific error", function () {
+  const t = "2026-01-05T08:00:00Z";
+  const code = (fn: () => unknown, c: string) => assert.throws(fn, (err: epcis.EpcisError) => err.code === c && err.message.length > 10);
+  it("packing without a parent", function () {
+    code(() => epcis.toEpcisEvent({ event: "packing", serialNumbers: ["A1"], time: t }, MSG_OPTIONS), "MissingParent");
+  });
+  it("a bare serial number with no GTIN anywhere, naming the number", function () {
+    assert.throws(() => epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["Q9"], time: t, poolId: "other" }, { companyPrefixLength: 7 }), /"Q9" of pool other has no GTIN/);
+  });
+  it("EPC URIs without a company prefix length", function () {
+    code(() => epcis.toEpcisEvent({ event: "shipping", serialNumbers: [gs1.makeSscc("0614141", 0, 5)], time: t }, {}), "MissingCompanyPrefixLength");
+  });
+  it("an unknown event, a time without zone, a bad expiry, a bad GLN", function () {
+    code(() => epcis.toEpcisEvent({ event: "teleporting", serialNumbers: ["A1"], time: t }, MSG_OPTIONS), "UnknownEvent");
+    code(() => epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time: "2026-01-05 08:00" }, MSG_OPTIONS), "BadTime");
+    code(() => epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time: t, context: { expiry: "271331" } }, MSG_OPTIONS), "BadExpiry");
+    code(() => epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time: t }, { ...MSG_OPTIONS, readPoint: "0614141000006" }), "BadLocation");
+  });
+  it("a GS1 code that breaks its syntax", function () {
+    code(() => epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["(01)00614141123453(21)X"], time: t }, MSG_OPTIONS), "UnresolvedIdentifier");
+  });
+  it("store bookkeeping records are skipped, not errors", function () {
+    assert.equal(epcis.toEpcisEvent({ event: "sn_adding", serialNumbers: ["A1"], time: t }, MSG_OPTIONS), null);
+  });
+});
+
+describe("epcis: expiry dates", function () {
+  it("YYMMDD with day 00 is the last day of the month; the GS1 century window applies", function () {
+    const now = new Date("2026-06-01T00:00:00Z");
+    assert.equal(epcis.expiryToDate("280200", now), "2028-02-29");
+    assert.equal(epcis.expiryToDate("270200", now), "2027-02-28");
+    assert.equal(epcis.expiryToDate("991231", now), "1999-12-31");
+    assert.equal(epcis.expiryToDate("2030-01-15", now), "2030-01-15");
+  });
+});
