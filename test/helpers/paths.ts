@@ -13,8 +13,11 @@ export const REPO_ROOT: string = (() => {
   }
 })();
 
-/** ../shared next to the checkout: reference data the tests read but never copy. */
-export const SHARED_DIR = path.resolve(REPO_ROOT, "..", "shared");
+/** ../shared next to the checkout: reference data the tests read but never copy. CI's second leg runs the
+ *  tests from an installed copy of the package elsewhere and points here with SERIALFLOW_SHARED_DIR. */
+export const SHARED_DIR = process.env.SERIALFLOW_SHARED_DIR
+  ? path.resolve(process.env.SERIALFLOW_SHARED_DIR)
+  : path.resolve(REPO_ROOT, "..", "shared");
 
 /** Absolute path of a file under ../shared, or null when it is absent (the caller skips with a message). */
 export function sharedFile(rel: string): string | null {
