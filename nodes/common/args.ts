@@ -9,10 +9,13 @@ const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 export type Dict = Record<string, string>;
 
+/** A plain object, from this realm or another: a Function node runs in its own vm context, so the objects it
+ *  builds have that context's Object.prototype, not ours. */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
+  if (proto === null || proto === Object.prototype) return true;
+  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(v) === "[object Object]";
 }
 
 /** msg.payload as an object of arguments. `undefined`/a timestamp is allowed only when `triggerOk`. */

@@ -64,6 +64,7 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     node.events = new EventEmitter();
+    node.events.setMaxListeners(0); // one "low" listener per function node that uses this pool, however many
     node.poolId = (config.poolId || "POOL1").trim();
     let backend: PoolBackend | undefined;
     let failure: Error | undefined;

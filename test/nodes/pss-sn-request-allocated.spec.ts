@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as path from "path";
+import * as vm from "vm";
 import { helper, nodeModule, nextMessage, coreNodeModule } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { dbDigest } from "../helpers/digest";
@@ -69,6 +70,17 @@ describe("pss-pool + pss-sn-request-allocated (Node-RED test helper)", function 
     } finally {
       store.close();
     }
+  });
+
+  it("accepts a payload built by a Function node (an object of another vm realm)", async function () {
+    await helper.load(modules(), flow(dbFile));
+    const got = nextMessage("out");
+    const payload = vm.runInNewContext("({ count: 3, snCollectionId: 'FROM-FUNCTION' })");
+    assert.notEqual(Object.getPrototypeOf(payload), Object.prototype, "the payload really is of another realm");
+    helper.getNode("req").receive({ payload });
+    const msg = await got;
+    assert.equal(msg.payload.snCollection.serialNumbers.length, 3);
+    assert.equal(msg.payload.snCollection.id, "FROM-FUNCTION");
   });
 
   it("a second request never hands out a number twice", async function () {
