@@ -61,9 +61,15 @@ function nodeError(err: unknown): Error & { code: string } {
  * aggregation call, as the local pool backend writes it today).
  */
 export function* perParent<T extends Input>(records: Iterable<T>): Generator<Input> {
+  // that backend writes one record per pool touched, each with the whole call's context: expand the call once
+  let last: { key: string; seq?: number } | undefined;
   for (const r of records) {
     const ctx = r.context ?? {};
     if ((r.event === "packing" || r.event === "unpacking") && !ctx.parent && typeof ctx.aggregation === "string") {
+      const key = `${r.event}\n${ctx.aggregation}`;
+      const sameCall = last !== undefined && last.key === key && last.seq !== undefined && r.seq !== undefined && r.seq === last.seq + 1;
+      last = { key, seq: r.seq };
+      if (sameCall) continue;
       let elements: unknown;
       try {
         elements = JSON.parse(ctx.aggregation);
@@ -77,6 +83,7 @@ export function* perParent<T extends Input>(records: Iterable<T>): Generator<Inp
         yield { ...r, serialNumbers: [el.parent, ...(el.children as string[])], context: { ...rest, parent: el.parent } };
       }
     } else {
+      last = undefined;
       yield r;
     }
   }
@@ -220,7 +227,8 @@ export default function (RED: NodeAPI): void {
     async function fromAudit(msg: NodeMessageInFlow, o: NonNullable<typeof options>): Promise<{ count: number; payload: unknown; info: Record<string, unknown> } | null> {
       if (!pool || !pool.auditRecords) throw new InputError("PoolUnavailable", "the configured pss-pool offers no audit log here");
       const read = pool.auditRecords.bind(pool);
-      const p = payloadObject(msg.payload, true);
+      // an object may name a period; anything else (a timestamp, a string) just starts an export
+      const p = isPlainObject(msg.payload) ? payloadObject(msg.payload, true) : {};
       const { q, sinceLast } = auditQuery(p);
       const ctx = node.context();
       const last = Number(ctx.get(CURSOR_KEY) ?? 0) || 0;
