@@ -45,7 +45,7 @@ export async function runFunction(fn: PssFunction, backend: PoolBackend, payload
     case "snEvent": {
       const args = parseSnEvent(p, d);
       const r = await backend.applyEvent(fn.event as string, args, actor);
-      return { returnStatus: r.returnStatus, serialNumbers: args.serialNumbers, applied: r.applied, anomalies: r.anomalies };
+      return { returnStatus: r.returnStatus, serialNumbers: args.serialNumbers, applied: r.applied, anomalies: r.anomalies, ...recorded(fn, args.context) };
     }
     case "labelEvent": {
       const args = parseLabelEvent(p, d);
@@ -56,14 +56,21 @@ export async function runFunction(fn: PssFunction, backend: PoolBackend, payload
         serialNumbers: args.serialNumbers,
         applied: r.applied,
         anomalies: r.anomalies,
+        ...recorded(fn, args.context),
       };
     }
     case "aggregation": {
       const args = parseAggregation(p, d);
       const r = await backend.aggregate(fn.event as "packing" | "unpacking", args, actor);
-      return { returnStatus: r.returnStatus, aggregationElement: args.elements.map((e) => ({ parent: e.parent, children: e.children })) };
+      return { returnStatus: r.returnStatus, aggregationElement: args.elements.map((e) => ({ parent: e.parent, children: e.children })), ...recorded(fn, args.context) };
     }
   }
+}
+
+/** The PSS event a call recorded, with its time and context, on the result (payload.pssEvent): pss-epcis turns such
+    messages into EPCIS events. Its own key, so no node downstream reads it as an argument. */
+function recorded(fn: PssFunction, context: Dict | undefined): { pssEvent?: { event: string; time: string; context: Dict } } {
+  return fn.event ? { pssEvent: { event: fn.event, time: new Date().toISOString(), context: { ...(context ?? {}) } } } : {};
 }
 
 /** The label collection in the spec's camelCase shape, as event nodes take it: output chains into input. */

@@ -8,7 +8,7 @@ import type { NodeAPI, Node, NodeDef } from "../common/red";
 import { acquireStore, releaseStore } from "../common/stores";
 import { LocalPoolBackend } from "../common/local-backend";
 import type { PoolBackend } from "../common/pool-backend";
-import type { SqlitePoolStore } from "../core/store";
+import { openPoolStore, type AuditQuery, type AuditRecord, type SqlitePoolStore } from "../core/store";
 import type { Dict } from "../common/args";
 
 export interface PoolNodeDef extends NodeDef {
@@ -30,6 +30,11 @@ export interface LowPoolInfo {
 
 export interface PoolConfigNode extends Node {
   poolId: string;
+  /** the pool's SID class (pss-label builds identifiers with it) */
+  sidClass?: string;
+  /** the audit log of the pool's file, streamed over a connection of its own (a long export never holds up the
+      pool's writers; WAL gives the reader a snapshot); throws PoolUnavailable when the pool has none here */
+  auditRecords?(q?: AuditQuery): IterableIterator<AuditRecord>;
   /** the backend, or the reason the pool could not be opened */
   getBackend(): PoolBackend;
   events: EventEmitter;
@@ -59,6 +64,15 @@ function intOr(v: unknown, fallback: number): number {
   return Number.isInteger(n) && n >= 0 ? n : fallback;
 }
 
+function* readAudit(file: string, q: AuditQuery | undefined): Generator<AuditRecord> {
+  const reader = openPoolStore(file);
+  try {
+    yield* reader.auditRecords(q);
+  } finally {
+    reader.close();
+  }
+}
+
 export default function (RED: NodeAPI): void {
   function PssPoolNode(this: PoolConfigNode, config: PoolNodeDef) {
     RED.nodes.createNode(this, config);
@@ -84,6 +98,7 @@ export default function (RED: NodeAPI): void {
       const maxRequest = intOr(config.maxRequest, 10000) || 10000;
       const existing = store.getPool(node.poolId);
       const sidClass = (config.sidClass || "GS1-SGTIN").trim();
+      node.sidClass = sidClass;
       if (!existing) {
         store.createPool({
           poolId: node.poolId,
@@ -116,6 +131,13 @@ export default function (RED: NodeAPI): void {
       throw e;
     };
 
+    node.auditRecords = (q?: AuditQuery) => {
+      if (store && dbFile) return readAudit(dbFile, q);
+      const e = new Error(`pool ${node.poolId} has no audit log here: ${failure?.message ?? "not configured"}`) as Error & { code: string };
+      e.code = "PoolUnavailable";
+      throw e;
+    };
+
     node.on("close", (_removed: boolean, done: () => void) => {
       try {
         if (dbFile && store) {
@@ -123,6 +145,7 @@ export default function (RED: NodeAPI): void {
           releaseStore(dbFile);
         }
       } finally {
+        store = undefined;
         node.events.removeAllListeners();
         backend = undefined;
         done();

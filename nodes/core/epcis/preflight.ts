@@ -139,6 +139,20 @@ export class Preflight {
     }
   }
 
+  /**
+   * A copy with the same state (commissioned, packed, destroyed) and no faults: check a batch on it, and keep it in
+   * place of this one only when the batch is clean (pss-epcis checks each flush of gathered events this way).
+   */
+  fork(): Preflight {
+    const c = new Preflight({ requireLotExpiry: this.needLotExpiry, requireParentCommissioned: this.needParent });
+    for (const id of this.commissioned) c.commissioned.add(id);
+    for (const id of this.destroyed) c.destroyed.add(id);
+    for (const id of this.inactive) c.inactive.add(id);
+    for (const [k, v] of this.parentOf) c.parentOf.set(k, v);
+    for (const [k, v] of this.children) c.children.set(k, new Set(v));
+    return c;
+  }
+
   /** The faults found so far. */
   faults(): PreflightFault[] {
     return [...this.found];

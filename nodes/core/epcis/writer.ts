@@ -121,6 +121,8 @@ export async function exportToFile(events: Iterable<EpcisEvent> | AsyncIterable<
     return r;
   } catch (err) {
     out.destroy();
+    // the stream opens its file asynchronously: remove it only once closed, or an early refusal leaves it behind
+    if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
     fs.rmSync(tmp, { force: true });
     throw err;
   }
