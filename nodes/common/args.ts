@@ -12,7 +12,8 @@ export type Dict = Record<string, string>;
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
+  // a function node builds its objects in its own VM context, whose Object.prototype is another object
+  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
 }
 
 /** msg.payload as an object of arguments. `undefined`/a timestamp is allowed only when `triggerOk`. */
