@@ -1,7 +1,7 @@
 /* PoolBackend over the local SQLite store: every call is one store transaction. */
 import type { SqlitePoolStore } from "../core/store";
 import type {
-  AggregationArgs, CollectionArgs, EventArgs, GuardResult, PoolBackend, PoolStatus, PushTarget, RequestArgs,
+  AggregationArgs, CollectionArgs, EventArgs, GuardResult, PoolBackend, PoolStatus, PushTarget, RecentEvent, RequestArgs,
   RequestResult, RequestTarget, ReturnTarget,
 } from "./pool-backend";
 import type { Dict } from "./args";
@@ -73,6 +73,16 @@ export class LocalPoolBackend implements PoolBackend {
     const counts = this.store.countByState(this.poolId) as Record<string, number>;
     const available = this.store.available(this.poolId);
     return { poolId: this.poolId, counts, available, threshold: pool?.lowThreshold ?? 0 };
+  }
+
+  async recentEvents(limit: number): Promise<RecentEvent[]> {
+    return this.store.recentAudit(limit, this.poolId).map((r) => {
+      const e: RecentEvent = { seq: r.seq, time: r.time, actor: r.actor, event: r.event, anomaly: r.anomaly, count: r.count, serialNumbers: r.serialNumbers };
+      if (r.fromState !== undefined) e.fromState = r.fromState;
+      if (r.toState !== undefined) e.toState = r.toState;
+      if (r.method !== undefined) e.method = r.method;
+      return e;
+    });
   }
 
   async generate(count: number, actor: string): Promise<{ added: number }> {

@@ -76,6 +76,20 @@ export interface PoolStatus {
   threshold: number;
 }
 
+/** One audit record as the sidebar shows it: at most a few of its serial numbers, and how many it holds. */
+export interface RecentEvent {
+  seq: number;
+  time: string;
+  actor: string;
+  event: string;
+  fromState?: string;
+  toState?: string;
+  method?: string;
+  anomaly: boolean;
+  count: number;
+  serialNumbers: string[];
+}
+
 export interface PoolBackend {
   /** the largest page one request may return (MaxSNRequestable for a remote pool) */
   readonly maxPage: number;
@@ -86,6 +100,8 @@ export interface PoolBackend {
   aggregate(event: "packing" | "unpacking", args: AggregationArgs, actor: string): Promise<{ returnStatus: string }>;
   checkEvent(event: string, serialNumbers: string[]): Promise<GuardResult>;
   status(): Promise<PoolStatus>;
+  /** the newest audit records of this pool, newest first (the editor's Serialization sidebar); optional */
+  recentEvents?(limit: number): Promise<RecentEvent[]>;
   /** pool administration (pss-pool-admin): generate numbers with the pool's SID class generator */
   generate(count: number, actor: string): Promise<{ added: number }>;
   /** pool administration: load an authority file (one code per line) for the pool's SID class */

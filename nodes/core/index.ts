@@ -8,3 +8,4 @@ export * as aggregation from "./aggregation";
 export * as opcua from "./opcua";
 export * as epcis from "./epcis";
 export * as label from "./label";
+export * as sim from "./sim";

@@ -995,6 +995,21 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     for (const r of stmt.iterate(q.fromSeq ?? 0, q.toSeq ?? Number.MAX_SAFE_INTEGER, from, from, to, to) as IterableIterator<AuditRow>) yield rowToRecord(r);
   }
 
+  /** The newest audit records first, of one pool or of the whole file, for dashboards (the editor's sidebar).
+      Each record lists at most `maxNumbers` of its serial numbers; `count` says how many it holds. */
+  recentAudit(limit: number, poolId?: string, maxNumbers = 5): Array<Omit<AuditRecord, "serialNumbers" | "prevHash" | "hash"> & { serialNumbers: string[]; count: number }> {
+    const n = Math.max(1, Math.min(1000, Math.floor(limit)));
+    const rows = this.db
+      .prepare(`SELECT seq, time, actor, event, pool_id, substr(serial_numbers, 1, 2048) AS serial_numbers, from_state, to_state, context, anomaly, method, sn_collection_id, label_collection_id, '' AS prev_hash, '' AS hash,
+        CASE WHEN serial_numbers = '' THEN 0 ELSE length(serial_numbers) - length(replace(serial_numbers, char(10), '')) + 1 END AS n
+        FROM audit WHERE (? IS NULL OR pool_id = ?) ORDER BY seq DESC LIMIT ?`)
+      .all(poolId ?? null, poolId ?? null, n) as Array<AuditRow & { n: number }>;
+    return rows.map((r) => {
+      const { prevHash: _p, hash: _h, ...rec } = rowToRecord(r);
+      return { ...rec, serialNumbers: rec.serialNumbers.slice(0, Math.min(maxNumbers, r.n)), count: r.n };
+    });
+  }
+
   /** Recomputes the hash chain; names the first changed, removed or inserted record. */
   verifyAudit(): VerifyResult {
     const rows = this.db.prepare("SELECT * FROM audit ORDER BY seq").iterate() as IterableIterator<AuditRow>;

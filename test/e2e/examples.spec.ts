@@ -1,0 +1,154 @@
+/* Every flow in examples/ imported into Node-RED as a user imports it, deployed, and driven: units run through
+   the simulated devices of each example that has a simulated PLC, and the pool's states, the PLC's counters and the
+   audit chain are checked. Only 127.0.0.1 is used (printer and PLC ports are picked free). */
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { helper, allNodeModules } from "../helpers/red";
+import { tmpDir } from "../helpers/tmp";
+import { REPO_ROOT } from "../helpers/paths";
+import { openPoolStore } from "../../nodes/core/store";
+
+const EXAMPLES = path.join(REPO_ROOT, "examples");
+const UNITS = 200;
+
+type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
+
+/** Node-RED's own node modules an example may use, by type. */
+function coreModules(): Record<string, unknown> {
+  const dir = path.dirname(require.resolve("@node-red/nodes/package.json", { paths: [path.dirname(require.resolve("node-red"))] }));
+  const m = (f: string) => require(path.join(dir, "core", f));
+  return {
+    inject: m("common/20-inject.js"),
+    debug: m("common/21-debug.js"),
+    comment: m("common/90-comment.js"),
+    catch: m("common/25-catch.js"),
+    function: m("function/10-function.js"),
+  };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function poolFile(userDir: string, pool: FlowNode): string {
+  const f = typeof pool.dbFile === "string" && pool.dbFile.trim() ? pool.dbFile.trim() : path.join("serialflow", "serialflow.db");
+  return path.resolve(userDir, f);
+}
+
+async function counts(poolNodeId: string): Promise<Record<string, number> & { available: number }> {
+  const st = await (helper.getNode(poolNodeId) as any).getBackend().status();
+  return { ...st.counts, available: st.available };
+}
+
+const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".json")).sort();
+
+describe("examples/: every flow imports, deploys and runs", function () {
+  let tmp: ReturnType<typeof tmpDir>;
+  let refusals: Array<Record<string, any>>;
+
+  beforeEach(async function () {
+    tmp = tmpDir("serialflow-examples-");
+    helper.settings({ userDir: tmp.dir });
+    await helper.startServer();
+  });
+  afterEach(async function () {
+    await helper.unload();
+    await helper.stopServer();
+    tmp.cleanup();
+  });
+
+  it("finds the examples, the simulated line demo among them", function () {
+    assert.ok(files.includes("Simulated line demo.json"), files.join(", "));
+  });
+
+  for (const file of files) {
+    it(`${file}: deploys cleanly${file === "Simulated line demo.json" ? ` and runs ${UNITS} units through the simulated line` : ""}`, async function () {
+      const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), "utf8")) as FlowNode[];
+      const core = coreModules();
+      const unknownTypes = [...new Set(flow.map((n) => n.type))].filter((t) => t !== "tab" && !t.startsWith("pss-") && !(t in core));
+      assert.deepEqual(unknownTypes, [], "the example uses only our nodes and core nodes");
+      assert.ok(flow.some((n) => n.type === "comment"), "the example has a comment node that says what it shows");
+      const used = Object.entries(core).filter(([t]) => flow.some((n) => n.type === t)).map(([, m]) => m);
+      await helper.load([...allNodeModules(), ...used] as any, flow as any);
+
+      // whatever reaches a Catch node is a refusal; the examples drive only what the state model allows
+      refusals = [];
+      for (const c of flow.filter((n) => n.type === "catch")) {
+        for (const target of (c.wires ?? []).flat()) helper.getNode(target).on("input", (m: Record<string, any>) => refusals.push(m));
+      }
+      const pools = flow.filter((n) => n.type === "pss-pool");
+      for (const p of pools) {
+        await until(`pool ${String(p.poolId)} to open`, async () => ((await counts(p.id)) ? true : undefined), 10_000);
+      }
+      for (const n of flow.filter((x) => x.type !== "tab" && x.type !== "pss-pool" && !x.z)) assert.fail(`node ${n.id} (${n.type}) sits on no tab`);
+
+      const plcs = flow.filter((n) => n.type === "pss-sim-plc");
+      if (plcs.length) await driveLine(flow, plcs);
+      else if (file === "Every PSS function.json") await driveEveryFunction();
+      else console.log(`      (no simulated devices and no driver in this test for ${file}: checked that it deploys)`);
+
+      assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], "nothing was refused");
+      for (const p of pools) {
+        const store = openPoolStore(poolFile(tmp.dir, p));
+        try {
+          const v = store.verifyAudit();
+          assert.equal(v.ok, true, `the audit chain of ${String(p.poolId)} verifies`);
+        } finally {
+          store.close();
+        }
+      }
+    });
+  }
+
+  /** Units through the simulated line: every unit decided at the gate, every number in the state its unit's fate says. */
+  async function driveLine(flow: FlowNode[], plcs: FlowNode[]): Promise<void> {
+    const pool = flow.find((n) => n.type === "pss-pool")!;
+    // the flow tops the pool up on deploy
+    await until("the pool to be provisioned", async () => ((await counts(pool.id)).available >= UNITS ? true : undefined), 30_000);
+    for (const p of flow.filter((n) => n.type === "pss-sim-printer")) assert.ok(((await (helper.getNode(p.id) as any).ready) as number) > 0, "the printer listens");
+    const plc = helper.getNode(plcs[0].id) as any;
+    const ep = await plc.opcuaReady;
+    if (plcs[0].opcua) assert.match(ep?.endpointUrl ?? "", /^opc\.tcp:\/\/127\.0\.0\.1:\d+$/, "the PLC serves its counters on loopback");
+    plc.receive({ payload: { command: "step", count: UNITS } });
+    const c = await until("every unit to reach the gate", () => {
+      const k = plc.plc.counters();
+      return k.total === UNITS && k.pending === 0 ? k : undefined;
+    });
+    const printers = flow.filter((n) => n.type === "pss-sim-printer").map((n) => (helper.getNode(n.id) as any).printer);
+    const misprints = printers.reduce((a: number, p: any) => a + p.stats.failed, 0);
+    // the last shipment leaves after the last unit passes the gate
+    const s = await until("the pool to settle", async () => {
+      const k = await counts(pool.id);
+      return k.Commissioned + k.Released === c.good && k.Commissioned < 10 ? k : undefined;
+    }, 10_000);
+    console.log(`      line: ${c.good} good, ${c.rejected} rejected (${misprints} misprints); pool: ${s.Released} Released, ${s.Commissioned} Commissioned, ${s.LabelScrapped} LabelScrapped, ${s.SNInvalid} SNInvalid`);
+    assert.equal(c.good + c.rejected, UNITS);
+    assert.ok(c.good > UNITS * 0.8, `most units are good (${c.good})`);
+    assert.ok(c.rejected > 0, "the simulated faults reject some units");
+    assert.equal(s.Allocated, 0, "no number is left allocated");
+    assert.equal(s.Encoded, 0, "no printed label is left undecided");
+    assert.equal(s.Released % 10, 0, "shipments of ten");
+    assert.equal(s.SNInvalid, misprints, "each misprinted number is invalidated");
+    assert.equal(s.LabelScrapped + s.SNInvalid, c.rejected, "each rejected unit's label is scrapped or its number invalidated");
+  }
+
+  async function driveEveryFunction(): Promise<void> {
+    const fire = (id: string) => helper.getNode(id).receive({});
+    fire("all-i-gen");
+    await until("200 numbers", async () => ((await counts("all-pool")).Unassigned >= 200 ? true : undefined), 10_000);
+    fire("all-i-run");
+    await until("the 12 packs to ship", async () => ((await counts("all-pool")).Released > 0 ? true : undefined), 10_000);
+  }
+});
