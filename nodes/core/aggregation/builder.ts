@@ -115,14 +115,14 @@ export class AggregationBuilder {
     }
     return this.agg.store.transaction((tx) => {
       const [r] = this.agg.lookup([value]);
-      if (r.pendingIn === this.id || (r.inParent !== null && r.inParent === this.lastClosed()[0])) {
+      if ((r.pendingIn === this.id && r.asLevel === null) || (r.inParent !== null && r.inParent === this.lastClosed()[0])) {
         return { status: "duplicate" as const, serialNumber: value, closed: [], open: this.open() };
       }
       const sr = this.agg.stateRefusal(r, "packing", "scanned");
       if (sr) return refused(sr.code, sr.reason);
       if (r.inParent !== null) return refused("AlreadyPacked", `${value} is already inside ${r.inParent}`);
-      if (r.pendingIn !== null) return refused("AlreadyInProgress", `${value} is being packed by builder ${r.pendingIn}`);
       if (r.asLevel !== null) return refused("WrongChildLevel", `${value} is a packed ${r.asLevel}, not a unit: a ${this.levels[0].name} holds units`);
+      if (r.pendingIn !== null) return refused("AlreadyInProgress", `${value} is being packed by builder ${r.pendingIn}`);
       const cc = this.agg.content(r);
       const contents = this.q.contents.all(this.id) as PendingRow[];
       for (let i = 0; i < this.levels.length; i++) {
