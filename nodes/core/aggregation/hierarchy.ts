@@ -88,6 +88,9 @@ export interface SerialRow {
   asLevel: string | null;
   cg: string | null;
   cl: string | null;
+  /** children and first packing time, when the serial number is a parent */
+  cn: number | null;
+  cp: string | null;
   pendingIn: string | null;
 }
 
@@ -182,16 +185,23 @@ export class Aggregation {
   private prepare() {
     const db = this.db;
     return {
-      lookup: db.prepare(`SELECT j.value AS v, s.state AS state, p.pool_id AS pool, s.properties AS props, lc.properties AS lcp,
-          l.parent AS inParent, ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl, pe.builder AS pendingIn
+      // four index lookups per value (value index, row, link, parent); pool ids and label data come from small caches
+      lookup: db.prepare(`SELECT j.value AS v, s.state AS state, s.pool AS poolPk, s.properties AS props, s.label_collection AS lcPk,
+          l.parent AS inParent, ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl, ap.count AS cn, ap.packed AS cp, pe.builder AS pendingIn
         FROM json_each(?) j
         LEFT JOIN serial_number s ON s.value = j.value
-        LEFT JOIN pool p ON p.pk = s.pool
-        LEFT JOIN label_collection lc ON lc.pk = s.label_collection
         LEFT JOIN agg_link l ON l.child = j.value
         LEFT JOIN agg_parent ap ON ap.parent = j.value
-        LEFT JOIN agg_pending pe ON pe.child = j.value
-        ORDER BY j.key`),
+        LEFT JOIN agg_pending pe ON pe.child = j.value`),
+      lookupNoPending: db.prepare(`SELECT j.value AS v, s.state AS state, s.pool AS poolPk, s.properties AS props, s.label_collection AS lcPk,
+          l.parent AS inParent, ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl, ap.count AS cn, ap.packed AS cp, NULL AS pendingIn
+        FROM json_each(?) j
+        LEFT JOIN serial_number s ON s.value = j.value
+        LEFT JOIN agg_link l ON l.child = j.value
+        LEFT JOIN agg_parent ap ON ap.parent = j.value`),
+      anyPending: db.prepare("SELECT EXISTS (SELECT 1 FROM agg_pending)").pluck(),
+      poolIds: db.prepare("SELECT pk, pool_id FROM pool"),
+      labelProps: db.prepare("SELECT properties FROM label_collection WHERE pk = ?").pluck(),
       link: db.prepare("INSERT INTO agg_link (child, parent) SELECT value, ? FROM json_each(?)"),
       unlink: db.prepare("DELETE FROM agg_link WHERE parent = ? AND child IN (SELECT value FROM json_each(?))"),
       parentInfo: db.prepare("SELECT parent, level, count, gtin, lot, packed FROM agg_parent WHERE parent = ?"),
@@ -215,7 +225,38 @@ export class Aggregation {
 
   /** The rows of serial numbers with their state, pool, label data, place in the hierarchy and builder. */
   lookup(values: string[]): SerialRow[] {
-    return this.q.lookup.all(JSON.stringify(values)) as SerialRow[];
+    const stmt = this.q.anyPending.get() ? this.q.lookup : this.q.lookupNoPending;
+    const raw = stmt.all(JSON.stringify(values)) as Array<SerialRow & { poolPk: number | null; lcPk: number | null }>;
+    const byValue = new Map<string, SerialRow>();
+    for (const r of raw) {
+      r.pool = r.poolPk === null ? null : this.poolId(r.poolPk);
+      r.lcp = r.lcPk === null ? null : this.labelProps(r.lcPk);
+      byValue.set(r.v, r);
+    }
+    // in the order asked for (json_each with joins does not promise it)
+    return values.map((v) => byValue.get(v) as SerialRow);
+  }
+
+  private readonly poolIds = new Map<number, string>();
+  private poolId(pk: number): string {
+    let id = this.poolIds.get(pk);
+    if (id === undefined) {
+      for (const r of this.q.poolIds.all() as Array<{ pk: number; pool_id: string }>) this.poolIds.set(r.pk, r.pool_id);
+      id = this.poolIds.get(pk) as string;
+    }
+    return id;
+  }
+
+  private readonly labels = new Map<number, string | null>();
+  private labelProps(pk: number): string | null {
+    let p = this.labels.get(pk);
+    if (p === undefined) {
+      // a label collection's properties never change once stored
+      p = (this.q.labelProps.get(pk) as string | undefined) ?? null;
+      if (this.labels.size > 10_000) this.labels.clear();
+      this.labels.set(pk, p);
+    }
+    return p;
   }
 
   private json(s: string | null): Record<string, unknown> | null {
@@ -333,8 +374,6 @@ export class Aggregation {
     const byValue = new Map<string, SerialRow>();
     for (const r of rows) byValue.set(r.v, r);
     const refusals: Refusal[] = [];
-    const batchParent = new Map<string, string>();
-    for (const e of els) for (const c of e.children) batchParent.set(c, e.parent);
     const plans: Array<{ e: PackElement; level: string; content: Content | undefined; count: number; packed: string; groups: Map<string, string[]> }> = [];
     const lv = o.lv;
     for (const e of els) {
@@ -344,7 +383,7 @@ export class Aggregation {
         refusals.push(pr);
         continue;
       }
-      const info = this.q.parentInfo.get(e.parent) as ParentInfo | undefined;
+      const info: ParentInfo | undefined = p.asLevel === null ? undefined : { parent: p.v, level: p.asLevel, count: p.cn as number, gtin: p.cg as string, lot: p.cl as string, packed: p.cp as string };
       if (p.pendingIn !== null && p.pendingIn !== o.ownPending) refusals.push({ code: "ParentInProgress", serialNumber: e.parent, reason: `parent ${e.parent} waits in open builder ${p.pendingIn}: it is closed and cannot take more children` });
       if (lv) {
         const L = lv.level;
@@ -357,11 +396,11 @@ export class Aggregation {
           refusals.push({ code: "CapacityExceeded", serialNumber: e.parent, reason: `a ${L.name} holds at most ${L.capacity}; ${e.parent} would hold ${(info?.count ?? 0) + e.children.length}` });
         }
       }
-      // the parent's ancestors (stored, and those this batch gives it): a child among them would close a cycle
-      const ancestors = new Set<string>(this.q.up.all(e.parent) as string[]);
-      for (let a = batchParent.get(e.parent), n = 0; a !== undefined && n < 64; a = batchParent.get(a), n++) {
-        ancestors.add(a);
-        for (const x of this.q.up.all(a) as string[]) ancestors.add(x);
+      // the parent's ancestors: a child among them would close a cycle. Every ancestor is a parent, so children that
+      // are no parents (units) cannot close one and the walk up is skipped
+      const ancestors = new Set<string>();
+      if (e.children.some((c) => (byValue.get(c) as SerialRow).asLevel !== null)) {
+        for (const x of this.q.up.all(e.parent) as string[]) ancestors.add(x);
       }
       let content = info ? { gtin: info.gtin, lot: info.lot } : undefined;
       const groups = new Map<string, string[]>();
