@@ -1,5 +1,6 @@
 /* PoolBackend over the local SQLite store: every call is one store transaction. */
 import type { SqlitePoolStore } from "../core/store";
+import { aggregationFor, type Aggregation } from "../core/aggregation";
 import type {
   AggregationArgs, CollectionArgs, EventArgs, GuardResult, PoolBackend, PoolStatus, PushTarget, RecentEvent, RequestArgs,
   RequestResult, RequestTarget, ReturnTarget,
@@ -8,12 +9,16 @@ import type { Dict } from "./args";
 
 export class LocalPoolBackend implements PoolBackend {
   constructor(
-    private readonly store: SqlitePoolStore,
+    /** the open store (the pss-aggregator node builds on it) */
+    readonly store: SqlitePoolStore,
     readonly poolId: string,
     /** criteria that select this pool when a message gives none */
     private readonly criteria: Dict,
     readonly maxPage: number,
-  ) {}
+  ) {
+    // the hierarchy tables exist from the start, so that a refused first aggregation leaves the file as it was
+    aggregationFor(store);
+  }
 
   private crit(c: Dict | undefined): Dict {
     return c && Object.keys(c).length ? c : this.criteria;
@@ -53,14 +58,17 @@ export class LocalPoolBackend implements PoolBackend {
     return { returnStatus: r.returnStatus, applied: r.applied, anomalies: r.anomalies };
   }
 
+  /** The hierarchy store in this pool's file (shared by every backend on the file). */
+  aggregation(): Aggregation {
+    return aggregationFor(this.store);
+  }
+
   async aggregate(event: "packing" | "unpacking", a: AggregationArgs, actor: string): Promise<{ returnStatus: string }> {
-    // every parent and child must be known and in a state that allows the event; one transaction for all
-    const all = a.elements.flatMap((e) => [e.parent, ...e.children]);
-    const r = this.store.applyEvent(event, {
-      serialNumbers: all,
-      context: { ...(a.context ?? {}), aggregation: JSON.stringify(a.elements.map((e) => ({ parent: e.parent, children: e.children }))) },
-      actor,
-    });
+    // the aggregation core checks every rule and writes the hierarchy and its audit records in one transaction
+    const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children }));
+    const r = event === "packing"
+      ? this.aggregation().pack(elements, { actor, context: a.context })
+      : this.aggregation().unpackMany(elements, { actor, context: a.context });
     return { returnStatus: r.returnStatus };
   }
 

@@ -151,7 +151,7 @@ describe("PSS lifecycle across nodes (request → encode → commission → pack
     await call("enc", r.payload);
     await call("com", { serialNumbers: sns.slice(0, 2) });
     const err = await refused("pack", { parent: sns[0], children: [sns[1], sns[2]] });
-    assert.equal(err.error.code, "TransitionForbidden");
+    assert.equal(err.error.code, "NotCommissioned");
     assert.match(err.error.message, new RegExp(sns[2]));
   });
 

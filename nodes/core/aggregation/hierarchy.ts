@@ -1,0 +1,625 @@
+/* The parent/child hierarchy: packing, unpacking, rework and queries over the pool file, in the store's
+   transactions. Every change is audited as a packing/unpacking record whose serialNumbers are the DIRECT children
+   and whose context.parent names the parent: the EPCIS exporter makes one AggregationEvent per record (per level). */
+import type Database from "better-sqlite3";
+import { transition, type PssEvent, type SerialNumberState, stateFromEnum } from "../lifecycle";
+import { PssError, listSome, type PssErrorDetail, type SqlitePoolStore, type Dict, type StoreTransaction } from "../store";
+import { isValidSscc } from "../gs1";
+import { AGGREGATION_SCHEMA } from "./schema";
+
+/** How a level mixes products: any, one GTIN, or one GTIN and one lot (Russia's mono-aggregates). */
+export type MixingPolicy = "any" | "oneGtin" | "oneGtinOneLot";
+export const MIXING_POLICIES: readonly MixingPolicy[] = ["any", "oneGtin", "oneGtinOneLot"];
+
+/** One packaging level: its parents hold at most `capacity` children of the level below (units for the first). */
+export interface AggregationLevel {
+  /** bundle, case, pallet, ... */
+  name: string;
+  capacity: number;
+  /** the pools parent identifiers come from (the first one is drawn from by the builder); empty = any pool */
+  parentPools?: string[];
+  /** "sscc": every parent must be an 18-digit SSCC with a correct check digit; "serial": any serial number */
+  parentKind?: "sscc" | "serial";
+  mixing?: MixingPolicy;
+}
+
+export interface PackElement {
+  parent: string;
+  children: string[];
+}
+
+export interface PackOptions {
+  actor?: string;
+  context?: Dict;
+  /** apply this level's rules (capacity, parent pool, mixing, child level) */
+  level?: string;
+  /** the hierarchy the level is named in (default: the one given to the constructor) */
+  levels?: AggregationLevel[];
+}
+
+export interface PackedParent {
+  parent: string;
+  children: string[];
+  level: string;
+  /** children the parent holds now */
+  count: number;
+}
+
+export interface UnpackOptions {
+  actor?: string;
+  context?: Dict;
+  /** the children to take out; absent or empty = all of them (the parent is emptied) */
+  children?: string[];
+}
+
+export interface ParentInfo {
+  parent: string;
+  level: string;
+  count: number;
+  /** the one GTIN of the content, or "*" when mixed */
+  gtin: string;
+  /** the one lot of the content, "" when unknown, "*" when mixed */
+  lot: string;
+  packed: string;
+}
+
+export interface TreeNode {
+  serialNumber: string;
+  /** the parent's level; absent for a unit */
+  level?: string;
+  children?: TreeNode[];
+}
+
+/** Events that a parent passes on to everything under it. */
+export type TreeEvent = "shipping" | "decommissioning" | "destroying";
+
+/** A refusal with the rule's code; details name each serial number concerned. */
+export interface Refusal extends PssErrorDetail {
+  code: string;
+}
+
+export interface SerialRow {
+  v: string;
+  state: number | null;
+  pool: string | null;
+  props: string | null;
+  lcp: string | null;
+  inParent: string | null;
+  asLevel: string | null;
+  cg: string | null;
+  cl: string | null;
+  /** children and first packing time, when the serial number is a parent */
+  cn: number | null;
+  cp: string | null;
+  pendingIn: string | null;
+}
+
+interface Content {
+  gtin: string;
+  lot: string;
+}
+
+const ID_MAX = 256;
+const MIXED = "*";
+
+/** The code for a serial number the table does not let take `event`, named after its state. */
+export function stateCode(state: SerialNumberState): string {
+  switch (state) {
+    case "Destroyed": return "Destroyed";
+    case "Sampled": return "Sampled";
+    case "Inactive": return "Inactive";
+    case "Released": return "AlreadyShipped";
+    default: return "NotCommissioned";
+  }
+}
+
+export function combine(a: Content | undefined, b: Content): Content {
+  if (!a) return { ...b };
+  return { gtin: a.gtin === b.gtin ? a.gtin : MIXED, lot: a.lot === b.lot ? a.lot : MIXED };
+}
+
+/** The mixing rule a content breaks under `policy`, or undefined. */
+export function mixingProblem(policy: MixingPolicy | undefined, c: Content): string | undefined {
+  if (!policy || policy === "any") return undefined;
+  if (c.gtin === MIXED) return "more than one GTIN";
+  if (policy === "oneGtinOneLot" && c.lot === MIXED) return "more than one lot";
+  return undefined;
+}
+
+export function refusalError(refusals: Refusal[], what: string): PssError {
+  const first = refusals[0];
+  const same = refusals.filter((r) => r.code === first.code);
+  const err = new PssError(first.code, `${what}: ${first.reason}${same.length > 1 ? ` (${same.length} serial numbers: ${listSome(same.map((r) => r.serialNumber))})` : ""}${refusals.length > same.length ? `; ${refusals.length - same.length} more refusal(s) of other rules` : ""}`,
+    refusals.map(({ serialNumber, state, reason }) => ({ serialNumber, ...(state ? { state } : {}), reason })));
+  return err;
+}
+
+function checkLevels(levels: unknown): AggregationLevel[] {
+  if (!Array.isArray(levels)) throw new PssError("InvalidLevel", "levels must be an array of { name, capacity, parentPools, mixing }");
+  const names = new Set<string>();
+  return levels.map((l, i) => {
+    if (typeof l !== "object" || l === null) throw new PssError("InvalidLevel", `level ${i + 1} must be an object { name, capacity, ... }`);
+    const x = l as AggregationLevel;
+    if (typeof x.name !== "string" || !x.name.trim()) throw new PssError("InvalidLevel", `level ${i + 1} needs a name (bundle, case, pallet, ...)`);
+    if (names.has(x.name)) throw new PssError("InvalidLevel", `level name ${x.name} is used twice`);
+    names.add(x.name);
+    if (!Number.isInteger(x.capacity) || x.capacity < 1 || x.capacity > 1_000_000) throw new PssError("InvalidLevel", `level ${x.name}: capacity must be an integer from 1 to 1000000, got ${JSON.stringify(x.capacity)}`);
+    if (x.mixing !== undefined && !MIXING_POLICIES.includes(x.mixing)) throw new PssError("InvalidLevel", `level ${x.name}: mixing must be one of ${MIXING_POLICIES.join(", ")}, got ${JSON.stringify(x.mixing)}`);
+    if (x.parentKind !== undefined && x.parentKind !== "sscc" && x.parentKind !== "serial") throw new PssError("InvalidLevel", `level ${x.name}: parentKind must be "sscc" or "serial"`);
+    if (x.parentPools !== undefined && (!Array.isArray(x.parentPools) || x.parentPools.some((p) => typeof p !== "string" || !p))) throw new PssError("InvalidLevel", `level ${x.name}: parentPools must be an array of pool ids`);
+    return { name: x.name, capacity: x.capacity, parentPools: x.parentPools ? [...x.parentPools] : [], parentKind: x.parentKind ?? "serial", mixing: x.mixing ?? "any" };
+  });
+}
+export { checkLevels };
+
+function serial(x: unknown, what: string): string {
+  if (typeof x !== "string" || x.length === 0 || x.length > ID_MAX || /[\u0000-\u001f\u007f]/.test(x)) {
+    throw new PssError("InvalidSerialNumber", `${what} must be a serial number (a non-empty string of at most ${ID_MAX} characters without control characters), got ${JSON.stringify(typeof x === "string" ? x.slice(0, 40) : x)}`);
+  }
+  return x;
+}
+
+function pick(o: Record<string, unknown> | null, keys: string[]): string | undefined {
+  if (!o) return undefined;
+  for (const k of keys) if (typeof o[k] === "string" && o[k]) return o[k] as string;
+  return undefined;
+}
+
+const GTIN_KEYS = ["gtin", "GTIN", "01"];
+const LOT_KEYS = ["lot", "LOT", "batch", "10"];
+
+export class Aggregation {
+  readonly db: Database.Database;
+  readonly levels: AggregationLevel[];
+  private readonly q: ReturnType<Aggregation["prepare"]>;
+  private readonly jsonCache = new Map<string, Record<string, unknown> | null>();
+  private readonly poolGtin = new Map<string, string | undefined>();
+
+  constructor(readonly store: SqlitePoolStore, options: { levels?: AggregationLevel[] } = {}) {
+    this.db = store.db;
+    this.levels = checkLevels(options.levels ?? []);
+    store.transaction((tx) => tx.db.exec(AGGREGATION_SCHEMA));
+    this.q = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      // four index lookups per value (value index, row, link, parent); pool ids and label data come from small caches
+      lookup: db.prepare(`SELECT j.value AS v, s.state AS state, s.pool AS poolPk, s.properties AS props, s.label_collection AS lcPk,
+          l.parent AS inParent, ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl, ap.count AS cn, ap.packed AS cp, pe.builder AS pendingIn
+        FROM json_each(?) j
+        LEFT JOIN serial_number s ON s.value = j.value
+        LEFT JOIN agg_link l ON l.child = j.value
+        LEFT JOIN agg_parent ap ON ap.parent = j.value
+        LEFT JOIN agg_pending pe ON pe.child = j.value`),
+      lookupNoPending: db.prepare(`SELECT j.value AS v, s.state AS state, s.pool AS poolPk, s.properties AS props, s.label_collection AS lcPk,
+          l.parent AS inParent, ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl, ap.count AS cn, ap.packed AS cp, NULL AS pendingIn
+        FROM json_each(?) j
+        LEFT JOIN serial_number s ON s.value = j.value
+        LEFT JOIN agg_link l ON l.child = j.value
+        LEFT JOIN agg_parent ap ON ap.parent = j.value`),
+      anyPending: db.prepare("SELECT EXISTS (SELECT 1 FROM agg_pending)").pluck(),
+      poolIds: db.prepare("SELECT pk, pool_id FROM pool"),
+      labelProps: db.prepare("SELECT properties FROM label_collection WHERE pk = ?").pluck(),
+      link: db.prepare("INSERT INTO agg_link (child, parent) SELECT value, ? FROM json_each(?)"),
+      unlink: db.prepare("DELETE FROM agg_link WHERE parent = ? AND child IN (SELECT value FROM json_each(?))"),
+      parentInfo: db.prepare("SELECT parent, level, count, gtin, lot, packed FROM agg_parent WHERE parent = ?"),
+      upsertParent: db.prepare(`INSERT INTO agg_parent (parent, level, count, gtin, lot, packed) VALUES (@parent, @level, @count, @gtin, @lot, @packed)
+        ON CONFLICT (parent) DO UPDATE SET count = excluded.count, gtin = excluded.gtin, lot = excluded.lot`),
+      deleteParent: db.prepare("DELETE FROM agg_parent WHERE parent = ?"),
+      parentOf: db.prepare("SELECT parent FROM agg_link WHERE child = ?").pluck(),
+      children: db.prepare("SELECT child FROM agg_link WHERE parent = ? ORDER BY child").pluck(),
+      up: db.prepare(`WITH RECURSIVE up(v, d) AS (SELECT parent, 1 FROM agg_link WHERE child = ?
+          UNION ALL SELECT l.parent, up.d + 1 FROM agg_link l JOIN up ON l.child = up.v WHERE up.d < 64)
+        SELECT v FROM up ORDER BY d`).pluck(),
+      down: db.prepare(`WITH RECURSIVE t(v, p, d) AS (SELECT ?, NULL, 0
+          UNION ALL SELECT l.child, l.parent, t.d + 1 FROM agg_link l JOIN t ON l.parent = t.v WHERE t.d < 64)
+        SELECT t.v AS v, t.p AS p, ap.level AS level FROM t LEFT JOIN agg_parent ap ON ap.parent = t.v ORDER BY t.d, t.p, t.v`),
+      pendingInTree: db.prepare(`WITH RECURSIVE t(v, d) AS (SELECT ?, 0 UNION ALL SELECT l.child, t.d + 1 FROM agg_link l JOIN t ON l.parent = t.v WHERE t.d < 64)
+        SELECT pe.child AS child, pe.builder AS builder FROM t JOIN agg_pending pe ON pe.child = t.v LIMIT 5`),
+    };
+  }
+
+  // ---------------------------------------------------------------- helpers shared with the builder
+
+  /** The rows of serial numbers with their state, pool, label data, place in the hierarchy and builder. */
+  lookup(values: string[]): SerialRow[] {
+    const stmt = this.q.anyPending.get() ? this.q.lookup : this.q.lookupNoPending;
+    const raw = stmt.all(JSON.stringify(values)) as Array<SerialRow & { poolPk: number | null; lcPk: number | null }>;
+    const byValue = new Map<string, SerialRow>();
+    for (const r of raw) {
+      r.pool = r.poolPk === null ? null : this.poolId(r.poolPk);
+      r.lcp = r.lcPk === null ? null : this.labelProps(r.lcPk);
+      byValue.set(r.v, r);
+    }
+    // in the order asked for (json_each with joins does not promise it)
+    return values.map((v) => byValue.get(v) as SerialRow);
+  }
+
+  private readonly poolIds = new Map<number, string>();
+  private poolId(pk: number): string {
+    let id = this.poolIds.get(pk);
+    if (id === undefined) {
+      for (const r of this.q.poolIds.all() as Array<{ pk: number; pool_id: string }>) this.poolIds.set(r.pk, r.pool_id);
+      id = this.poolIds.get(pk) as string;
+    }
+    return id;
+  }
+
+  private readonly labels = new Map<number, string | null>();
+  private labelProps(pk: number): string | null {
+    let p = this.labels.get(pk);
+    if (p === undefined) {
+      // a label collection's properties never change once stored
+      p = (this.q.labelProps.get(pk) as string | undefined) ?? null;
+      if (this.labels.size > 10_000) this.labels.clear();
+      this.labels.set(pk, p);
+    }
+    return p;
+  }
+
+  private json(s: string | null): Record<string, unknown> | null {
+    if (s === null) return null;
+    let v = this.jsonCache.get(s);
+    if (v === undefined) {
+      try {
+        const parsed = JSON.parse(s) as unknown;
+        // label collection properties are stored canonically, as [key, value] pairs
+        v = Array.isArray(parsed) ? (Object.fromEntries(parsed.filter((kv) => Array.isArray(kv) && kv.length === 2)) as Record<string, unknown>) : (parsed as Record<string, unknown>);
+      } catch {
+        v = null;
+      }
+      if (this.jsonCache.size > 10_000) this.jsonCache.clear();
+      this.jsonCache.set(s, v);
+    }
+    return v;
+  }
+
+  private gtinOfPool(poolId: string): string | undefined {
+    if (!this.poolGtin.has(poolId)) this.poolGtin.set(poolId, pick(this.store.getPool(poolId)?.selectionCriteria ?? null, GTIN_KEYS));
+    return this.poolGtin.get(poolId);
+  }
+
+  /** GTIN and lot of a row: a parent's recorded content; a unit's own properties, its label collection, its pool. */
+  content(r: SerialRow): Content {
+    if (r.asLevel !== null) return { gtin: r.cg as string, lot: r.cl as string };
+    const props = this.json(r.props);
+    const lcp = this.json(r.lcp);
+    let gtin = pick(props, GTIN_KEYS) ?? pick(lcp, GTIN_KEYS);
+    if (!gtin) {
+      const m = /^(?:\(01\)|01)(\d{14})/.exec(r.v);
+      gtin = m ? m[1] : (r.pool ? this.gtinOfPool(r.pool) : undefined) ?? `pool:${r.pool ?? ""}`;
+    }
+    return { gtin, lot: pick(props, LOT_KEYS) ?? pick(lcp, LOT_KEYS) ?? "" };
+  }
+
+  /** Refusal of a row as a child or parent of `event` (unknown, or a state the table forbids), or undefined. */
+  stateRefusal(r: SerialRow, event: PssEvent, role: string): Refusal | undefined {
+    if (r.state === null) return { code: "UnknownSerialNumber", serialNumber: r.v, reason: `${role} ${r.v} is not in the store` };
+    const state = stateFromEnum(r.state);
+    const t = transition(state, event);
+    if (t.allowed) return undefined;
+    const code = stateCode(state);
+    const why = code === "NotCommissioned" ? "is not commissioned" : code === "AlreadyShipped" ? "was shipped (Released)" : `is ${state}`;
+    return { code, serialNumber: r.v, state, reason: `${role} ${r.v} ${why} (${state}): ${t.reason}` };
+  }
+
+  resolveLevel(name: string | undefined, levels: AggregationLevel[] | undefined): { level: AggregationLevel; index: number; childLevel: string | null } | undefined {
+    if (name === undefined || name === "") return undefined;
+    const list = levels ? checkLevels(levels) : this.levels;
+    const index = list.findIndex((l) => l.name === name);
+    if (index < 0) throw new PssError("UnknownLevel", `level ${JSON.stringify(name)} is not in the hierarchy (${list.map((l) => l.name).join(", ") || "no levels defined"})`);
+    return { level: list[index], index, childLevel: index === 0 ? null : list[index - 1].name };
+  }
+
+  // ---------------------------------------------------------------- packing
+
+  /** AggregationPackingEvent: children into parents, one transaction for the whole batch; all or nothing. */
+  pack(elements: PackElement[], options: PackOptions = {}): { returnStatus: "NoError"; packed: PackedParent[] } {
+    const els = this.checkElements(elements, "packing");
+    const lv = this.resolveLevel(options.level, options.levels);
+    return this.store.transaction((tx) => ({ returnStatus: "NoError" as const, packed: this.packIn(tx, els, { ...options, lv }) }), { actor: options.actor });
+  }
+
+  checkElements(elements: unknown, what: string, allowEmpty = false): PackElement[] {
+    if (!Array.isArray(elements) || elements.length === 0) throw new PssError("InvalidArgument", `${what}: give a non-empty array of { parent, children }`);
+    const seen = new Set<string>();
+    const parents = new Set<string>();
+    return elements.map((e, i) => {
+      if (typeof e !== "object" || e === null) throw new PssError("InvalidArgument", `${what}: element ${i + 1} must be { parent, children }`);
+      const parent = serial((e as PackElement).parent, `${what}: element ${i + 1} parent`);
+      const raw = (e as PackElement).children ?? [];
+      if (!Array.isArray(raw)) throw new PssError("InvalidArgument", `${what}: children of ${parent} must be an array`);
+      if (raw.length === 0 && !allowEmpty) throw new PssError("EmptyParent", `${what}: parent ${parent} is given no children`, [{ serialNumber: parent, reason: "no children" }]);
+      const children = raw.map((c, j) => serial(c, `${what}: child ${j + 1} of ${parent}`));
+      if (children.includes(parent)) throw new PssError("Cycle", `${what}: ${parent} cannot be packed into itself`, [{ serialNumber: parent, reason: "child of itself" }]);
+      // a parent may be a child of another element (several levels in one batch), but no one is listed twice in a role
+      if (parents.has(parent)) throw new PssError("DuplicateInBatch", `${what}: parent ${parent} appears twice in the batch`, [{ serialNumber: parent, reason: "listed twice as a parent" }]);
+      parents.add(parent);
+      for (const s of children) {
+        if (seen.has(s)) throw new PssError("DuplicateInBatch", `${what}: serial number ${s} appears twice in the batch`, [{ serialNumber: s, reason: "listed twice" }]);
+        seen.add(s);
+      }
+      return { parent, children };
+    });
+  }
+
+  /**
+   * The packing rules and writes, inside a transaction. `ownPending`: the builder whose pending children these are
+   * (they are allowed to be pending there).
+   */
+  packIn(tx: StoreTransaction, els: PackElement[], o: { context?: Dict; lv?: { level: AggregationLevel; childLevel: string | null }; ownPending?: string; method?: string }): PackedParent[] {
+    if (els.length > 1) {
+      const parents = new Set(els.map((e) => e.parent));
+      if (els.some((e) => e.children.some((c) => parents.has(c)))) {
+        // several levels in one batch: pack the lower parents first, one element at a time
+        const out: PackedParent[] = [];
+        let todo = els;
+        while (todo.length) {
+          const waiting = new Set(todo.map((e) => e.parent));
+          const ready = todo.filter((e) => !e.children.some((c) => waiting.has(c)));
+          if (ready.length === 0) {
+            throw new PssError("Cycle", `${o.method ?? "AggregationPackingEvent"}: the batch packs ${todo.map((e) => e.parent).join(", ")} into each other (a cycle)`, todo.map((e) => ({ serialNumber: e.parent, reason: "part of a cycle in the batch" })));
+          }
+          for (const e of ready) out.push(...this.packIn(tx, [e], o));
+          todo = todo.filter((e) => !ready.includes(e));
+        }
+        return out;
+      }
+    }
+    const all: string[] = [];
+    for (const e of els) all.push(e.parent, ...e.children);
+    const rows = this.lookup(all);
+    const byValue = new Map<string, SerialRow>();
+    for (const r of rows) byValue.set(r.v, r);
+    const refusals: Refusal[] = [];
+    const plans: Array<{ e: PackElement; level: string; content: Content | undefined; count: number; packed: string; groups: Map<string, string[]> }> = [];
+    const lv = o.lv;
+    for (const e of els) {
+      const p = byValue.get(e.parent) as SerialRow;
+      const pr = this.stateRefusal(p, "packing", "parent");
+      if (pr) {
+        refusals.push(pr);
+        continue;
+      }
+      const info: ParentInfo | undefined = p.asLevel === null ? undefined : { parent: p.v, level: p.asLevel, count: p.cn as number, gtin: p.cg as string, lot: p.cl as string, packed: p.cp as string };
+      if (p.pendingIn !== null && p.pendingIn !== o.ownPending) refusals.push({ code: "ParentInProgress", serialNumber: e.parent, reason: `parent ${e.parent} waits in open builder ${p.pendingIn}: it is closed and cannot take more children` });
+      if (lv) {
+        const L = lv.level;
+        if (L.parentPools && L.parentPools.length && !L.parentPools.includes(p.pool as string)) {
+          refusals.push({ code: "WrongParentPool", serialNumber: e.parent, reason: `parent ${e.parent} is from pool ${p.pool}; ${L.name} parents come from pool ${L.parentPools.join(" or ")}` });
+        }
+        if (L.parentKind === "sscc" && !isValidSscc(e.parent)) refusals.push({ code: "InvalidParent", serialNumber: e.parent, reason: `parent ${e.parent} of a ${L.name} is not an SSCC (18 digits with a correct check digit)` });
+        if (info && info.level !== L.name) refusals.push({ code: "WrongParentLevel", serialNumber: e.parent, reason: `parent ${e.parent} is a ${info.level}, not a ${L.name}` });
+        if ((info?.count ?? 0) + e.children.length > L.capacity) {
+          refusals.push({ code: "CapacityExceeded", serialNumber: e.parent, reason: `a ${L.name} holds at most ${L.capacity}; ${e.parent} would hold ${(info?.count ?? 0) + e.children.length}` });
+        }
+      }
+      // the parent's ancestors: a child among them would close a cycle. Every ancestor is a parent, so children that
+      // are no parents (units) cannot close one and the walk up is skipped
+      const ancestors = new Set<string>();
+      if (e.children.some((c) => (byValue.get(c) as SerialRow).asLevel !== null)) {
+        for (const x of this.q.up.all(e.parent) as string[]) ancestors.add(x);
+      }
+      let content = info ? { gtin: info.gtin, lot: info.lot } : undefined;
+      const groups = new Map<string, string[]>();
+      for (const c of e.children) {
+        const r = byValue.get(c) as SerialRow;
+        const sr = this.stateRefusal(r, "packing", "child");
+        if (sr) {
+          refusals.push(sr);
+          continue;
+        }
+        if (ancestors.has(c)) {
+          refusals.push({ code: "Cycle", serialNumber: c, reason: `packing ${c} into ${e.parent} would make a cycle: ${e.parent} is inside ${c}` });
+          continue;
+        }
+        if (r.inParent !== null) {
+          refusals.push({ code: "AlreadyPacked", serialNumber: c, reason: `${c} is already inside ${r.inParent}${r.inParent === e.parent ? "" : " (unpack it first)"}` });
+          continue;
+        }
+        if (r.pendingIn !== null && r.pendingIn !== o.ownPending) {
+          refusals.push({ code: "AlreadyInProgress", serialNumber: c, reason: `${c} is being packed by builder ${r.pendingIn}` });
+          continue;
+        }
+        if (lv) {
+          if (lv.childLevel === null && r.asLevel !== null) {
+            refusals.push({ code: "WrongChildLevel", serialNumber: c, reason: `${c} is a ${r.asLevel}; a ${lv.level.name} holds units` });
+            continue;
+          }
+          if (lv.childLevel !== null && r.asLevel !== lv.childLevel) {
+            refusals.push({ code: "WrongChildLevel", serialNumber: c, reason: `${c} is ${r.asLevel ? `a ${r.asLevel}` : "not a packed parent"}; a ${lv.level.name} holds ${lv.childLevel}s` });
+            continue;
+          }
+        }
+        const cc = this.content(r);
+        const next = combine(content, cc);
+        const problem = lv ? mixingProblem(lv.level.mixing, next) : undefined;
+        if (problem) {
+          refusals.push({ code: "MixingRefused", serialNumber: c, reason: `${c} (GTIN ${cc.gtin}, lot ${cc.lot || "unknown"}) would give ${e.parent} ${problem}; a ${lv?.level.name} is ${lv?.level.mixing}` });
+          continue;
+        }
+        content = next;
+        const g = groups.get(r.pool as string);
+        if (g) g.push(c);
+        else groups.set(r.pool as string, [c]);
+      }
+      plans.push({ e, level: lv?.level.name ?? info?.level ?? o.context?.level ?? "", content, count: (info?.count ?? 0) + e.children.length, packed: info?.packed ?? "", groups });
+    }
+    if (refusals.length) throw refusalError(refusals, o.method ?? "AggregationPackingEvent");
+    const now = new Date().toISOString();
+    const out: PackedParent[] = [];
+    for (const p of plans) {
+      this.q.link.run(p.e.parent, JSON.stringify(p.e.children));
+      const c = p.content as Content;
+      this.q.upsertParent.run({ parent: p.e.parent, level: p.level, count: p.count, gtin: c.gtin, lot: c.lot, packed: p.packed || now });
+      for (const [poolId, children] of p.groups) {
+        tx.audit({
+          event: "packing", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned",
+          context: { ...(o.context ?? {}), parent: p.e.parent, ...(p.level ? { level: p.level } : {}) }, method: "AggregationPackingEvent",
+        });
+      }
+      out.push({ parent: p.e.parent, children: p.e.children, level: p.level, count: p.count });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- unpacking and rework
+
+  /** AggregationUnpackingEvent for one parent: all its children, or the listed ones. */
+  unpack(parent: string, options: UnpackOptions = {}): { returnStatus: "NoError"; parent: string; children: string[] } {
+    return this.unpackMany([{ parent, children: options.children ?? [] }], options).unpacked[0] as never;
+  }
+
+  /** Unpacking of several parents in one transaction (an element with no children empties its parent). */
+  unpackMany(elements: PackElement[], options: { actor?: string; context?: Dict } = {}): { returnStatus: "NoError"; unpacked: Array<{ returnStatus: "NoError"; parent: string; children: string[] }> } {
+    const els = this.checkElements(elements, "unpacking", true);
+    return this.store.transaction((tx) => ({ returnStatus: "NoError" as const, unpacked: els.map((e) => ({ returnStatus: "NoError" as const, parent: e.parent, children: this.unpackIn(tx, e.parent, e.children.length ? e.children : undefined, options.context) })) }), { actor: options.actor });
+  }
+
+  unpackIn(tx: StoreTransaction, parent: string, listed: string[] | undefined, context: Dict | undefined): string[] {
+    const [p] = this.lookup([parent]);
+    const pr = this.stateRefusal(p, "unpacking", "parent");
+    if (pr) throw refusalError([pr], "AggregationUnpackingEvent");
+    const info = this.q.parentInfo.get(parent) as ParentInfo | undefined;
+    if (!info) throw new PssError("NotAParent", `AggregationUnpackingEvent: ${parent} holds no children`, [{ serialNumber: parent, reason: "not a parent" }]);
+    if (p.pendingIn !== null) throw new PssError("ParentInProgress", `AggregationUnpackingEvent: ${parent} waits in open builder ${p.pendingIn}; remove it from the builder first`, [{ serialNumber: parent, reason: `pending in builder ${p.pendingIn}` }]);
+    const current = this.q.children.all(parent) as string[];
+    const inside = new Set(current);
+    const out = listed ?? current;
+    const strangers = out.filter((c) => !inside.has(c));
+    if (strangers.length) {
+      throw refusalError(strangers.map((c) => {
+        const elsewhere = this.q.parentOf.get(c) as string | undefined;
+        return { code: "NotInParent", serialNumber: c, reason: `${c} is not in ${parent}${elsewhere ? ` (it is in ${elsewhere})` : ""}` };
+      }), "AggregationUnpackingEvent");
+    }
+    const rows = this.lookup(out);
+    const refused = rows.map((r) => this.stateRefusal(r, "unpacking", "child")).filter((x): x is Refusal => x !== undefined);
+    if (refused.length) throw refusalError(refused, "AggregationUnpackingEvent");
+    this.q.unlink.run(parent, JSON.stringify(out));
+    const remaining = current.length - out.length;
+    if (remaining === 0) this.q.deleteParent.run(parent);
+    else {
+      let content: Content | undefined;
+      const gone = new Set(out);
+      for (const r of this.lookup(current.filter((c) => !gone.has(c)))) content = combine(content, this.content(r));
+      this.q.upsertParent.run({ parent, level: info.level, count: remaining, gtin: (content as Content).gtin, lot: (content as Content).lot, packed: info.packed });
+    }
+    const groups = new Map<string, string[]>();
+    for (const r of rows) {
+      const g = groups.get(r.pool as string);
+      if (g) g.push(r.v);
+      else groups.set(r.pool as string, [r.v]);
+    }
+    for (const [poolId, children] of groups) {
+      tx.audit({ event: "unpacking", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned", context: { ...(context ?? {}), parent, ...(info.level ? { level: info.level } : {}) }, method: "AggregationUnpackingEvent" });
+    }
+    return out;
+  }
+
+  /**
+   * Rework: take `oldChild` out of `parent` and put `newChild` in its place, in one transaction (unpacking, then
+   * packing, both audited). `oldChildEvent` (destroying or decommissioning) is applied to the old child too.
+   */
+  replace(parent: string, oldChild: string, newChild: string, options: { actor?: string; context?: Dict; oldChildEvent?: "destroying" | "decommissioning"; levels?: AggregationLevel[] } = {}): { returnStatus: "NoError"; parent: string; removed: string; added: string } {
+    serial(parent, "replace: parent");
+    serial(oldChild, "replace: old child");
+    serial(newChild, "replace: new child");
+    if (oldChild === newChild) throw new PssError("InvalidArgument", `replace: the new child is the old one (${oldChild})`);
+    if (options.oldChildEvent !== undefined && options.oldChildEvent !== "destroying" && options.oldChildEvent !== "decommissioning") throw new PssError("InvalidEvent", `replace: oldChildEvent must be destroying or decommissioning`);
+    return this.store.transaction((tx) => {
+      const info = this.q.parentInfo.get(parent) as ParentInfo | undefined;
+      this.unpackIn(tx, parent, [oldChild], { ...(options.context ?? {}), rework: "replace" });
+      if (options.oldChildEvent) this.store.applyEvent(options.oldChildEvent, { serialNumbers: [oldChild], actor: tx.actor, context: { ...(options.context ?? {}), rework: "replace", replacedBy: newChild } });
+      const list = options.levels ? checkLevels(options.levels) : this.levels;
+      const lvName = info && list.some((l) => l.name === info.level) ? info.level : undefined;
+      const lv = this.resolveLevel(lvName, list);
+      this.packIn(tx, [{ parent, children: [newChild] }], { context: { ...(options.context ?? {}), rework: "replace", ...(info?.level ? { level: info.level } : {}) }, lv });
+      return { returnStatus: "NoError" as const, parent, removed: oldChild, added: newChild };
+    }, { actor: options.actor });
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  parentInfo(parent: string): ParentInfo | undefined {
+    return this.q.parentInfo.get(parent) as ParentInfo | undefined;
+  }
+
+  /** The parent a serial number is packed in, or undefined. */
+  parentOf(child: string): string | undefined {
+    return (this.q.parentOf.get(child) as string | undefined) ?? undefined;
+  }
+
+  /** Direct children, sorted. */
+  childrenOf(parent: string): string[] {
+    return this.q.children.all(parent) as string[];
+  }
+
+  /** Parent, grandparent, ... up to the top (empty when the serial number is in no parent). */
+  pathToTop(serialNumber: string): string[] {
+    return this.q.up.all(serialNumber) as string[];
+  }
+
+  /** The top of the hierarchy a serial number is in (itself when it is in no parent). */
+  topOf(serialNumber: string): string {
+    const p = this.pathToTop(serialNumber);
+    return p.length ? p[p.length - 1] : serialNumber;
+  }
+
+  /** Everything under a parent, parents before their children (the parent itself not included). */
+  descendants(parent: string): string[] {
+    return (this.q.down.all(parent) as Array<{ v: string }>).slice(1).map((r) => r.v);
+  }
+
+  /** The tree under a parent; children sorted by serial number. Undefined when it holds nothing. */
+  tree(parent: string): TreeNode | undefined {
+    const rows = this.q.down.all(parent) as Array<{ v: string; p: string | null; level: string | null }>;
+    if (rows.length <= 1) return undefined;
+    const nodes = new Map<string, TreeNode>();
+    for (const r of rows) {
+      const n: TreeNode = { serialNumber: r.v };
+      if (r.level !== null) {
+        n.level = r.level;
+        n.children = [];
+      }
+      nodes.set(r.v, n);
+      if (r.p !== null) (nodes.get(r.p) as TreeNode).children?.push(n);
+    }
+    return nodes.get(parent);
+  }
+
+  // ---------------------------------------------------------------- events over a whole tree
+
+  /**
+   * Shipping, decommissioning or destroying a parent: the event applies to the parent and everything under it, in
+   * one transaction, through the store's state guard. Only a top-level parent (in no other parent), with nothing
+   * under it waiting in an open builder, may take it.
+   */
+  applyToTree(event: TreeEvent, parent: string, options: { actor?: string; context?: Dict } = {}): { returnStatus: "NoError"; applied: number; serialNumbers: string[] } {
+    if (event !== "shipping" && event !== "decommissioning" && event !== "destroying") throw new PssError("InvalidEvent", `only shipping, decommissioning and destroying apply to a whole tree, not ${JSON.stringify(event)}`);
+    serial(parent, `${event}: parent`);
+    return this.store.transaction((tx) => {
+      const [p] = this.lookup([parent]);
+      if (p.state === null) throw new PssError("UnknownSerialNumber", `${event}: ${parent} is not in the store`, [{ serialNumber: parent, reason: "not in the store" }]);
+      if (p.asLevel === null) throw new PssError("NotAParent", `${event}: ${parent} holds no children; use the single-item event for it`, [{ serialNumber: parent, reason: "not a parent" }]);
+      if (p.inParent !== null) throw new PssError("NotTopLevel", `${event}: ${parent} is inside ${p.inParent}; ${event === "shipping" ? "ship the top of the hierarchy" : "unpack it first"} (${this.topOf(parent)})`, [{ serialNumber: parent, reason: `inside ${p.inParent}` }]);
+      if (p.pendingIn !== null) throw new PssError("ParentInProgress", `${event}: ${parent} waits in open builder ${p.pendingIn}`, [{ serialNumber: parent, reason: `pending in builder ${p.pendingIn}` }]);
+      const open = this.q.pendingInTree.all(parent) as Array<{ child: string; builder: string }>;
+      if (open.length) throw new PssError("ParentInProgress", `${event}: ${open.map((o) => o.child).join(", ")} under ${parent} wait in an open builder`, open.map((o) => ({ serialNumber: o.child, reason: `pending in builder ${o.builder}` })));
+      const all = [parent, ...this.descendants(parent)];
+      const r = this.store.applyEvent(event, { serialNumbers: all, actor: tx.actor, context: { ...(options.context ?? {}), aggregationRoot: parent } });
+      return { returnStatus: "NoError" as const, applied: r.applied, serialNumbers: all };
+    }, { actor: options.actor });
+  }
+}
+
+const byStore = new WeakMap<SqlitePoolStore, Aggregation>();
+
+/** The one Aggregation of an open store (its tables created on first use). */
+export function aggregationFor(store: SqlitePoolStore): Aggregation {
+  let a = byStore.get(store);
+  if (!a) byStore.set(store, (a = new Aggregation(store)));
+  return a;
+}
