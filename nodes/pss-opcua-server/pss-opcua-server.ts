@@ -102,6 +102,7 @@ export default function (RED: NodeAPI): void {
     let closing = false;
 
     const start = async (): Promise<OpenScsServer> => {
+      if (closing) throw new Error("closed before it started");
       const ids = typeof config.pools === "string" ? config.pools.split(",").map((s) => s.trim()).filter(Boolean) : config.pools ?? [];
       if (!ids.length) throw new Error("no pool is exposed: add at least one pss-pool");
       const exposed: ExposedPool[] = [];
@@ -145,13 +146,16 @@ export default function (RED: NodeAPI): void {
     };
 
     node.status({ fill: "grey", shape: "ring", text: "starting" });
-    node.started = start().then(
+    // started on the next turn of the event loop: loading the address space takes a few hundred ms of CPU,
+    // which should not hold up the start of the rest of the flow
+    node.started = new Promise<void>((resolve) => setImmediate(resolve)).then(start).then(
       (server) => {
         if (!closing) node.status({ fill: "green", shape: "dot", text: server.endpointUrl });
         return server;
       },
       (err: Error) => {
         release();
+        if (closing) return undefined;
         node.status({ fill: "red", shape: "ring", text: (err as Error & { code?: string }).code ?? "not started" });
         node.error(`OPEN-SCS server not started: ${err.message}`);
         return undefined;
