@@ -271,6 +271,28 @@ describe("pss-opcua-server node", function () {
       }
     });
 
+    it("reconnects: after the server node is redeployed alone, the same remote pool serves the next message", async function () {
+      await load(remoteFlow(), {}, creds);
+      const ask = async () => {
+        const got = nextMessage("out", 60000);
+        const failed = nextMessage("caught", 60000).then((m) => {
+          throw new Error(`request failed: ${m.error?.code} ${m.error?.message}`);
+        });
+        failed.catch(() => undefined);
+        helper.getNode("reqLine").receive({ payload: { count: 5 } });
+        return (await Promise.race([got, failed])).payload.snCollection.serialNumbers as string[];
+      };
+      const first = await ask();
+      const remoteBefore = helper.getNode("rLine");
+      const changed = serverFlow({ dbFile, port, pkiFolder: serverPki, extra: remoteFlow(), server: { name: "restarted" } });
+      await helper.setFlows(changed as any, "nodes", { srv: userConfig().credentials, ...creds } as any);
+      assert.equal(helper.getNode("rLine"), remoteBefore, "only the server node was redeployed: the remote pool kept its session");
+      await started();
+      const second = await ask();
+      assert.equal(second.length, 5);
+      assert.equal(new Set([...first, ...second]).size, 10);
+    });
+
     it("gives the Catch node specific codes: InsufficientPrivilegeToExecute, RemoteAccessDenied, NotSupportedByRemotePool", async function () {
       await load(remoteFlow(), {}, creds);
       const before = dbDigest(dbFile);
