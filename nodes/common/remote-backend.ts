@@ -39,7 +39,7 @@ export function remoteError(err: unknown, what: string): Error & { code: string 
   }
   const message = err instanceof Error ? err.message : String(err);
   if (/BadUserAccessDenied|BadIdentityToken/i.test(message)) return new RemotePoolBackendError("RemoteAccessDenied", `${what}: the server refused the user name or password (${message})`);
-  if (/BadSecurityChecksFailed|BadCertificate|certificate/i.test(message)) return new RemotePoolBackendError("RemoteCertificateRejected", `${what}: the secure channel was refused; trust the certificates on both sides (${message})`);
+  if (/BadSecurityChecksFailed|BadCertificate[A-Za-z]*|certificate (?:is )?(?:rejected|untrusted|not trusted|invalid)/i.test(message)) return new RemotePoolBackendError("RemoteCertificateRejected", `${what}: the secure channel was refused; trust the certificates on both sides (${message})`);
   return new RemotePoolBackendError("RemoteUnavailable", `${what}: the OPEN-SCS server cannot be reached (${message})`);
 }
 

@@ -210,8 +210,13 @@ describe("pss-opcua-server node", function () {
 
   describe("pss-pool in remote mode against it", function () {
     let certFile: string;
+    let downPort: number;
+    let strangerPki: string;
 
     before(async function () {
+      downPort = await freePort();
+      // a client whose certificate nobody trusted
+      strangerPki = await runPki("node-stranger-pki", "client");
       const server = await load();
       certFile = path.join(tmp.dir, "site-server.der");
       fs.writeFileSync(certFile, server.certificate);
@@ -225,6 +230,10 @@ describe("pss-opcua-server node", function () {
     const fnNode = (id: string, type: string, pool: string, extra: object = {}) => ({ id, z: "t", type, name: "", pool, count: "", snFormat: "SERIALONLY", snCollectionId: "", context: "", wires: [["out"]], ...extra });
     const remoteFlow = () => [
       remotePool("rLine", "line"), remotePool("rReader", "reader"), remotePool("rAdmin", "admin"), remotePool("rWrong", "line"),
+      { ...remotePool("rDown", "line"), endpointUrl: `opc.tcp://127.0.0.1:${downPort}` },
+      fnNode("reqDown", "pss-sn-request-allocated", "rDown"),
+      { ...remotePool("rStranger", "line"), pkiFolder: strangerPki },
+      fnNode("reqStranger", "pss-sn-request-allocated", "rStranger"),
       fnNode("reqLine", "pss-sn-request-allocated", "rLine"),
       fnNode("pushReader", "pss-sn-to-encoded", "rReader"),
       fnNode("pushAdmin", "pss-sn-to-unallocated", "rAdmin"),
@@ -237,7 +246,7 @@ describe("pss-opcua-server node", function () {
     ];
     const creds = {
       rLine: { user: "line", password: "line-pw" }, rReader: { user: "reader", password: "reader-pw" },
-      rAdmin: { user: "admin", password: "admin-pw" }, rWrong: { user: "line", password: "not-it" },
+      rAdmin: { user: "admin", password: "admin-pw" }, rWrong: { user: "line", password: "not-it" }, rDown: { user: "line", password: "line-pw" }, rStranger: { user: "line", password: "line-pw" },
     };
 
     it("draws numbers through a function node in pages of the server's MaxSNRequestable, none twice", async function () {
@@ -293,7 +302,7 @@ describe("pss-opcua-server node", function () {
       assert.equal(new Set([...first, ...second]).size, 10);
     });
 
-    it("gives the Catch node specific codes: InsufficientPrivilegeToExecute, RemoteAccessDenied, NotSupportedByRemotePool", async function () {
+    it("gives the Catch node specific codes: InsufficientPrivilegeToExecute, RemoteAccessDenied, RemoteUnavailable, RemoteCertificateRejected, NotSupportedByRemotePool", async function () {
       await load(remoteFlow(), {}, creds);
       const before = dbDigest(dbFile);
       const expect = async (id: string, payload: unknown, code: RegExp) => {
@@ -305,6 +314,8 @@ describe("pss-opcua-server node", function () {
       };
       await expect("pushReader", { serialNumbers: ["R-ENC-1"] }, /^InsufficientPrivilegeToExecute$/);
       await expect("reqWrong", { count: 1 }, /^RemoteAccessDenied$/);
+      await expect("reqDown", { count: 1 }, /^RemoteUnavailable$/);
+      await expect("reqStranger", { count: 1 }, /^RemoteCertificateRejected$/);
       await expect("guard", { serialNumbers: ["X1"] }, /^NotSupportedByRemotePool$/);
       await expect("admin", {}, /^NotSupportedByRemotePool$/);
       assert.equal(dbDigest(dbFile), before, "no refused call changed the store");
