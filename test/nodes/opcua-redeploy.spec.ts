@@ -88,4 +88,33 @@ describe("redeploys of a flow with pss-opcua-server", function () {
     assert.equal(handed.length, 8);
     assert.equal(new Set(handed).size, 8, "no number handed out twice across redeploys");
   });
+
+  it("a client connecting just as the server stops is refused, and Node-RED stays up", async function () {
+    const port = await freePort();
+    const serverPki = await runPki("redeploy-server-pki", "server");
+    const { rows, credentials } = userConfig();
+    await helper.load(allNodeModules() as any, [
+      { id: "t", type: "tab", label: "late client" },
+      { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: "RD", sidClass: SID_CLASS, criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 100 },
+      { id: "srv", z: "t", type: "pss-opcua-server", name: "", port, host: "127.0.0.1", pools: ["pool"], users: rows, pkiFolder: serverPki, wires: [] },
+    ] as any, { srv: credentials } as any);
+    const server = await (helper.getNode("srv") as unknown as OpcUaServerNode).started;
+    assert.ok(server);
+    // node-opcua accepts the TCP connection, then sets the channel up on the next tick: stop the endpoint in
+    // between, as a redeploy can (without the guard in core/opcua/server.ts this throws from setImmediate)
+    const ep = server.raw.endpoints[0] as unknown as { _server: net.Server; suspendConnection(cb: () => void): void };
+    ep._server.once("connection", () => ep.suspendConnection(() => undefined));
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, "127.0.0.1");
+      sock.on("error", () => undefined);
+      sock.on("close", () => resolve(true));
+      setTimeout(() => {
+        sock.destroy();
+        resolve(false);
+      }, 5000);
+    });
+    assert.equal(closed, true, "the late connection was hung up by the server");
+    await helper.unload();
+    await bindOnce(port);
+  });
 });
