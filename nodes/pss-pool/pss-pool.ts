@@ -1,5 +1,6 @@
 /* pss-pool: the config node that says where a pool lives. Local mode: a SQLite file (by default in the
-   Node-RED user directory), one open store per file shared by every node that uses it. */
+   Node-RED user directory), one open store per file shared by every node that uses it. Remote mode: a pool
+   on another OPEN-SCS server, reached over OPC UA (RemotePoolBackend); the function nodes cannot tell. */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -7,6 +8,7 @@ import { EventEmitter } from "events";
 import type { NodeAPI, Node, NodeDef } from "../common/red";
 import { acquireStore, releaseStore } from "../common/stores";
 import { LocalPoolBackend } from "../common/local-backend";
+import { RemotePoolBackend } from "../common/remote-backend";
 import type { PoolBackend } from "../common/pool-backend";
 import { openPoolStore, type AuditQuery, type AuditRecord, type SqlitePoolStore } from "../core/store";
 import type { Dict } from "../common/args";
@@ -20,6 +22,25 @@ export interface PoolNodeDef extends NodeDef {
   guardPolicy?: "strict" | "record";
   lowThreshold?: number | string;
   maxRequest?: number | string;
+  /** remote mode: the OPEN-SCS server, e.g. opc.tcp://site-server:4840 */
+  endpointUrl?: string;
+  securityMode?: "SignAndEncrypt" | "Sign" | "None";
+  securityPolicy?: "Basic256Sha256" | "Aes128_Sha256_RsaOaep" | "Aes256_Sha256_RsaPss";
+  /** remote mode: the client's PKI folder (relative to the user directory) */
+  pkiFolder?: string;
+  /** remote mode: a file with the server's certificate (DER or PEM) to trust */
+  serverCertificate?: string;
+  /** remote mode, development only: trust any server certificate */
+  autoAcceptServerCertificate?: boolean;
+}
+
+/** What a pss-opcua-server node needs to expose a local pool. */
+export interface LocalPoolInfo {
+  dbFile: string;
+  poolId: string;
+  sidClass: string;
+  criteria: Dict;
+  maxRequest: number;
 }
 
 export interface LowPoolInfo {
@@ -35,12 +56,17 @@ export interface PoolConfigNode extends Node {
   /** the audit log of the pool's file, streamed over a connection of its own (a long export never holds up the
       pool's writers; WAL gives the reader a snapshot); throws PoolUnavailable when the pool has none here */
   auditRecords?(q?: AuditQuery): IterableIterator<AuditRecord>;
+  mode: "local" | "remote";
+  /** local mode: where the pool lives (undefined in remote mode or when the pool could not be opened) */
+  local?: LocalPoolInfo;
   /** the backend, or the reason the pool could not be opened */
   getBackend(): PoolBackend;
   events: EventEmitter;
 }
 
 export const DEFAULT_DB = path.join("serialflow", "serialflow.db");
+/** the client PKI of remote pools, in the Node-RED user directory */
+export const DEFAULT_CLIENT_PKI = path.join("serialflow", "opcua-client-pki");
 
 export function parseCriteria(raw: PoolNodeDef["criteria"]): Dict {
   const out: Dict = {};
@@ -73,13 +99,46 @@ function* readAudit(file: string, q: AuditQuery | undefined): Generator<AuditRec
   }
 }
 
+/** The backend of a remote pool: endpoint, security and trust from the node, user and password from its credentials. */
+function remoteBackend(config: PoolNodeDef, userDir: string, credentials: { user?: string; password?: string }): RemotePoolBackend {
+  const endpointUrl = (config.endpointUrl ?? "").trim();
+  if (!/^opc\.tcp:\/\/[^/\s]+/.test(endpointUrl)) throw new Error(`the remote pool needs an OPC UA endpoint URL such as opc.tcp://127.0.0.1:4840, not ${JSON.stringify(endpointUrl)}`);
+  const pkiFolder = path.resolve(userDir, config.pkiFolder && config.pkiFolder.trim() ? config.pkiFolder.trim() : DEFAULT_CLIENT_PKI);
+  let trustServerCertificate: Buffer | undefined;
+  if (config.serverCertificate && config.serverCertificate.trim()) {
+    const file = path.resolve(userDir, config.serverCertificate.trim());
+    const raw = fs.readFileSync(file);
+    const pem = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(raw.toString("latin1"));
+    trustServerCertificate = pem ? Buffer.from(pem[1].replace(/\s+/g, ""), "base64") : raw;
+  }
+  const mode = config.securityMode ?? "SignAndEncrypt";
+  const user = credentials.user && credentials.user.trim() ? credentials.user.trim() : undefined;
+  const criteria = parseCriteria(config.criteria);
+  const poolId = (config.poolId ?? "").trim();
+  if (poolId) criteria.PoolID = poolId;
+  return new RemotePoolBackend({
+    endpointUrl,
+    user,
+    password: user === undefined ? undefined : credentials.password ?? "",
+    security: { mode, policy: mode === "None" ? undefined : config.securityPolicy ?? "Basic256Sha256" },
+    pkiFolder,
+    trustServerCertificate,
+    autoAcceptServerCertificate: config.autoAcceptServerCertificate === true,
+    poolSelectionCriteria: criteria,
+    label: poolId || endpointUrl,
+    fallbackPage: intOr(config.maxRequest, 10000) || 10000,
+    applicationName: "SerialFlow remote pool",
+  });
+}
+
 export default function (RED: NodeAPI): void {
   function PssPoolNode(this: PoolConfigNode, config: PoolNodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
     node.events = new EventEmitter();
     node.events.setMaxListeners(0); // one "low" listener per function node that uses this pool, however many
-    node.poolId = (config.poolId || "POOL1").trim();
+    // a remote pool may be selected by criteria alone; a local one always has an id
+    node.poolId = (config.poolId ?? "").trim() || (config.mode === "remote" ? "" : "POOL1");
     let backend: PoolBackend | undefined;
     let failure: Error | undefined;
     let dbFile: string | undefined;
@@ -87,38 +146,54 @@ export default function (RED: NodeAPI): void {
     let store: SqlitePoolStore | undefined;
 
     const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
+    node.mode = config.mode === "remote" ? "remote" : "local";
+    let remote: RemotePoolBackend | undefined;
     try {
-      if ((config.mode ?? "local") !== "local") {
-        throw new Error(`pool mode "${config.mode}" is not available in this version: use a local pool file`);
+      if (config.mode !== undefined && config.mode !== "local" && config.mode !== "remote") {
+        throw new Error(`pool mode "${config.mode}" is unknown: use "local" (a SQLite file) or "remote" (an OPEN-SCS server)`);
       }
-      dbFile = path.resolve(userDir, config.dbFile && config.dbFile.trim() ? config.dbFile.trim() : DEFAULT_DB);
-      fs.mkdirSync(path.dirname(dbFile), { recursive: true });
-      store = acquireStore(dbFile);
-      const criteria = { ...parseCriteria(config.criteria), PoolID: node.poolId };
-      const maxRequest = intOr(config.maxRequest, 10000) || 10000;
-      const existing = store.getPool(node.poolId);
-      const sidClass = (config.sidClass || "GS1-SGTIN").trim();
-      node.sidClass = sidClass;
-      if (!existing) {
-        store.createPool({
-          poolId: node.poolId,
-          sidClass,
-          selectionCriteria: criteria,
-          guardPolicy: config.guardPolicy === "record" ? "record" : "strict",
-          lowThreshold: intOr(config.lowThreshold, 0),
-          maxRequest,
-        });
-      } else if (existing.sidClass !== sidClass) {
-        releaseStore(dbFile);
-        dbFile = undefined;
-        store = undefined;
-        throw new Error(`pool ${node.poolId} already exists in this file with SID class ${existing.sidClass}, not ${sidClass}`);
+      if (node.mode === "remote") {
+        remote = remoteBackend(config, userDir, (node as unknown as { credentials?: { user?: string; password?: string } }).credentials ?? {});
+        backend = remote;
+        // connect at once, so the status shows a wrong address or password before the first message
+        remote.connect().then(
+          () => node.status({ fill: "green", shape: "dot", text: `connected: ${config.endpointUrl}` }),
+          (err: Error & { code?: string }) => {
+            node.status({ fill: "red", shape: "ring", text: err.code ?? "not connected" });
+            node.warn(`pool ${node.poolId || config.endpointUrl}: ${err.message} (the next call tries again)`);
+          },
+        );
+      } else {
+        dbFile = path.resolve(userDir, config.dbFile && config.dbFile.trim() ? config.dbFile.trim() : DEFAULT_DB);
+        fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+        store = acquireStore(dbFile);
+        const criteria = { ...parseCriteria(config.criteria), PoolID: node.poolId };
+        const maxRequest = intOr(config.maxRequest, 10000) || 10000;
+        const existing = store.getPool(node.poolId);
+        const sidClass = (config.sidClass || "GS1-SGTIN").trim();
+        node.sidClass = sidClass;
+        if (!existing) {
+          store.createPool({
+            poolId: node.poolId,
+            sidClass,
+            selectionCriteria: criteria,
+            guardPolicy: config.guardPolicy === "record" ? "record" : "strict",
+            lowThreshold: intOr(config.lowThreshold, 0),
+            maxRequest,
+          });
+        } else if (existing.sidClass !== sidClass) {
+          releaseStore(dbFile);
+          dbFile = undefined;
+          store = undefined;
+          throw new Error(`pool ${node.poolId} already exists in this file with SID class ${existing.sidClass}, not ${sidClass}`);
+        }
+        backend = new LocalPoolBackend(store, node.poolId, criteria, maxRequest);
+        node.local = { dbFile, poolId: node.poolId, sidClass, criteria, maxRequest };
+        onLow = (info: LowPoolInfo) => {
+          if (info.poolId === node.poolId) node.events.emit("low", info);
+        };
+        store.on("low", onLow as never);
       }
-      backend = new LocalPoolBackend(store, node.poolId, criteria, maxRequest);
-      onLow = (info: LowPoolInfo) => {
-        if (info.poolId === node.poolId) node.events.emit("low", info);
-      };
-      store.on("low", onLow as never);
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
       node.error(`pool ${node.poolId}: ${failure.message}`);
@@ -139,6 +214,15 @@ export default function (RED: NodeAPI): void {
     };
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      if (remote) {
+        // the session closes before the next deploy's pool connects
+        const r = remote;
+        remote = undefined;
+        backend = undefined;
+        node.events.removeAllListeners();
+        r.close().then(() => done(), () => done());
+        return;
+      }
       try {
         if (dbFile && store) {
           if (onLow) store.off("low", onLow);

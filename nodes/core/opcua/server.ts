@@ -611,6 +611,7 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
       installEpcisStream(addressSpace, eventManager, nsIndex, limits, rightsOf, callerOf, backend, log);
 
       await server.start();
+      guardLateConnections(server);
       const port = server.endpoints[0].port;
       const endpointUrl = `opc.tcp://${host.includes(":") ? `[${host}]` : host}:${port}`;
       const certificate = Buffer.from(server.getCertificate());
@@ -641,6 +642,19 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
     await serverCertificateManager.dispose().catch(() => undefined);
     await userCertificateManager.dispose().catch(() => undefined);
     throw err;
+  }
+}
+
+/** node-opcua 2.18x accepts a TCP connection, then sets the channel up on the next tick; when the endpoint stopped
+    in between (a shutdown, a redeploy) it throws "OPCUAServerEndPoint must be started" from setImmediate, which
+    ends the process. A connection that arrives during shutdown is refused instead. */
+function guardLateConnections(server: OPCUAServer): void {
+  for (const ep of server.endpoints as unknown as Array<{ _started: boolean; _prevent_DDOS_Attack?: (establish: () => void, deny: () => void) => void }>) {
+    const original = ep._prevent_DDOS_Attack;
+    if (typeof original !== "function") continue;
+    ep._prevent_DDOS_Attack = function (establish: () => void, deny: () => void) {
+      original.call(this, () => (ep._started ? establish() : deny()), deny);
+    };
   }
 }
 
