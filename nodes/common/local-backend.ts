@@ -65,7 +65,7 @@ export class LocalPoolBackend implements PoolBackend {
 
   async aggregate(event: "packing" | "unpacking", a: AggregationArgs, actor: string): Promise<{ returnStatus: string }> {
     // the aggregation core checks every rule and writes the hierarchy and its audit records in one transaction
-    const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children }));
+    const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children, properties: e.parentProperties }));
     const r = event === "packing"
       ? this.aggregation().pack(elements, { actor, context: a.context })
       : this.aggregation().unpackMany(elements, { actor, context: a.context });

@@ -299,16 +299,26 @@ describe("pss-epcis node", function () {
   });
 
   describe("pre-flight faults reach the Catch node and nothing is emitted", function () {
-    it("a child packed before it was commissioned (stored under the 'record' guard policy): PreflightFailed names it; no document, no file", async function () {
+    it("a child packed before it was commissioned (a history recorded by another system): PreflightFailed names it; no document, no file", async function () {
       const out = path.join(tmp.dir, "blocked.jsonld");
-      await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir, "record"), [], "record").map((n: any) => (n.id === "epcisX" ? { ...n, format: "jsonld", outFile: out } : n)));
+      const dbFile = prepare(tmp.dir, "record");
+      await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(dbFile, [], "record").map((n: any) => (n.id === "epcisX" ? { ...n, format: "jsonld", outFile: out } : n)));
       const u = await call("reqU", { count: 6 });
       await call("encU", u.payload);
       await call("comU", { serialNumbers: UNITS.filter((s) => s !== "B3") });
       const s = await call("reqS", { count: 3 });
       await call("encS", s.payload);
       await call("comS", { serialNumbers: [CASE1] });
-      await call("pack", { parent: CASE1, children: ["A1", "B3"] }); // B3 never commissioned: an anomaly, but recorded
+      // our aggregation core refuses to pack an uncommissioned child under any policy, so such a history can only
+      // come from elsewhere (a record-policy import of another system's events): written straight into the audit log
+      const other = openPoolStore(dbFile);
+      try {
+        other.transaction((tx) => {
+          tx.audit({ event: "packing", poolId: "units", serialNumbers: ["A1", "B3"], context: { parent: CASE1 }, anomaly: true, method: "AggregationPackingEvent" });
+        }, { actor: "imported history" });
+      } finally {
+        other.close();
+      }
       for (const id of ["epcisA", "epcisX"]) {
         const outs = counter(`${id}-out`);
         const caught = nextMessage("caught");

@@ -26,6 +26,17 @@ export interface AggregationLevel {
 export interface PackElement {
   parent: string;
   children: string[];
+  /** the parent's own properties (OPC 30260 ParentElement label properties): kept in its packing audit record's
+   *  context as "parentProperty.<key>" */
+  properties?: Dict;
+}
+
+/** A parent's own properties in its packing record's context, as "parentProperty.<key>", so they never collide
+ *  with the record's own keys (parent, level) or the call's context. */
+function parentPropertyContext(properties: Dict | undefined): Dict {
+  const out: Dict = {};
+  for (const [k, v] of Object.entries(properties ?? {})) out[`parentProperty.${k}`] = v;
+  return out;
 }
 
 export interface PackOptions {
@@ -341,7 +352,12 @@ export class Aggregation {
         if (seen.has(s)) throw new PssError("DuplicateInBatch", `${what}: serial number ${s} appears twice in the batch`, [{ serialNumber: s, reason: "listed twice" }]);
         seen.add(s);
       }
-      return { parent, children };
+      const props = (e as PackElement).properties;
+      if (props === undefined) return { parent, children };
+      if (typeof props !== "object" || props === null || Array.isArray(props) || Object.values(props).some((v) => typeof v !== "string")) {
+        throw new PssError("InvalidArgument", `${what}: properties of ${parent} must be an object of strings`);
+      }
+      return { parent, children, properties: { ...props } };
     });
   }
 
@@ -457,7 +473,7 @@ export class Aggregation {
       for (const [poolId, children] of p.groups) {
         tx.audit({
           event: "packing", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned",
-          context: { ...(o.context ?? {}), parent: p.e.parent, ...(p.level ? { level: p.level } : {}) }, method: "AggregationPackingEvent",
+          context: { ...(o.context ?? {}), ...parentPropertyContext(p.e.properties), parent: p.e.parent, ...(p.level ? { level: p.level } : {}) }, method: "AggregationPackingEvent",
         });
       }
       out.push({ parent: p.e.parent, children: p.e.children, level: p.level, count: p.count });

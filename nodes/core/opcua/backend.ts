@@ -2,6 +2,8 @@
    pool store contract (nodes/core/store). Typed structurally (StoreLike) so this layer depends only on the
    contract's names, not on the store's implementation. */
 import type { LabelCollection } from "./codecs";
+import { SqlitePoolStore } from "../store";
+import { aggregationFor } from "../aggregation";
 
 export type Dict = Record<string, string>;
 export type RequestTarget = "Unassigned" | "Unallocated" | "Allocated";
@@ -95,7 +97,10 @@ export class StoreBackend implements OpenScsBackend {
   /** EPCIS documents accepted through EPCISStream wait here for the EPCIS importer (not built yet). */
   readonly epcisInbox: Array<{ document: Buffer; options: Dict; actor: string; time: string }> = [];
 
-  constructor(private readonly store: StoreLike) {}
+  constructor(private readonly store: StoreLike) {
+    // the hierarchy tables exist from the start, so a refused first aggregation call leaves the file as it was
+    if (store instanceof SqlitePoolStore) aggregationFor(store);
+  }
 
   async request(target: RequestTarget, a: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult> {
     const r = this.store.request(target, {
@@ -129,17 +134,14 @@ export class StoreBackend implements OpenScsBackend {
   }
 
   async aggregate(event: "packing" | "unpacking", a: { elements: AggregationElementIn[]; parentSnFormat: string; packedElementSnFormat: string; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    // SEAM: the aggregation core (nodes/core/aggregation) will keep the parent/child hierarchy; until it exists
-    // the event is recorded through the store's state guard and audit log, parents and children in one transaction.
-    const serialNumbers = a.elements.flatMap((e) => [e.parent, ...e.children]);
-    const r = this.store.applyEvent(event, {
-      serialNumbers,
-      context: {
-        ...a.context,
-        aggregation: JSON.stringify(a.elements.map((e) => ({ parent: e.parent, children: e.children, parentProperties: e.parentProperties }))),
-      },
-      actor: a.actor,
-    });
+    // the aggregation core checks every rule (commissioned, not packed elsewhere, no cycle, ...) and writes the
+    // hierarchy with one audit record per parent, all in one transaction
+    const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children, properties: e.parentProperties }));
+    if (!(this.store instanceof SqlitePoolStore)) {
+      throw Object.assign(new Error("aggregation needs the SerialFlow SQLite pool store, which keeps the hierarchy"), { code: "AggregationUnavailable" });
+    }
+    const agg = aggregationFor(this.store);
+    const r = event === "packing" ? agg.pack(elements, { actor: a.actor, context: a.context }) : agg.unpackMany(elements, { actor: a.actor, context: a.context });
     return { returnStatus: r.returnStatus };
   }
 
