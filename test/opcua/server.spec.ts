@@ -183,6 +183,16 @@ describe("OPEN-SCS server: every method over a real store", function () {
   it("EPCISStream accepts a document through GenerateFileForWrite, Write, CloseAndCommit; GenerateFileForRead fails", async function () {
     const doc = Buffer.from('<?xml version="1.0"?><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"/>'.repeat(50));
     await c.uploadEpcis(doc, { context: { lot: "L1" } }, 1000);
+    // acknowledged means durable: the document is in the pool file, read here over a connection of its own
+    const db = new Database(rig.file, { readonly: true });
+    try {
+      const rows = db.prepare("SELECT options, document FROM epcis_inbox").all() as Array<{ options: string; document: Buffer }>;
+      assert.equal(rows.length, 1);
+      assert.ok(Buffer.compare(rows[0].document, doc) === 0, "the document is kept byte for byte");
+      assert.match(rows[0].options, /L1/);
+    } finally {
+      db.close();
+    }
     const stream = ((await c.session.browse({ nodeId: rig.server.nodes.eventManager, resultMask: 63 })).references ?? []).find((r) => r.browseName.name === "EPCISStream")!;
     const read = ((await c.session.browse({ nodeId: stream.nodeId, resultMask: 63 })).references ?? []).find((r) => r.browseName.name === "GenerateFileForRead")!;
     const r = await c.session.call({ objectId: stream.nodeId, methodId: read.nodeId, inputArguments: [new Variant({ dataType: DataType.String, value: "" })] });

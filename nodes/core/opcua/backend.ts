@@ -92,14 +92,33 @@ export function labelCollectionForStore(lc: LabelCollection): { id?: string; des
   };
 }
 
+const EPCIS_INBOX_SCHEMA = `CREATE TABLE IF NOT EXISTS epcis_inbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  options TEXT NOT NULL,
+  document BLOB NOT NULL
+)`;
+
 /** OpenScsBackend over a local pool store: each call is one store transaction. */
 export class StoreBackend implements OpenScsBackend {
-  /** EPCIS documents accepted through EPCISStream wait here for the EPCIS importer (not built yet). */
-  readonly epcisInbox: Array<{ document: Buffer; options: Dict; actor: string; time: string }> = [];
+  /** EPCIS documents accepted through EPCISStream when the store is not a SerialFlow SQLite file (kept in memory). */
+  private readonly memoryInbox: Array<{ document: Buffer; options: Dict; actor: string; time: string }> = [];
 
   constructor(private readonly store: StoreLike) {
     // the hierarchy tables exist from the start, so a refused first aggregation call leaves the file as it was
-    if (store instanceof SqlitePoolStore) aggregationFor(store);
+    if (store instanceof SqlitePoolStore) {
+      aggregationFor(store);
+      store.db.exec(EPCIS_INBOX_SCHEMA);
+    }
+  }
+
+  /** The EPCIS documents accepted through EPCISStream (CloseAndCommit), oldest first. They wait in the pool file
+   *  (table epcis_inbox) for an importer: SerialFlow does not apply a received document's events to the pool. */
+  epcisInbox(): Array<{ id: number; document: Buffer; options: Dict; actor: string; time: string }> {
+    if (!(this.store instanceof SqlitePoolStore)) return this.memoryInbox.map((d, i) => ({ id: i + 1, ...d }));
+    const rows = this.store.db.prepare("SELECT id, time, actor, options, document FROM epcis_inbox ORDER BY id").all() as Array<{ id: number; time: string; actor: string; options: string; document: Buffer }>;
+    return rows.map((r) => ({ id: r.id, time: r.time, actor: r.actor, options: JSON.parse(r.options) as Dict, document: r.document }));
   }
 
   async request(target: RequestTarget, a: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult> {
@@ -146,10 +165,19 @@ export class StoreBackend implements OpenScsBackend {
   }
 
   async acceptEpcis(document: Buffer, a: { options: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    // SEAM: the EPCIS importer (nodes/core/epcis) will apply the document's events; kept in memory until then
-    this.epcisInbox.push({ document, options: a.options, actor: a.actor, time: new Date().toISOString() });
+    // durable before NoError goes back: an acknowledged document survives a restart
+    const time = new Date().toISOString();
+    if (this.store instanceof SqlitePoolStore) {
+      const db = this.store.db;
+      this.store.transaction(() => {
+        db.prepare("INSERT INTO epcis_inbox (time, actor, options, document) VALUES (?, ?, ?, ?)").run(time, a.actor, JSON.stringify(a.options), document);
+      }, { actor: a.actor });
+    } else {
+      this.memoryInbox.push({ document, options: a.options, actor: a.actor, time });
+    }
     return { returnStatus: "NoError" };
   }
+
 
   describe(): { pools: Array<{ poolId: string; sidClass: string; selectionCriteria: Dict; maxRequest?: number }> } {
     return { pools: this.store.listPools().map((p) => ({ poolId: p.poolId, sidClass: p.sidClass, selectionCriteria: p.selectionCriteria ?? {}, maxRequest: p.maxRequest })) };
