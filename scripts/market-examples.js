@@ -110,12 +110,17 @@ function build(m) {
   const P = m.prefix;
   const id = (s) => `${P}-${s}`;
   const nodes = [];
-  const add = (n) => (nodes.push(n), n);
+  // x is a node's centre: keep the left edge of the widest injects and the comment inside the canvas
+  const add = (n) => {
+    if (typeof n.x === "number") n.x += 120;
+    nodes.push(n);
+    return n;
+  };
   let y = 40;
   const nextRow = (dy = 60) => (y += dy);
   const tab = add({ id: id("tab"), type: "tab", label: m.tab, disabled: false, info: m.info });
   const z = tab.id;
-  add({ id: id("comment"), type: "comment", z, name: m.commentTitle, info: m.comment, x: 250, y, wires: [] });
+  add({ id: id("comment"), type: "comment", z, name: m.commentTitle, info: m.comment, x: 330, y, wires: [] });
 
   // pools: one file per example, so every example's numbers, hierarchy and audit log stay apart in one user dir
   const dbFile = `serialflow/${m.db}.db`;
@@ -139,8 +144,8 @@ function build(m) {
     return add(n);
   };
 
-  // step 1: numbers into the pool(s)
-  nextRow();
+  // step 1: numbers into the pool(s); a row of space under the comment (the deploy notification covers the top)
+  nextRow(140);
   const step1 = [];
   if (m.provision === "generate") {
     step1.push(id("gen"));
@@ -261,7 +266,7 @@ const markets = [];
         c.inject(3, "3. Upload to the EU hub (before release)", "", "date", [c.id("epcis")]);
         epcisNode(c, m, c.id("epcis"), [c.id("out")], { outFile: "serialflow/eu-fmd-hub-upload.jsonld", x: 420, name: "EU hub upload (EPCIS file)" });
         c.debug(c.id("out"), "upload file", "payload", 680, "payload.events");
-        c.nextRow();
+        c.nextRow(100);
         c.inject(4, "4. Decommission 3 packs", "", "date", [c.id("decom-pick")]);
         c.fn(c.id("decom-pick"), "destroyed · exported · sample", `// three commissioned packs leave the market in three EU hub states
 const sns = flow.get('commissioned') || [];

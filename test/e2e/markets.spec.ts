@@ -255,7 +255,6 @@ describe("examples/ per market: imported, deployed, clicked through, outcome che
           const k = plc.plc.counters();
           return k.pending === 0 && Date.now() - lastActivity > 400 ? true : undefined;
         });
-        if (process.env.DEBUG_MARKETS) console.log(JSON.stringify(Object.fromEntries(Object.entries(seen).filter(([k]) => /refused|decom|packed/.test(k)).map(([k, v]) => [k, v.map((m) => m.payload)]))));
         assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], `nothing refused after "${String(i.name)}"`);
       }
 
