@@ -83,6 +83,15 @@ export class LocalPoolBackend implements PoolBackend {
     return { poolId: this.poolId, counts, available, threshold: pool?.lowThreshold ?? 0 };
   }
 
+  async serialProperties(serialNumbers: string[]): Promise<Record<string, Record<string, string>>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const sn of serialNumbers) {
+      const props = this.store.getSerialNumber(sn)?.properties;
+      if (props && Object.keys(props).length) out[sn] = props as Record<string, string>;
+    }
+    return out;
+  }
+
   async recentEvents(limit: number): Promise<RecentEvent[]> {
     return this.store.recentAudit(limit, this.poolId).map((r) => {
       const e: RecentEvent = { seq: r.seq, time: r.time, actor: r.actor, event: r.event, anomaly: r.anomaly, count: r.count, serialNumbers: r.serialNumbers };

@@ -102,6 +102,9 @@ export interface PoolBackend {
   status(): Promise<PoolStatus>;
   /** the newest audit records of this pool, newest first (the editor's Serialization sidebar); optional */
   recentEvents?(limit: number): Promise<RecentEvent[]>;
+  /** the properties stored with each serial number (an authority's crypto tail 91/92, ...); optional; unknown numbers
+      are left out */
+  serialProperties?(serialNumbers: string[]): Promise<Record<string, Record<string, string>>>;
   /** pool administration (pss-pool-admin): generate numbers with the pool's SID class generator */
   generate(count: number, actor: string): Promise<{ added: number }>;
   /** pool administration: load an authority file (one code per line) for the pool's SID class */

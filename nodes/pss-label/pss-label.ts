@@ -120,10 +120,13 @@ export default function (RED: NodeAPI): void {
           if (!isPlainObject(p.properties) || Object.values(p.properties).some((v) => typeof v !== "string")) throw new InputError("InvalidArgument", "msg.payload.properties must be an object of string values");
           msgProps = p.properties as Dict;
         }
+        // AI data stored with the numbers (an authority's crypto tail 91/92 imported with its codes) goes into the code
+        const stored = pool ? ((await pool.getBackend().serialProperties?.(serialNumbers)) ?? {}) : {};
         // every label made and checked first; only then anything is sent
         const labels: LabelOut[] = [];
         for (const sn of serialNumbers) {
-          const props = { ...msgProps, ...(perLabel.get(sn) ?? {}) };
+          const storedAis = Object.fromEntries(Object.entries(stored[sn] ?? {}).filter(([k]) => AI_KEY.test(k)));
+          const props = { ...storedAis, ...msgProps, ...(perLabel.get(sn) ?? {}) };
           const ais: Dict = {};
           const fields: Dict = {};
           for (const [k, v] of Object.entries(props)) (AI_KEY.test(k) ? ais : fields)[k] = v;

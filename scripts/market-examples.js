@@ -1,0 +1,539 @@
+#!/usr/bin/env node
+/* Writes the per-market example flows (examples/<market>.json) from one description per market, so that the
+   line they share (PLC -> number -> label -> printer -> camera -> commissioning -> gate) is the same in every one.
+   Run `node scripts/market-examples.js` after changing this file; the JSON files are what ships. */
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+function checkDigit(digits) {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) sum += Number(digits[digits.length - 1 - i]) * (i % 2 === 0 ? 3 : 1);
+  return String((10 - (sum % 10)) % 10);
+}
+const withCheck = (d) => d + checkDigit(d);
+
+const LOT = "B2026-07";
+const EXPIRY = "281130";
+const UNITS = 30;
+
+/* ---- function node bodies (they run in Node-RED; no require, flow context per tab) ---- */
+
+const VERIFY = `// one decision per unit: a double read of a unit already decided is set aside
+const unit = msg.unit && msg.unit.id;
+if (unit && context.get('last') === unit) return [null, null, msg];
+context.set('last', unit);
+const p = msg.payload;
+if (p.pass) {
+  msg.payload = { event: 'commissioning', serialNumbers: [p.expected || p.serialNumber] };
+  return [msg, null, null];
+}
+msg.reason = p.match === false ? 'wrong code read' : 'grade ' + p.grade;
+msg.payload = { serialNumbers: [p.expected], eventContext: { reason: msg.reason } };
+return [null, msg, null];`;
+
+const GATE = `// the unit passes the reject gate; its number is remembered (and scanned into the aggregator when the line aggregates)
+const sns = msg.payload.serialNumbers;
+const done = flow.get('commissioned') || [];
+done.push(...sns);
+flow.set('commissioned', done);
+return [{ topic: 'pass', payload: { command: 'pass' }, unit: msg.unit }, { payload: sns[0], unit: msg.unit }];`;
+
+const REJECT = `const why = msg.reason || (msg.payload && msg.payload.returnStatus === 'NoError' ? 'label scrapped or number invalidated' : 'rejected');
+return { topic: 'reject', payload: { command: 'reject', reason: why }, unit: msg.unit };`;
+
+const REMEMBER = (top) => `// every closed parent and its direct children, for the shipment and the reports
+const p = msg.payload;
+const el = p.aggregationElement[0];
+const tree = flow.get('tree') || {};
+tree[el.parent] = { level: p.level, children: el.children };
+flow.set('tree', tree);
+if (p.level === '${top}') {
+  const tops = flow.get('tops') || [];
+  tops.push(el.parent);
+  flow.set('tops', tops);
+}
+return msg;`;
+
+const SHIP_TOPS = `// ship every closed top-level parent not shipped yet (its content goes with it)
+const tops = flow.get('tops') || [];
+if (!tops.length) { node.warn('nothing packed to ship yet: run units and close the open parents first'); return null; }
+flow.set('tops', []);
+const shipped = flow.get('shipped') || [];
+flow.set('shipped', shipped.concat(tops));
+return { payload: { serialNumbers: tops } };`;
+
+const SHIP_UNITS = `// ship (release) every commissioned pack not shipped or pulled yet
+const sns = flow.get('commissioned') || [];
+if (!sns.length) { node.warn('nothing commissioned to ship yet: run units first'); return null; }
+flow.set('commissioned', []);
+return { payload: { serialNumbers: sns } };`;
+
+const SSCC_RANGE = (gcp, n) => `// the next ${n} SSCCs of company prefix ${gcp}: the serial references continue after every SSCC the pool holds,
+// so a number is never made twice (extension digit 0, serial reference ${9 - (gcp.length - 7)} digits, check digit)
+const st = msg.payload.status;
+const held = Object.values(st.counts).reduce((a, b) => a + b, 0);
+const gcp = '${gcp}';
+const refDigits = 16 - gcp.length;
+const cd = (d) => { let s = 0; for (let i = 0; i < d.length; i++) s += Number(d[d.length - 1 - i]) * (i % 2 ? 1 : 3); return String((10 - s % 10) % 10); };
+const lines = [];
+for (let i = 1; i <= ${n}; i++) {
+  const body = '0' + gcp + String(held + i).padStart(refDigits, '0');
+  lines.push(body + cd(body));
+}
+return { payload: { action: 'import', data: lines.join('\\n') } };`;
+
+const RU_ORDER = (gtin, n) => `// stands in for the codes CRPT's order management station (OMS) returns for an order: one code per line,
+// (01) GTIN (21) 13-character serial (91) 4-character key (92) 44-character crypto code. A real line imports
+// the file the OMS gives (msg.payload.data = its text); these codes are made up and no authority knows them.
+const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const C = A + '+/=';
+const pick = (set, n) => { let s = ''; for (let i = 0; i < n; i++) s += set[Math.floor(Math.random() * set.length)]; return s; };
+const lines = ['# demo order ' + new Date().toISOString() + ', GTIN ${gtin}'];
+for (let i = 0; i < ${n}; i++) lines.push('(01)${gtin}(21)' + pick(A, 13) + '(91)' + pick(A, 4) + '(92)' + pick(C, 44));
+return { payload: { action: 'import', data: lines.join('\\n') } };`;
+
+const CN_CODES = (drugCode, n, what) => `// stands in for the file of 20-digit traceability codes a code-issuing organisation hands out for ${what}:
+// 7-digit drug identification code ${drugCode} + 9-digit serial + 4 check digits (the issuer's check algorithm is
+// not public: these are made up and checked for their structure only).
+const lines = [];
+const start = Math.floor(Math.random() * 1e8) * 10;
+for (let i = 0; i < ${n}; i++) {
+  const serial = String(start + i).padStart(9, '0');
+  lines.push('${drugCode}' + serial + String(Math.floor(Math.random() * 1e4)).padStart(4, '0'));
+}
+return { payload: { action: 'import', data: lines.join('\\n') } };`;
+
+/* ---- the flow builder ---- */
+
+function build(m) {
+  const P = m.prefix;
+  const id = (s) => `${P}-${s}`;
+  const nodes = [];
+  // x is a node's centre: keep the left edge of the widest injects and the comment inside the canvas
+  const add = (n) => {
+    if (typeof n.x === "number") n.x += 120;
+    nodes.push(n);
+    return n;
+  };
+  let y = 40;
+  const nextRow = (dy = 60) => (y += dy);
+  const tab = add({ id: id("tab"), type: "tab", label: m.tab, disabled: false, info: m.info });
+  const z = tab.id;
+  add({ id: id("comment"), type: "comment", z, name: m.commentTitle, info: m.comment, x: 330, y, wires: [] });
+
+  // pools: one file per example, so every example's numbers, hierarchy and audit log stay apart in one user dir
+  const dbFile = `serialflow/${m.db}.db`;
+  const pool = (pid, poolId, sidClass, criteria, extra = {}) =>
+    add({ id: pid, type: "pss-pool", name: extra.name || poolId, mode: "local", dbFile, poolId, sidClass, criteria, guardPolicy: "strict", lowThreshold: extra.low ?? 50, maxRequest: 10000 });
+  pool(id("pool"), m.poolId, m.sidClass, m.gtin ? [{ key: "GTIN", value: m.gtin }] : [], { name: m.poolName });
+  for (const extraPool of m.extraPools || []) pool(extraPool.id, extraPool.poolId, extraPool.sidClass, extraPool.criteria || [], { name: extraPool.name, low: 0 });
+
+  const inject = (n, name, payload, payloadType, wires) =>
+    add({ id: id(`i-${n}`), type: "inject", z, name, props: [{ p: "payload" }], repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", payload, payloadType, x: 170, y, wires: [wires] });
+  const fn = (fid, name, func, outputs, x, wires, fy = y) =>
+    add({ id: fid, type: "function", z, name, func, outputs, timeout: 0, noerr: 0, initialize: "", finalize: "", libs: [], x, y: fy, wires });
+  const debug = (did, name, complete, x, statusVal = "", fy = y) =>
+    add({ id: did, type: "debug", z, name, active: true, tosidebar: true, console: false, tostatus: !!statusVal, complete, targetType: "msg", statusVal, statusType: "msg", x, y: fy, wires: [] });
+  const admin = (aid, name, poolRef, action, x, wires, fy = y) =>
+    add({ id: aid, type: "pss-pool-admin", z, name, pool: poolRef, action, count: m.generate || 100, x, y: fy, wires });
+  const pss = (type, pid, name, poolRef, x, wires, context = "", fy = y) => {
+    const n = { id: pid, type, z, name, pool: poolRef, snFormat: "SERIALONLY", x, y: fy, wires };
+    if (type === "pss-sn-request-allocated") Object.assign(n, { count: 1, snCollectionId: "" });
+    else n.context = context;
+    return add(n);
+  };
+
+  // step 1: numbers into the pool(s); a row of space under the comment (the deploy notification covers the top)
+  nextRow(140);
+  const step1 = [];
+  if (m.provision === "generate") {
+    step1.push(id("gen"));
+    admin(id("gen"), `generate ${m.generate} (${m.sidClass})`, id("pool"), "generate", 470, [[id("pool-out")], []]);
+    for (const extraPool of (m.extraPools || []).filter((e) => e.generate)) {
+      step1.push(extraPool.id + "-gen");
+      admin(extraPool.id + "-gen", `generate ${m.generate} (${extraPool.poolId})`, extraPool.id, "generate", 470, [[id("pool-out")], []], y + 40);
+    }
+  } else {
+    step1.push(id("order"));
+    fn(id("order"), m.provision === "ru" ? "authority order (demo codes)" : "issuer's unit codes (demo)", m.provision === "ru" ? RU_ORDER(m.gtin, m.generate) : CN_CODES(m.drugCode, m.generate, "packs"), 1, 440, [[id("import")]]);
+    admin(id("import"), "import codes", id("pool"), "import", 660, [[id("pool-out")], []]);
+  }
+  if (m.caseCodes) {
+    step1.push(id("case-codes"));
+    fn(id("case-codes"), "issuer's case codes (demo)", CN_CODES(m.caseCodes.drugCode, m.caseCodes.n, "cases"), 1, 440, [[id("case-import")]], y + 40);
+    admin(id("case-import"), "import case codes", m.caseCodes.pool, "import", 660, [[id("pool-out")], []], y + 40);
+  }
+  if (m.sscc) {
+    step1.push(id("sscc-status"));
+    admin(id("sscc-status"), "SSCC pool status", id("sscc-pool"), "status", 440, [[id("sscc-range")], []], y + 40);
+    fn(id("sscc-range"), `next ${m.sscc.n} SSCCs`, SSCC_RANGE(m.sscc.gcp, m.sscc.n), 1, 660, [[id("sscc-import")]], y + 40);
+    admin(id("sscc-import"), "import SSCCs", id("sscc-pool"), "import", 870, [[id("pool-out")], []], y + 40);
+  }
+  debug(id("pool-out"), "pool", "payload", 1080, "payload.added");
+  inject(1, m.step1Name, "", "date", step1);
+  nextRow(m.sscc || m.caseCodes || m.extraPools ? 100 : 60);
+
+  // step 2: the line
+  inject(2, `2. Run ${UNITS} units`, JSON.stringify({ command: "step", count: UNITS }), "json", [id("plc")]);
+  add({ id: id("plc"), type: "pss-sim-plc", z, name: "line PLC", unitsPerMinute: 60, gateDistance: 0, idPrefix: "U", autoStart: false, opcua: false, opcuaPort: 0, x: 380, y, wires: [[id("request")], [id("gate-out")]] });
+  debug(id("gate-out"), "gate", "payload", 380, "payload.decision", y + 60);
+  pss("pss-sn-request-allocated", id("request"), "one number per unit", id("pool"), 580, [[id("label")]]);
+  add({ id: id("label"), type: "pss-label", z, name: m.labelName || "label (ZPL)", pool: id("pool"), sidClass: "", gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, nhrn: m.nhrn || "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 780, y, wires: [[id("printer"), id("label-out")]] });
+  debug(id("label-out"), "ZPL", "payload.zpl", 980, "", y - 40);
+  add({ id: id("printer"), type: "pss-sim-printer", z, name: "label printer", transport: "tcp", port: 0, misprintRate: "0.03", seed: m.seed || "1", sidClass: m.sidClass, gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, x: 980, y, wires: [[id("encode")], [id("invalidate")]] });
+  const lotCtx = JSON.stringify({ lot: LOT, expiry: EXPIRY });
+  pss("pss-labels-encoding", id("encode"), "printed", id("pool"), 1180, [[id("camera")]], lotCtx);
+  pss("pss-sn-invalidating", id("invalidate"), "misprint: invalidate", id("pool"), 1190, [[id("reject")]], JSON.stringify({ reason: "misprint" }), y + 60);
+  nextRow(120);
+  add({ id: id("camera"), type: "pss-sim-camera", z, name: "vision camera", seed: m.seed || "1", noReadRate: "0.02", doubleReadRate: "0", wrongCodeRate: "0.01", lowGradeRate: "0.01", minGrade: "C", x: 200, y, wires: [[id("verify")], [id("scrap")]] });
+  fn(id("verify"), "right code, grade ≥ C?", VERIFY, 3, 410, [[id("guard")], [id("scrap")], [id("double-out")]]);
+  debug(id("double-out"), "double read", "payload", 410, "payload.code", y + 60);
+  add({ id: id("guard"), type: "pss-state-guard", z, name: "commissionable?", pool: id("pool"), event: "commissioning", x: 620, y, wires: [[id("commission")], [id("guard-out")]] });
+  debug(id("guard-out"), "not commissionable", "payload.refused", 620, "", y + 60);
+  pss("pss-sid-commissioning", id("commission"), "commissioned (lot, expiry)", id("pool"), 850, [[id("gate")]], lotCtx);
+  fn(id("gate"), m.aggregation ? "gate: pass · scan into case" : "gate: pass", GATE, 2, 1080, [[id("plc")], m.aggregation ? [id("aggregator")] : []]);
+  pss("pss-labels-scrapping", id("scrap"), "label scrapped", id("pool"), 850, [[id("reject")]], "", y + 60);
+  fn(id("reject"), "gate: reject", REJECT, 1, 1080, [[id("plc")]], y + 60);
+  nextRow(120);
+
+  if (m.aggregation) {
+    const top = m.aggregation.levels[m.aggregation.levels.length - 1].name;
+    add({ id: id("aggregator"), type: "pss-aggregator", z, name: m.aggregation.name, pool: id("pool"), builderId: "", levels: JSON.stringify(m.aggregation.levels), idleSeconds: 0, idleClose: "", x: 420, y, wires: [[id("remember")], [id("refused-out")], m.parentLabel ? [id("parent-label-req")] : []] });
+    fn(id("remember"), "remember parents", REMEMBER(top), 1, 650, [[id("packed-out")]]);
+    debug(id("packed-out"), "packed", "payload", 860, "payload.level");
+    debug(id("refused-out"), "scan refused", "payload", 650, "payload.code", y + 40);
+    if (m.parentLabel) {
+      fn(id("parent-label-req"), "parent label request", "msg.payload = { serialNumbers: [msg.payload.serialNumber] };\nreturn msg;", 1, 650, [[id("parent-label")]], y + 80);
+      add({ id: id("parent-label"), type: "pss-label", z, name: "SSCC label", pool: id("sscc-pool"), sidClass: "", gtin: "", lot: "", expiry: "", nhrn: "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 860, y: y + 80, wires: [[id("parent-label-out")]] });
+      debug(id("parent-label-out"), "SSCC ZPL", "payload.zpl", 1060, "", y + 80);
+    }
+    inject(3, m.closeName || "3. Close the open parents", JSON.stringify({ close: "all" }), "json", [id("aggregator")]);
+    nextRow(m.parentLabel ? 140 : 100);
+  }
+  for (const step of m.steps) step({ id, z, y, nextRow, inject, fn, debug, admin, pss, add, get y() { return y; } });
+  nextRow(80);
+  add({ id: id("catch"), type: "catch", z, name: "refusals", scope: null, uncaught: false, x: 160, y, wires: [[id("errors")]] });
+  debug(id("errors"), "refused", "error", 380, "error.code");
+  return nodes;
+}
+
+/* ---- per-market steps ---- */
+
+const epcisNode = (c, m, nid, wiresTo, extra = {}) =>
+  c.add({
+    id: nid, type: "pss-epcis", z: c.z, name: extra.name || `EPCIS 2.0 (${m.market})`, pool: c.id("pool"), source: "audit", identifiers: "epc", companyPrefixLength: 7,
+    gtin: m.gtin, digitalLinkDomain: "", readPoint: m.gln + ".1", bizLocation: m.gln, includeInternal: false, format: "jsonld", market: m.market,
+    outFile: extra.outFile || "", flushAfter: 0, emitEmpty: false, sender: "", receiver: "", x: extra.x || 860, y: extra.y ?? c.y, wires: [wiresTo],
+  });
+
+function shipAndEpcis(m, n, label) {
+  return (c) => {
+    c.inject(n, label, "", "date", [c.id("ship-pick")]);
+    c.fn(c.id("ship-pick"), "closed pallets", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+    c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("epcis")]]);
+    epcisNode(c, m, c.id("epcis"), [c.id("out")]);
+    c.debug(c.id("out"), "EPCIS document", "payload", 1080, "payload.epcisBody.eventList.length");
+    c.nextRow();
+  };
+}
+
+const GCP = "0950600";
+const gtinOf = (gcp, item) => withCheck("0" + gcp + item);
+const glnOf = (gcp, loc) => withCheck(gcp + loc);
+const CASE_PALLET = (ssccPool, caseCap = 10, palletCap = 4) => [
+  { name: "case", capacity: caseCap, parentPool: ssccPool, parentKind: "sscc", mixing: "oneGtinOneLot" },
+  { name: "pallet", capacity: palletCap, parentPool: ssccPool, parentKind: "sscc", mixing: "oneGtin" },
+];
+const ssccPool = (p, poolId) => ({ id: `${p}-sscc-pool`, poolId, sidClass: "GS1-SSCC", name: `${poolId} (SSCC)` });
+
+const REAL_LINE = "For a real line: replace the sim printer by your printer (send the ZPL of the label node to its port 9100 with a tcp request node), the sim camera by your vision system's results and the sim PLC by your PLC and reject gate (OPC UA or MQTT); set your GTIN, lot and expiry on the label and commissioning nodes, your GS1 Company Prefix on the SSCC range and your GLNs on the EPCIS node. Every state change is audited in the example's own pool file (serialflow/<name>.db in the user directory); the Serialization tab of the sidebar shows the pools.";
+
+const markets = [];
+
+/* EU FMD */
+{
+  const p = "eu";
+  const m = {
+    file: "EU FMD.json", prefix: p, tab: "EU FMD", db: "eu-fmd", poolId: "EU-FMD-PACKS", poolName: "EU FMD packs", sidClass: "EU-FMD",
+    gtin: gtinOf("4012345", "00017"), gln: glnOf("4012345", "00001"), market: "EU", generate: 300, provision: "generate",
+    step1Name: "1. Generate 300 randomised serials",
+    commentTitle: "EU FMD: randomised serials, hub upload, decommissioning",
+    info: "EU Falsified Medicines Directive / Delegated Regulation (EU) 2016/161: no aggregation, verification at dispense.",
+    comment: `What this shows (EU FMD, Delegated Regulation (EU) 2016/161):\n\n1. Generate 300 serial numbers with the EU-FMD SID class: randomised (set 82, 12 characters), so the chance of guessing one stays far under 1 in 10,000.\n2. Run ${UNITS} packs through the simulated line: one number per pack, the GS1 DataMatrix label (GTIN, expiry, lot, serial) made by the label node and printed over a loopback TCP socket, read and graded by the simulated camera, commissioned with lot and expiry; misprints are invalidated, bad reads scrapped, the gate rejects those packs.\n3. Upload to the EU hub before release (Art. 33): the EPCIS node writes the commissioning events (with lot and expiry) to serialflow/eu-fmd-hub-upload.jsonld. The EMVO gateway itself takes its own XML/web-service format, not EPCIS: your on-boarding partner converts this file (or read the audit log directly).\n4. Decommission three packs the way the EU hub states them: one destroyed, one exported (decommissioned, context euState), one pulled as a sample.\n5. Upload the state changes (the same node exports what happened since its last export).\n6. Release the rest (shipping).\n\nNo aggregation: the EU does not require it.\n\n${REAL_LINE}`,
+    steps: [
+      (c) => {
+        c.inject(3, "3. Upload to the EU hub (before release)", "", "date", [c.id("epcis")]);
+        epcisNode(c, m, c.id("epcis"), [c.id("out")], { outFile: "serialflow/eu-fmd-hub-upload.jsonld", x: 420, name: "EU hub upload (EPCIS file)" });
+        c.debug(c.id("out"), "upload file", "payload", 680, "payload.events");
+        c.nextRow(100);
+        c.inject(4, "4. Decommission 3 packs", "", "date", [c.id("decom-pick")]);
+        c.fn(c.id("decom-pick"), "destroyed · exported · sample", `// three commissioned packs leave the market in three EU hub states
+const sns = flow.get('commissioned') || [];
+if (sns.length < 3) { node.warn('run units first: fewer than 3 commissioned packs'); return null; }
+const [a, b, s] = sns.splice(0, 3);
+flow.set('commissioned', sns);
+return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }, { payload: { serialNumbers: [s] } }];`, 3, 420, [[c.id("destroy")], [c.id("decom")], [c.id("sample")]]);
+        c.pss("pss-sid-destroying", c.id("destroy"), "destroyed", c.id("pool"), 680, [[c.id("decom-out")]], JSON.stringify({ euState: "destroyed" }), c.y - 40);
+        c.pss("pss-sid-decommissioning", c.id("decom"), "exported", c.id("pool"), 680, [[c.id("decom-out")]], JSON.stringify({ euState: "exported" }));
+        c.pss("pss-sid-inspecting", c.id("sample"), "sample", c.id("pool"), 680, [[c.id("decom-out")]], JSON.stringify({ euState: "sample" }), c.y + 40);
+        c.debug(c.id("decom-out"), "decommissioned", "payload", 900, "payload.returnStatus");
+        c.nextRow(80);
+        c.inject(5, "5. Upload the state changes", "", "date", [c.id("epcis")]);
+        c.nextRow();
+        c.inject(6, "6. Release the rest", "", "date", [c.id("ship-pick")]);
+        c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 420, [[c.id("ship")]]);
+        c.pss("pss-sid-shipping", c.id("ship"), "released", c.id("pool"), 680, [[c.id("ship-out")]]);
+        c.debug(c.id("ship-out"), "released", "payload.serialNumbers", 900, "payload.returnStatus");
+      },
+    ],
+  };
+  markets.push(m);
+}
+
+/* US DSCSA */
+{
+  const p = "us";
+  const m = {
+    file: "US DSCSA.json", prefix: p, tab: "US DSCSA", db: "us-dscsa", poolId: "US-NDC-PACKS", poolName: "US packs (NDC 12345-678-90)", sidClass: "US-DSCSA",
+    gtin: withCheck("0031234567890"), gln: glnOf("0312345", "00001"), market: "US", generate: 300, provision: "generate",
+    extraPools: [ssccPool(p, "US-SSCC")], sscc: { gcp: "0312345", n: 40 }, parentLabel: true,
+    step1Name: "1. Generate 300 serials · 40 SSCCs",
+    commentTitle: "US DSCSA: EPCIS with lot and expiry, cases and pallets",
+    info: "US Drug Supply Chain Security Act: product identifier (NDC in a GTIN, serial, lot, expiry), EPCIS transaction data.",
+    aggregation: { name: "cases of 10 · pallets of 4", levels: CASE_PALLET("US-SSCC") },
+    comment: `What this shows (US DSCSA):\n\n1. Generate 300 serial numbers (US-DSCSA class, up to 20 alphanumeric) for an NDC-based GTIN, and the next 40 SSCCs of the company prefix 0312345 ("03" + labeler code) for cases and pallets.\n2. Run ${UNITS} packs through the simulated line (label with GTIN, lot, expiry and serial; print over loopback TCP; camera; commissioning with lot and expiry). Every good pack is scanned into the aggregator: cases of 10, pallets of 4 cases, each parent an SSCC drawn from the SSCC pool, commissioned and given its own label (SSCC ZPL).\n3. Close the open case and pallet (a partial case at the end of the lot).\n4. Ship the pallets and export the EPCIS 2.0 document: commissioning with ILMD lot and expiry, one AggregationEvent per case and pallet, shipping of the SSCC (OPEN-SCS annex A, GS1 US pharma pattern). Pre-flight refuses a document with an incomplete hierarchy or a missing lot/expiry. Choose Format "EPCIS 1.2 XML" on the EPCIS node for partners still on 1.2.\n\n${REAL_LINE}`,
+  };
+  m.steps = [shipAndEpcis(m, 4, "4. Ship the pallets · EPCIS")];
+  markets.push(m);
+}
+
+/* Russia */
+{
+  const p = "ru";
+  const m = {
+    file: "Russia Chestny Znak.json", prefix: p, tab: "Russia Chestny ZNAK", db: "ru-chestny-znak", poolId: "RU-CZ-CODES", poolName: "Chestny ZNAK codes", sidClass: "RU-CHESTNY-ZNAK",
+    gtin: gtinOf("4601234", "56789"), gln: glnOf("4601234", "00001"), market: "RU", generate: 200, provision: "ru",
+    extraPools: [ssccPool(p, "RU-SSCC")], sscc: { gcp: "4601234", n: 20 },
+    step1Name: "1. Import the authority order · 20 SSCCs",
+    commentTitle: "Russia Chestny ZNAK: imported codes with crypto tail, mono aggregates, usage report",
+    info: "Russia (425-FZ, Decree 1556), operator CRPT: codes with crypto key (91) and crypto code (92) ordered from the OMS.",
+    labelName: "label: 01 21 GS 91 GS 92",
+    aggregation: { name: "mono cases of 10 (one GTIN + lot)", levels: [{ name: "case", capacity: 10, parentPool: "RU-SSCC", parentKind: "sscc", mixing: "oneGtinOneLot" }] },
+    closeName: "3. Close the open case",
+    comment: `What this shows (Russia, Chestny ZNAK / MDLP):\n\n1. Import the codes of an authority order: the function node stands in for the file CRPT's OMS returns (one code per line: (01) GTIN, (21) 13-character serial, (91) 4-character key, (92) 44-character crypto code). The pool keeps each code's crypto tail with its serial; the RU class never generates numbers. The same step imports 20 SSCCs of company prefix 4601234 for the cases.\n2. Run ${UNITS} packs: the label node builds each DataMatrix from the stored code, GS (ASCII 29, \\1D in the ZPL) after the (21) and (91) values, (92) last, the crypto tail not in the human-readable text; the simulated printer reads the ZPL back over loopback TCP.\n3. Close the open case. Cases are mono aggregates: one GTIN and one lot per case (the aggregator refuses a mix), each an SSCC, the tertiary-package code Decree 1556 asks for.\n4. Ship the cases.\n5. Usage report: which codes were applied (commissioned) and which were spent on scrapped labels or misprints, with lot and expiry: what the OMS usage report (10319) and the aggregation report (915) are built from. The MDLP XML schemas are not reproduced here.\n\nFor a real line: feed msg.payload.data from the OMS file (file-in node) instead of the demo codes, and send the report to your MDLP connector. ${REAL_LINE}`,
+  };
+  m.steps = [
+    (c) => {
+      c.inject(4, "4. Ship the cases", "", "date", [c.id("ship-pick")]);
+      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("ship-out")]]);
+      c.debug(c.id("ship-out"), "shipped", "payload.serialNumbers", 820, "payload.returnStatus");
+      c.nextRow();
+      c.inject(5, "5. Usage report", "", "date", [c.id("usage-status")]);
+      c.admin(c.id("usage-status"), "codes status", c.id("pool"), "status", 390, [[c.id("usage")], []]);
+      c.fn(c.id("usage"), "usage report", `// the codes applied (commissioned) and spent (scrapped, invalidated) in this order, with lot and expiry:
+// the content of the OMS usage report and, with the cases, of the MDLP aggregation report
+const st = msg.payload.status;
+const tree = flow.get('tree') || {};
+const cases = Object.entries(tree).map(([sscc, t]) => ({ sscc, codes: t.children }));
+const applied = cases.reduce((a, k) => a.concat(k.codes), []).concat(flow.get('commissioned') || []).filter((v, i, all) => all.indexOf(v) === i);
+msg.payload = {
+  report: 'usage',
+  gtin: '${m.gtin}',
+  lot: '${LOT}',
+  expiry: '${EXPIRY}',
+  applied: applied.length,
+  spent: (st.counts.LabelScrapped || 0) + (st.counts.SNInvalid || 0),
+  unused: st.available,
+  codes: applied,
+  aggregates: cases,
+};
+return msg;`, 1, 600, [[c.id("out")]]);
+      c.debug(c.id("out"), "usage report", "payload", 820, "payload.applied");
+    },
+  ];
+  markets.push(m);
+}
+
+/* China */
+{
+  const p = "cn";
+  const m = {
+    file: "China NMPA.json", prefix: p, tab: "China NMPA", db: "cn-nmpa", poolId: "CN-PACKS", poolName: "China pack codes", sidClass: "CN-NMPA",
+    gtin: "", drugCode: "8612345", generate: 200, provision: "cn",
+    extraPools: [{ id: `${p}-case-pool`, poolId: "CN-CASES", sidClass: "CN-NMPA", name: "China case codes" }],
+    caseCodes: { drugCode: "8612346", n: 20, pool: `${p}-case-pool` },
+    step1Name: "1. Import 200 pack codes · 20 case codes",
+    commentTitle: "China NMPA: imported 20-digit codes, parent/child relations",
+    info: "China NMPA drug traceability: 20-digit codes (7 + 9 + 4) from a code-issuing organisation, parent/child relations uploaded.",
+    labelName: "label: 20-digit code",
+    aggregation: { name: "cases of 10", levels: [{ name: "case", capacity: 10, parentPool: "CN-CASES", parentKind: "serial", mixing: "oneGtinOneLot" }] },
+    closeName: "3. Close the open case",
+    comment: `What this shows (China NMPA traceability):\n\n1. Import the codes a code-issuing organisation hands out: 20 digits, the 7-digit drug identification code, a 9-digit serial and 4 check digits. Packs and cases have their own drug identification codes (8612345 and 8612346 here), so they sit in two pools of the CN-NMPA class. The function nodes stand in for the issuer's files; the check digits follow the issuer's algorithm, which is not public, so only the structure is checked.\n2. Run ${UNITS} packs: each label carries the 20-digit code (no GS1 AIs), printed over loopback TCP, read by the camera, commissioned with the lot and expiry of the batch.\n3. Close the open case. Each case takes a 20-digit case code from the case pool.\n4. Ship the cases and build the parent/child relation file the traceability platform takes (JSON here; convert to your platform's format).\n\n${REAL_LINE}`,
+  };
+  m.steps = [
+    (c) => {
+      c.inject(4, "4. Ship the cases · relation file", "", "date", [c.id("ship-pick")]);
+      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("relations")]]);
+      c.fn(c.id("relations"), "parent/child relations", `// the shipped cases and the pack codes in each: the relation data the traceability platform takes
+const tree = flow.get('tree') || {};
+const relations = msg.payload.serialNumbers.map((parent) => ({ parent, level: tree[parent] ? tree[parent].level : 'case', children: tree[parent] ? tree[parent].children : [] }));
+msg.payload = { drugCode: '${m.drugCode}', lot: '${LOT}', expiry: '${EXPIRY}', relations };
+return msg;`, 1, 820, [[c.id("out")]]);
+      c.debug(c.id("out"), "relation file", "payload", 1040, "payload.relations.length");
+    },
+  ];
+  markets.push(m);
+}
+
+/* UAE Tatmeen and Saudi RSD: mandatory aggregation, EPCIS */
+for (const [p, file, tab, db, poolId, sidClass, gcp, market, title, who] of [
+  ["ae", "UAE Tatmeen.json", "UAE Tatmeen", "uae-tatmeen", "AE-PACKS", "AE-TATMEEN", "6291234", "AE", "UAE Tatmeen: mandatory aggregation, EPCIS events", "Tatmeen (MoHAP, Ministerial Decree 73/2021) takes EPCIS events (commissioning, packing, shipping) through its API; commissioning before customs clearance."],
+  ["sa", "Saudi RSD.json", "Saudi RSD", "saudi-rsd", "SA-PACKS", "SA-RSD", "6281234", "SA", "Saudi RSD: mandatory aggregation, EPCIS", "SFDA RSD / DTTS: serialized packs, cases and pallets aggregated (SSCC), every site registered with a GLN; manufacturers notify commissioning and dispatch."],
+]) {
+  const m = {
+    file, prefix: p, tab, db, poolId, poolName: `${tab} packs`, sidClass,
+    gtin: gtinOf(gcp, "00019"), gln: glnOf(gcp, "00001"), market, generate: 300, provision: "generate",
+    extraPools: [ssccPool(p, `${market}-SSCC`)], sscc: { gcp, n: 40 },
+    step1Name: "1. Generate 300 serials · 40 SSCCs",
+    commentTitle: title, info: who,
+    aggregation: { name: "cases of 10 · pallets of 4", levels: CASE_PALLET(`${market}-SSCC`) },
+    comment: `What this shows (${tab}):\n\n${who}\n\n1. Generate 300 randomised serial numbers (${sidClass} class, up to 20 alphanumeric, GTIN first in the code) and the next 40 SSCCs of company prefix ${gcp}.\n2. Run ${UNITS} packs through the simulated line; every good pack is commissioned with lot and expiry and scanned into the aggregator: cases of 10, pallets of 4 cases, each an SSCC. Aggregation is mandatory here: nothing ships outside a complete hierarchy.\n3. Close the open case and pallet.\n4. Ship the pallets and export the EPCIS 2.0 document (commissioning with ILMD, one AggregationEvent per case and pallet, shipping), read point and business location from the site's GLN ${m0gln(gcp)}. Pre-flight refuses an incomplete hierarchy.\n\n${REAL_LINE}`,
+  };
+  m.steps = [shipAndEpcis(m, 4, "4. Ship the pallets · EPCIS")];
+  markets.push(m);
+}
+function m0gln(gcp) {
+  return glnOf(gcp, "00001");
+}
+
+/* Brazil */
+{
+  const p = "br";
+  const m = {
+    file: "Brazil ANVISA.json", prefix: p, tab: "Brazil ANVISA", db: "br-anvisa", poolId: "BR-PRODUCT-A", poolName: "Brazil product A", sidClass: "BR-ANVISA",
+    gtin: gtinOf("7891234", "00012"), nhrn: "1234567890123", generate: 200, provision: "generate",
+    extraPools: [{ id: `${p}-pool-b`, poolId: "BR-PRODUCT-B", sidClass: "BR-ANVISA", name: "Brazil product B", criteria: [{ key: "GTIN", value: gtinOf("7891234", "00029") }], generate: true }],
+    step1Name: "1. Generate 200 serials for each product",
+    commentTitle: "Brazil ANVISA: 13-digit numeric serials, unique across the portfolio",
+    info: "Brazil ANVISA SNCM (RDC 157/2017, 319/2019): IUM with registration number (713), 13-digit numeric serial unique across all the holder's products. SNCM reporting is suspended since 2022: a dormant profile.",
+    comment: `What this shows (Brazil ANVISA, SNCM: dormant since 2022):\n\n1. Generate 200 serial numbers for each of two products (BR-ANVISA class: 13 random digits). Both pools live in one pool file, whose unique index holds every number once: a serial is unique across the holder's whole portfolio, not per GTIN, as ANVISA requires. Keep every product of the registration holder in one file.\n2. Run ${UNITS} packs of product A: the label carries GTIN, the ANVISA registration number (713), serial, expiry and lot; printed over loopback TCP, read by the camera, commissioned with lot and expiry.\n3. Ship the commissioned packs.\n\nNo reporting target: SNCM is suspended. ${REAL_LINE}`,
+    steps: [
+      (c) => {
+        c.inject(3, "3. Ship the commissioned packs", "", "date", [c.id("ship-pick")]);
+        c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 390, [[c.id("ship")]]);
+        c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("out")]]);
+        c.debug(c.id("out"), "shipped", "payload.serialNumbers", 820, "payload.returnStatus");
+      },
+    ],
+  };
+  markets.push(m);
+}
+
+/* Egypt */
+{
+  const p = "eg";
+  const m = {
+    file: "Egypt EDA.json", prefix: p, tab: "Egypt EDA", db: "egypt-eda", poolId: "EG-PACKS", poolName: "Egypt packs", sidClass: "EG-EDA",
+    gtin: gtinOf("6221234", "00015"), gln: glnOf("6221234", "00001"), market: "EG", generate: 300, provision: "generate",
+    extraPools: [ssccPool(p, "EG-SSCC")], sscc: { gcp: "6221234", n: 20 },
+    step1Name: "1. Generate 300 serials · 20 SSCCs",
+    commentTitle: "Egypt EDA: CSV report, SSCC decommissioned on disaggregation",
+    info: "Egypt EDA EPTTS (decisions 475/2025, 804/2025): manufacturer-generated serials, aggregation to SSCC, disaggregation decommissions the SSCC, phase 1 reporting by CSV upload.",
+    aggregation: { name: "cases of 10", levels: [{ name: "case", capacity: 10, parentPool: "EG-SSCC", parentKind: "sscc", mixing: "oneGtinOneLot" }] },
+    closeName: "3. Close the open case",
+    comment: `What this shows (Egypt EDA):\n\n1. Generate 300 serial numbers (EG-EDA class; never reused) and the next 20 SSCCs of company prefix 6221234.\n2. Run ${UNITS} packs through the simulated line; good packs are commissioned and packed into cases of 10 (SSCC).\n3. Close the open case.\n4. Rework: disaggregate the first case. EDA requires its SSCC to be decommissioned: the case is unpacked, its SSCC decommissioned (it is never used again) and the packs are packed into a new case with a new SSCC.\n5. Ship the cases and build the CSV report for the EDA portal: one row per pack with its case, plus the decommissioned SSCC. The columns here are illustrative; use EDA's template (the portal rejects the whole file on one bad row).\n\n${REAL_LINE}`,
+  };
+  m.steps = [
+    (c) => {
+      c.inject(4, "4. Rework: disaggregate a case", "", "date", [c.id("rework-pick")]);
+      c.fn(c.id("rework-pick"), "first closed case", `// take the first closed case out of the shipment and unpack all its packs
+const tops = flow.get('tops') || [];
+if (!tops.length) { node.warn('no closed case: run units and close the case first'); return null; }
+const sscc = tops.shift();
+flow.set('tops', tops);
+const tree = flow.get('tree') || {};
+const children = tree[sscc].children;
+delete tree[sscc];
+flow.set('tree', tree);
+flow.set('repack', children);
+flow.set('reworkSscc', sscc);
+return { payload: { parent: sscc, children } };`, 1, 390, [[c.id("unpack")]]);
+      c.pss("pss-aggregation-unpacking", c.id("unpack"), "unpacked", c.id("pool"), 600, [[c.id("decom-req")]], JSON.stringify({ reason: "rework" }));
+      c.fn(c.id("decom-req"), "decommission the SSCC · repack", `// EDA: a disaggregated SSCC is decommissioned; its packs go into a new case
+const sscc = flow.get('reworkSscc');
+const gone = flow.get('decommissionedSsccs') || [];
+gone.push(sscc);
+flow.set('decommissionedSsccs', gone);
+const packs = flow.get('repack') || [];
+flow.set('repack', []);
+const scans = packs.map((sn) => ({ payload: sn }));
+// a full case (10) closes by itself; a partial one is closed here
+if (packs.length % 10) scans.push({ payload: { close: 'case' } });
+return [{ payload: { serialNumbers: [sscc] } }, scans];`, 2, 820, [[c.id("decom")], [c.id("aggregator")]]);
+      c.pss("pss-sid-decommissioning", c.id("decom"), "SSCC decommissioned", c.id("pool"), 1060, [[c.id("decom-out")]], JSON.stringify({ reason: "disaggregated" }));
+      c.debug(c.id("decom-out"), "decommissioned", "payload.serialNumbers", 1060, "payload.returnStatus", c.y + 40);
+      c.nextRow(100);
+      c.inject(5, "5. Ship the cases · CSV report", "", "date", [c.id("ship-pick")]);
+      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("csv")]]);
+      c.fn(c.id("csv"), "CSV report", `// one row per pack in each shipped case, then the SSCCs decommissioned on disaggregation
+const tree = flow.get('tree') || {};
+const rows = ['RecordType,GTIN,SerialNumber,Batch,Expiry,SSCC'];
+for (const sscc of msg.payload.serialNumbers) {
+  for (const sn of (tree[sscc] ? tree[sscc].children : [])) rows.push(['PACK', '${m.gtin}', sn, '${LOT}', '${EXPIRY}', sscc].join(','));
+}
+for (const sscc of flow.get('decommissionedSsccs') || []) rows.push(['SSCC_DECOMMISSIONED', '', '', '', '', sscc].join(','));
+msg.filename = 'eda-report.csv';
+msg.payload = rows.join('\\r\\n') + '\\r\\n';
+return msg;`, 1, 820, [[c.id("out")]]);
+      c.debug(c.id("out"), "CSV report", "payload", 1040, "filename");
+    },
+  ];
+  markets.push(m);
+}
+
+/* India export */
+{
+  const p = "in";
+  const m = {
+    file: "India export.json", prefix: p, tab: "India export", db: "india-export", poolId: "IN-PACKS", poolName: "India export packs", sidClass: "IN-DGFT",
+    gtin: gtinOf("8901234", "00018"), gln: glnOf("8901234", "00001"), market: "IN", generate: 300, provision: "generate",
+    extraPools: [ssccPool(p, "IN-SSCC")], sscc: { gcp: "8901234", n: 40 },
+    step1Name: "1. Generate 300 serials · 40 SSCCs",
+    commentTitle: "India export (DGFT / iVEDA): parent-child upload data",
+    info: "India export (DGFT, iVEDA portal): GS1 codes on every level, parent-child relations of secondary and tertiary packs uploaded before export.",
+    aggregation: { name: "cases of 10 · pallets of 4", levels: CASE_PALLET("IN-SSCC") },
+    comment: `What this shows (India export, DGFT / iVEDA):\n\n1. Generate 300 serial numbers (IN-DGFT class) and the next 40 SSCCs of company prefix 8901234.\n2. Run ${UNITS} packs through the simulated line; good packs are commissioned with lot and expiry and packed: cases of 10, pallets of 4 cases (SSCC tertiary codes).\n3. Close the open case and pallet.\n4. Ship the pallets and build the parent-child upload data: the hierarchy as JSON and as CSV rows (level, parent, child). iVEDA takes its own XML formats: convert from this data.\n\n${REAL_LINE}`,
+  };
+  m.steps = [
+    (c) => {
+      c.inject(4, "4. Ship the pallets · parent-child data", "", "date", [c.id("ship-pick")]);
+      c.fn(c.id("ship-pick"), "closed pallets", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("hierarchy")]]);
+      c.fn(c.id("hierarchy"), "parent-child data", `// the shipped pallets, their cases and the packs in each: as a tree (JSON) and as rows (CSV)
+const tree = flow.get('tree') || {};
+const rows = ['Level,Parent,Child'];
+const walk = (parent) => {
+  const t = tree[parent];
+  if (!t) return { code: parent };
+  for (const c of t.children) rows.push([t.level, parent, c].join(','));
+  return { code: parent, level: t.level, children: t.children.map(walk) };
+};
+const pallets = msg.payload.serialNumbers.map(walk);
+msg.payload = { gtin: '${m.gtin}', lot: '${LOT}', expiry: '${EXPIRY}', pallets, csv: rows.join('\\r\\n') + '\\r\\n' };
+return msg;`, 1, 820, [[c.id("out")]]);
+      c.debug(c.id("out"), "parent-child upload", "payload", 1040, "payload.pallets.length");
+    },
+  ];
+  markets.push(m);
+}
+
+const outDir = path.join(__dirname, "..", "examples");
+for (const m of markets) {
+  const flow = build(m);
+  fs.writeFileSync(path.join(outDir, m.file), JSON.stringify(flow, null, 4) + "\n");
+  console.log(`${m.file}: ${flow.length} nodes`);
+}

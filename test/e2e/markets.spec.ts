@@ -1,0 +1,286 @@
+/* The per-market examples (examples/<market>.json) imported as a user imports them, deployed, and driven the way a
+   person does: every inject clicked once, top to bottom, each step left to settle before the next. Then the outcome
+   is checked: the numbers' states in the example's own pool file, the hierarchy, and the market's output (EPCIS
+   document valid against the EPCIS 2.0 JSON schema, CSV report, parent-child data, usage report, ZPL with GS). */
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { helper, allNodeModules } from "../helpers/red";
+import { tmpDir } from "../helpers/tmp";
+import { REPO_ROOT, sharedFile } from "../helpers/paths";
+import { openPoolStore, type SqlitePoolStore } from "../../nodes/core/store";
+
+const EXAMPLES = path.join(REPO_ROOT, "examples");
+const UNITS = 30; // what the examples' "Run" inject drives
+
+type FlowNode = { id: string; type: string; z?: string; y?: number; wires?: string[][]; [k: string]: unknown };
+type Msg = Record<string, any>;
+type Doc = { type: string; epcisBody: { eventList: Array<Record<string, any>> } };
+
+function coreModules(): Record<string, unknown> {
+  const dir = path.dirname(require.resolve("@node-red/nodes/package.json", { paths: [path.dirname(require.resolve("node-red"))] }));
+  const m = (f: string) => require(path.join(dir, "core", f));
+  return { inject: m("common/20-inject.js"), debug: m("common/21-debug.js"), comment: m("common/90-comment.js"), catch: m("common/25-catch.js"), function: m("function/10-function.js") };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The EPCIS 2.0 JSON schema with format checks (ajv + ajv-formats), or null with a note when either is absent. */
+function schemaValidator(): ((doc: unknown) => string | null) | null {
+  const file = sharedFile("reference/epcis/EPCIS-JSON-Schema.json");
+  let Ajv: any;
+  let addFormats: any;
+  try {
+    Ajv = require("ajv");
+    addFormats = require("ajv-formats");
+  } catch {
+    Ajv = undefined;
+  }
+  if (!file || !Ajv) {
+    console.log("      (EPCIS schema or ajv absent: documents checked for content only)");
+    return null;
+  }
+  const ajv = new (Ajv.default ?? Ajv)({ strict: false, allErrors: true });
+  (addFormats.default ?? addFormats)(ajv);
+  const validate = ajv.compile(JSON.parse(fs.readFileSync(file, "utf8")));
+  return (doc) => (validate(doc) ? null : ajv.errorsText(validate.errors, { separator: "\n" }));
+}
+
+interface Run {
+  flow: FlowNode[];
+  userDir: string;
+  /** messages each debug node received, by node id */
+  seen: Record<string, Msg[]>;
+  /** what the PLC counted */
+  line: { good: number; rejected: number; misprints: number };
+  store: SqlitePoolStore;
+  counts(poolId: string): Record<string, number>;
+  validate: ((doc: unknown) => string | null) | null;
+}
+
+const MARKETS: Record<string, (r: Run) => void> = {
+  "EU FMD.json": (r) => {
+    const files = r.seen["eu-out"].map((m) => m.fileContent as string);
+    assert.equal(files.length, 2, "two hub uploads: the packs, then the state changes");
+    const [packs, changes] = files.map((t) => JSON.parse(t) as Doc);
+    epcisValid(r, packs);
+    epcisValid(r, changes);
+    const com = packs.epcisBody.eventList.filter((e) => e.bizStep === "commissioning");
+    assert.equal(com.reduce((a, e) => a + e.epcList.length, 0), r.line.good, "every commissioned pack is in the upload before release");
+    for (const e of com) assert.ok(e.ilmd?.["cbvmda:lotNumber"] === "B2026-07" && e.ilmd?.["cbvmda:itemExpirationDate"] === "2028-11-30", "lot and expiry in the ILMD");
+    assert.deepEqual(changes.epcisBody.eventList.map((e) => e.bizStep).sort(), ["decommissioning", "destroying", "sampling"], "the state changes upload holds the three decommissionings only");
+    const c = r.counts("EU-FMD-PACKS");
+    assert.deepEqual([c.Destroyed, c.Inactive, c.Sampled, c.Commissioned, c.Released], [1, 1, 1, 0, r.line.good - 3]);
+    for (const v of serialsOf(r.store, "EU-FMD-PACKS")) assert.match(v, /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{12}$/, "randomised EU serials (set 82)");
+  },
+  "US DSCSA.json": (r) => aggregatedEpcis(r, "us", "US-NDC-PACKS", "US-SSCC", 10, true),
+  "UAE Tatmeen.json": (r) => aggregatedEpcis(r, "ae", "AE-PACKS", "AE-SSCC", 10, false),
+  "Saudi RSD.json": (r) => aggregatedEpcis(r, "sa", "SA-PACKS", "SA-SSCC", 10, false),
+  "Russia Chestny Znak.json": (r) => {
+    const labels = r.seen["ru-label-out"].flatMap((m) => m.payload.labels as Msg[]);
+    assert.ok(labels.length >= UNITS, "a label per unit");
+    for (const l of labels) {
+      assert.match(l.zpl, /\^FD\\7E101046012345678\d{2}21[A-Za-z0-9]{13}\\1D91[A-Za-z0-9]{4}\\1D92[A-Za-z0-9+/=]{44}\^FS/, "(01)(21) GS (91) GS (92) from the imported code, FNC1 first");
+      assert.ok(!l.hri.join(" ").includes("(92)"), "the crypto tail is not in the HRI");
+      const stored = r.store.getSerialNumber(l.serialNumber)!;
+      assert.ok(l.elementString.includes(`91${stored.properties!["91"]}\u001d92${stored.properties!["92"]}`), "the label carries the tail imported with that serial");
+    }
+    const usage = r.seen["ru-out"][0].payload;
+    assert.equal(usage.applied, r.line.good, "usage report: every applied code");
+    assert.equal(usage.spent, r.line.rejected, "usage report: the codes spent on rejects");
+    assert.equal(usage.unused, 200 - UNITS);
+    for (const a of usage.aggregates) assert.ok(a.codes.length <= 10 && a.codes.length > 0, "mono cases of up to 10");
+    assert.equal(usage.aggregates.reduce((n: number, a: Msg) => n + a.codes.length, 0), r.line.good, "every applied code is in a case");
+    const s = r.counts("RU-SSCC");
+    assert.equal(s.Released, usage.aggregates.length, "the cases shipped");
+    assert.equal(r.counts("RU-CZ-CODES").Commissioned, r.line.good);
+  },
+  "China NMPA.json": (r) => {
+    const doc = r.seen["cn-out"][0].payload;
+    const children = doc.relations.flatMap((x: Msg) => x.children as string[]);
+    assert.equal(children.length, r.line.good, "every commissioned pack is in a case");
+    for (const c of children) assert.match(c, /^8612345\d{13}$/, "imported 20-digit pack codes");
+    for (const x of doc.relations) assert.match(x.parent, /^8612346\d{13}$/, "20-digit case codes from the case pool");
+    assert.equal(r.counts("CN-CASES").Released, doc.relations.length);
+    for (const l of r.seen["cn-label-out"].flatMap((m) => m.payload.labels as Msg[])) assert.equal(l.nationalCode, l.serialNumber, "the label carries the 20-digit code");
+  },
+  "Brazil ANVISA.json": (r) => {
+    const a = serialsOf(r.store, "BR-PRODUCT-A");
+    const b = serialsOf(r.store, "BR-PRODUCT-B");
+    assert.equal(a.length, 200);
+    assert.equal(b.length, 200);
+    for (const v of [...a, ...b]) assert.match(v, /^\d{13}$/, "13-digit numeric serials");
+    assert.equal(new Set([...a, ...b]).size, 400, "unique across the portfolio");
+    assert.equal(r.counts("BR-PRODUCT-A").Released, r.line.good);
+    for (const l of r.seen["br-label-out"].flatMap((m) => m.payload.labels as Msg[])) assert.match(l.elementString, /7131234567890123/, "ANVISA registration (713) in the code");
+  },
+  "Egypt EDA.json": (r) => {
+    const csv = r.seen["eg-out"][0].payload as string;
+    const rows = csv.trimEnd().split("\r\n").map((l) => l.split(","));
+    assert.deepEqual(rows[0], ["RecordType", "GTIN", "SerialNumber", "Batch", "Expiry", "SSCC"]);
+    const packs = rows.filter((x) => x[0] === "PACK");
+    const gone = rows.filter((x) => x[0] === "SSCC_DECOMMISSIONED");
+    assert.equal(packs.length, r.line.good, "a row per commissioned pack");
+    assert.equal(gone.length, 1, "the disaggregated case's SSCC");
+    assert.ok(!packs.some((x) => x[5] === gone[0][5]), "no pack is reported in the decommissioned SSCC");
+    assert.equal(r.store.getSerialNumber(gone[0][5])!.state, "Inactive", "the disaggregated SSCC is decommissioned");
+    for (const sscc of new Set(packs.map((x) => x[5]))) assert.equal(r.store.getSerialNumber(sscc)!.state, "Released");
+  },
+  "India export.json": (r) => {
+    const d = r.seen["in-out"][0].payload;
+    const rows = (d.csv as string).trimEnd().split("\r\n").slice(1).map((l) => l.split(","));
+    const packRows = rows.filter((x) => x[0] === "case");
+    const caseRows = rows.filter((x) => x[0] === "pallet");
+    assert.equal(packRows.length, r.line.good, "every pack under a case");
+    assert.equal(caseRows.length, new Set(packRows.map((x) => x[1])).size, "every case under a pallet");
+    assert.equal(d.pallets.length, r.counts("IN-SSCC").Released);
+  },
+};
+
+function serialsOf(store: SqlitePoolStore, poolId: string): string[] {
+  return ((store as any).db.prepare("SELECT s.value FROM serial_number s JOIN pool p ON p.pk = s.pool WHERE p.pool_id = ?").pluck().all(poolId)) as string[];
+}
+
+function epcisValid(r: Run, doc: Doc): void {
+  assert.equal(doc.type, "EPCISDocument");
+  if (r.validate) assert.equal(r.validate(doc), null, "valid against the EPCIS 2.0 JSON schema");
+}
+
+/** Cases and pallets of SSCCs, shipped, in an EPCIS document: commissioning with ILMD, one AggregationEvent per parent. */
+function aggregatedEpcis(r: Run, p: string, units: string, ssccs: string, caseCap: number, parentLabels: boolean): void {
+  const doc = r.seen[`${p}-out`][0].payload as Doc;
+  epcisValid(r, doc);
+  const ev = doc.epcisBody.eventList;
+  const sgtinCom = ev.filter((e) => e.bizStep === "commissioning").flatMap((e) => (e.epcList as string[]).filter((x) => x.startsWith("urn:epc:id:sgtin:")));
+  assert.equal(sgtinCom.length, r.line.good, "every good pack commissioned");
+  for (const e of ev.filter((x) => x.bizStep === "commissioning" && x.epcList[0].startsWith("urn:epc:id:sgtin:"))) assert.ok(e.ilmd?.["cbvmda:lotNumber"] && e.ilmd?.["cbvmda:itemExpirationDate"], "ILMD lot and expiry");
+  const agg = ev.filter((e) => e.type === "AggregationEvent");
+  const s = r.counts(ssccs);
+  assert.equal(agg.length, s.Commissioned + s.Released, "one AggregationEvent per case and pallet");
+  const caseEvents = agg.filter((e) => e.childEPCs[0].startsWith("urn:epc:id:sgtin:"));
+  assert.equal(caseEvents.reduce((n, e) => n + e.childEPCs.length, 0), r.line.good, "every good pack is in a case");
+  for (const e of caseEvents) assert.ok(e.childEPCs.length <= caseCap);
+  const shipped = ev.filter((e) => e.bizStep === "shipping").flatMap((e) => e.epcList as string[]);
+  assert.ok(shipped.length > 0 && shipped.every((x) => x.startsWith("urn:epc:id:sscc:")), "pallets ship as SSCCs");
+  assert.equal(shipped.length, s.Released);
+  assert.equal(r.counts(units).Commissioned, r.line.good, "packs stay Commissioned inside their shipped pallet (OPEN-SCS annex A ships the SSCC)");
+  if (parentLabels) {
+    const zpl = (r.seen[`${p}-parent-label-out`] ?? []).map((m) => m.payload.zpl as string);
+    assert.equal(zpl.length, s.Commissioned + s.Released, "an SSCC label per parent");
+    for (const z of zpl) assert.match(z, /\\7E100\d{18}/, "GS1 DataMatrix with the SSCC (00)");
+  }
+}
+
+const files = Object.keys(MARKETS);
+
+describe("examples/ per market: imported, deployed, clicked through, outcome checked", function () {
+  let tmp: ReturnType<typeof tmpDir>;
+  const validate = schemaValidator();
+
+  beforeEach(async function () {
+    tmp = tmpDir("serialflow-markets-");
+    helper.settings({ userDir: tmp.dir });
+    await helper.startServer();
+  });
+  afterEach(async function () {
+    await helper.unload();
+    await helper.stopServer();
+    tmp.cleanup();
+  });
+
+  it("every market example exists in examples/", function () {
+    for (const f of files) assert.ok(fs.existsSync(path.join(EXAMPLES, f)), f);
+  });
+
+  for (const file of files) {
+    it(`${file}: ${UNITS} units through the simulated line, the market's output checked`, async function () {
+      const text = fs.readFileSync(path.join(EXAMPLES, file), "utf8");
+      const flow = JSON.parse(text) as FlowNode[];
+      // what a person needs: a tab of its own, a comment that explains, loopback only, injects they click
+      const tabs = flow.filter((n) => n.type === "tab");
+      assert.equal(tabs.length, 1, "one tab");
+      assert.ok(flow.every((n) => n.type === "tab" || n.type === "pss-pool" || n.z === tabs[0].id), "every node on the example's tab");
+      const comment = flow.find((n) => n.type === "comment");
+      assert.ok(comment && /What this shows/.test(String(comment.info)) && /For a real line/.test(String(comment.info)), "a comment saying what it shows and what to change");
+      for (const ip of text.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? []) assert.equal(ip, "127.0.0.1", "loopback addresses only");
+      assert.doesNotMatch(text, /(?:https?|opc\.tcp|tcp|mqtt):\/\/(?!127\.0\.0\.1)/, "no remote host");
+      assert.doesNotMatch(text, /localhost|0\.0\.0\.0/);
+      const pools = flow.filter((n) => n.type === "pss-pool");
+      assert.equal(new Set(pools.map((p) => p.dbFile)).size, 1, "one pool file per example");
+      assert.ok(pools.every((p) => String(p.dbFile).startsWith("serialflow/")));
+      const injects = flow.filter((n) => n.type === "inject").sort((a, b) => (a.y ?? 0) - (b.y ?? 0));
+      assert.ok(injects.length >= 3 && injects.every((i) => i.once === false), "injects a person clicks");
+      for (const p of flow.filter((n) => n.type === "pss-sim-printer")) assert.equal(Number(p.port), 0, "the printer picks a free port");
+
+      const core = coreModules();
+      const used = Object.entries(core).filter(([t]) => flow.some((n) => n.type === t)).map(([, m]) => m);
+      await helper.load([...allNodeModules(), ...used] as any, flow as any);
+
+      const seen: Record<string, Msg[]> = {};
+      const refusals: Msg[] = [];
+      let lastActivity = Date.now();
+      for (const n of flow.filter((x) => x.type !== "tab" && x.type !== "pss-pool")) {
+        const node = helper.getNode(n.id);
+        assert.ok(node, `node ${n.id} (${n.type}) deployed`);
+        node.on("input", (m: Msg) => {
+          lastActivity = Date.now();
+          if (n.type === "debug") {
+            // an output file is read as it is when it is announced (a later export replaces it)
+            if (typeof m.payload?.file === "string") m.fileContent = fs.readFileSync(path.resolve(tmp.dir, m.payload.file), "utf8");
+            (seen[n.id] ??= []).push(m);
+          }
+        });
+      }
+      for (const c of flow.filter((n) => n.type === "catch")) for (const t of (c.wires ?? []).flat()) helper.getNode(t).on("input", (m: Msg) => refusals.push(m));
+      for (const p of flow.filter((n) => n.type === "pss-sim-printer")) assert.ok(((await (helper.getNode(p.id) as any).ready) as number) > 0, "the printer listens");
+      const plc = helper.getNode(flow.find((n) => n.type === "pss-sim-plc")!.id) as any;
+
+      // click every inject, top to bottom, and let each step settle (the line: every unit decided at the gate)
+      for (const i of injects) {
+        helper.getNode(i.id).receive({});
+        await until(`step "${String(i.name)}" to settle`, () => {
+          const k = plc.plc.counters();
+          return k.pending === 0 && Date.now() - lastActivity > 400 ? true : undefined;
+        });
+        assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], `nothing refused after "${String(i.name)}"`);
+      }
+
+      const k = plc.plc.counters();
+      const misprints = (helper.getNode(flow.find((n) => n.type === "pss-sim-printer")!.id) as any).printer.stats.failed as number;
+      assert.equal(k.total, UNITS, "the line ran");
+      assert.equal(k.good + k.rejected, UNITS);
+      assert.ok(k.good >= UNITS * 0.7, `most units are good (${k.good})`);
+      const store = openPoolStore(path.resolve(tmp.dir, String(pools[0].dbFile)));
+      try {
+        const unitPool = String(pools[0].poolId);
+        const c = store.countByState(unitPool) as Record<string, number>;
+        console.log(`      ${file}: ${k.good} good, ${k.rejected} rejected (${misprints} misprints); ${unitPool}: ${Object.entries(c).filter(([, v]) => v).map(([s, v]) => `${v} ${s}`).join(", ")}`);
+        assert.equal(c.Allocated, 0, "no number left allocated");
+        assert.equal(c.Encoded, 0, "no printed label left undecided");
+        assert.equal(c.SNInvalid, misprints, "each misprint invalidated");
+        assert.equal(c.LabelScrapped + c.SNInvalid, k.rejected, "each rejected unit's label scrapped or number invalidated");
+        assert.equal(store.verifyAudit().ok, true, "the audit chain verifies");
+        MARKETS[file]({
+          flow, userDir: tmp.dir, seen, store, validate,
+          line: { good: k.good, rejected: k.rejected, misprints },
+          counts: (poolId) => store.countByState(poolId) as Record<string, number>,
+        });
+      } finally {
+        store.close();
+      }
+    });
+  }
+});
