@@ -84,14 +84,18 @@ describe("examples/: every flow imports, deploys and runs", function () {
       assert.deepEqual(unknownTypes, [], "the example uses only our nodes and core nodes");
       assert.ok(flow.some((n) => n.type === "comment"), "the example has a comment node that says what it shows");
       const used = Object.entries(core).filter(([t]) => flow.some((n) => n.type === t)).map(([, m]) => m);
-      await helper.load([...allNodeModules(), ...used] as any, flow as any);
+      // credentials carried in the example, as the editor's Import applies them
+      const credentials: Record<string, unknown> = {};
+      for (const n of flow) if (n.credentials) credentials[n.id] = n.credentials;
+      await helper.load([...allNodeModules(), ...used] as any, flow as any, credentials as any);
 
       // whatever reaches a Catch node is a refusal; the examples drive only what the state model allows
       refusals = [];
       for (const c of flow.filter((n) => n.type === "catch")) {
         for (const target of (c.wires ?? []).flat()) helper.getNode(target).on("input", (m: Record<string, any>) => refusals.push(m));
       }
-      const pools = flow.filter((n) => n.type === "pss-pool");
+      // a remote pool lives on a server; the local ones are opened here
+      const pools = flow.filter((n) => n.type === "pss-pool" && n.mode !== "remote");
       for (const p of pools) {
         await until(`pool ${String(p.poolId)} to open`, async () => ((await counts(p.id)) ? true : undefined), 10_000);
       }
@@ -101,6 +105,7 @@ describe("examples/: every flow imports, deploys and runs", function () {
       if (MARKET_FILE.test(file)) console.log(`      (${file} is clicked through and its outcome checked in markets.spec.ts)`);
       else if (plcs.length) await driveLine(flow, plcs);
       else if (file === "Every PSS function.json") await driveEveryFunction();
+      else if (file === "OPEN-SCS server and remote pool.json") await driveSiteAndLine(flow);
       else console.log(`      (no simulated devices and no driver in this test for ${file}: checked that it deploys)`);
 
       assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], "nothing was refused");
@@ -114,6 +119,28 @@ describe("examples/: every flow imports, deploys and runs", function () {
         }
       }
     });
+  }
+
+  /** The site generates numbers; the line's remote pool draws a batch from it over OPC UA, as the injects say. */
+  async function driveSiteAndLine(flow: FlowNode[]): Promise<void> {
+    const injects = flow.filter((n) => n.type === "inject").sort((a, b) => Number(a.y) - Number(b.y));
+    assert.equal(injects.length, 2, "1. generate on the site, 2. request on the line");
+    const site = flow.find((n) => n.type === "pss-pool" && n.mode !== "remote")!;
+    helper.getNode(injects[0].id).receive({ payload: Date.now() });
+    await until("the site pool to be provisioned", async () => ((await counts(site.id)).available > 0 ? true : undefined), 60_000);
+    const before = (await counts(site.id)).available;
+    const request = flow.find((n) => n.type === "pss-sn-request-allocated")!;
+    const got = new Promise<Record<string, any>>((resolve) => helper.getNode((request.wires ?? [])[0][0]).once("input", resolve));
+    // the remote pool connects as the server comes up; the request retries the connection itself
+    helper.getNode(injects[1].id).receive({ payload: JSON.parse(String(injects[1].payload)) });
+    const msg = await Promise.race([got, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no numbers from the site; refusals: ${JSON.stringify(refusals.map((m) => m.error))}`)), 90_000))]);
+    const numbers = msg.payload.snCollection.serialNumbers as string[];
+    assert.equal(msg.payload.returnStatus, "NoError");
+    assert.equal(numbers.length, 25_000);
+    assert.equal(new Set(numbers).size, 25_000, "no number twice");
+    const after = await counts(site.id);
+    assert.equal(after.Allocated, 25_000, "the site holds the line's numbers as Allocated");
+    assert.equal(after.available, before - 25_000);
   }
 
   /** Units through the simulated line: every unit decided at the gate, every number in the state its unit's fate says. */
