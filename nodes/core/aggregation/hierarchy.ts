@@ -257,9 +257,15 @@ export class Aggregation {
       poolIds: db.prepare("SELECT pk, pool_id FROM pool"),
       labelProps: db.prepare("SELECT properties FROM label_collection WHERE pk = ?").pluck(),
       link: db.prepare("INSERT INTO agg_link (child, parent) SELECT value, ? FROM json_each(?)"),
+      // the links of a whole batch from one JSON object { child: parent } (children are unique in a batch)
+      linkAll: db.prepare("INSERT INTO agg_link (child, parent) SELECT key, value FROM json_each(?)"),
       unlink: db.prepare("DELETE FROM agg_link WHERE parent = ? AND child IN (SELECT value FROM json_each(?))"),
       parentInfo: db.prepare("SELECT parent, level, count, gtin, lot, packed FROM agg_parent WHERE parent = ?"),
       upsertParent: db.prepare(`INSERT INTO agg_parent (parent, level, count, gtin, lot, packed) VALUES (@parent, @level, @count, @gtin, @lot, @packed)
+        ON CONFLICT (parent) DO UPDATE SET count = excluded.count, gtin = excluded.gtin, lot = excluded.lot`),
+      // the parents of a whole batch from one JSON array of [parent, level, count, gtin, lot, packed]
+      upsertParents: db.prepare(`INSERT INTO agg_parent (parent, level, count, gtin, lot, packed)
+          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
         ON CONFLICT (parent) DO UPDATE SET count = excluded.count, gtin = excluded.gtin, lot = excluded.lot`),
       deleteParent: db.prepare("DELETE FROM agg_parent WHERE parent = ?"),
       parentOf: db.prepare("SELECT parent FROM agg_link WHERE child = ?").pluck(),
@@ -429,10 +435,14 @@ export class Aggregation {
     const plans = this.planSetWise(els, o) ?? this.planPerChild(els, o);
     const now = new Date().toISOString();
     const out: PackedParent[] = [];
+    const links: string[] = [];
     for (const p of plans) {
-      this.q.link.run(p.e.parent, JSON.stringify(p.e.children));
-      const c = p.content as Content;
-      this.q.upsertParent.run({ parent: p.e.parent, level: p.level, count: p.count, gtin: c.gtin, lot: c.lot, packed: p.packed || now });
+      const parent = JSON.stringify(p.e.parent);
+      for (const c of p.e.children) links.push(`${JSON.stringify(c)}:${parent}`);
+    }
+    this.q.linkAll.run(`{${links.join(",")}}`);
+    this.q.upsertParents.run(JSON.stringify(plans.map((p) => [p.e.parent, p.level, p.count, (p.content as Content).gtin, (p.content as Content).lot, p.packed || now])));
+    for (const p of plans) {
       for (const [poolId, children] of p.groups) {
         tx.audit({
           event: "packing", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned",
