@@ -6,7 +6,7 @@ import { Aggregation, type AggregationLevel } from "../../nodes/core/aggregation
 import { fromAuditRecords } from "../../nodes/core/epcis";
 import { tmpDir } from "../helpers/tmp";
 import { dbDigest } from "../helpers/digest";
-import { GTIN_A, commission, openFixture, ssccs, units } from "./aggregation-fixture";
+import { GTIN_A, GTIN_B, commission, openFixture, ssccs, units } from "./aggregation-fixture";
 
 const LEVELS: AggregationLevel[] = [
   { name: "case", capacity: 4, parentPools: ["SSCC"], parentKind: "sscc", mixing: "oneGtinOneLot" },
@@ -163,6 +163,33 @@ describe("aggregation: the hierarchy store", function () {
       refuses(() => agg.pack([{ parent: S[4], children: [S[2]] }], { level: "case" }), "WrongChildLevel", /is a case; a case holds units/);
       // without a level, only the universal rules apply: mixing is allowed
       agg.pack([{ parent: S[5], children: [U[20], "B000001"] }]);
+    });
+
+    it("GTINs carried in the values, children of several pools, one bad child among many (the set-wise check and the per-child path agree)", function () {
+      // a pool without a GTIN criterion and labels without one: the GTIN comes from the serial number itself
+      store.createPool({ poolId: "VAL", sidClass: "test" });
+      const a = [`(01)${GTIN_A}(21)A1`, `(01)${GTIN_A}(21)A2`];
+      const b = `01${GTIN_B}21B1`;
+      commission(store, "VAL", [...a, b]);
+      commission(store, "UNITS_B", units("B", 1));
+      refuses(() => agg.pack([{ parent: S[0], children: [a[0], b] }], { level: "case" }), "MixingRefused", /more than one GTIN/);
+      agg.pack([{ parent: S[0], children: a }], { level: "case" });
+      assert.equal(agg.parentInfo(S[0])?.gtin, GTIN_A);
+      refuses(() => agg.pack([{ parent: S[0], children: [b] }], { level: "case" }), "MixingRefused", /more than one GTIN/);
+      // children of two pools in one parent (no level: mixing allowed): one audit record per pool, each naming the parent
+      const seq0 = (store.verifyAudit() as { count: number }).count;
+      agg.pack([{ parent: S[1], children: [U[0], "B000000", U[1]] }]);
+      const recs = [...store.auditRecords({ fromSeq: seq0 + 1 })];
+      assert.deepEqual(recs.map((r) => [r.poolId, r.context.parent, r.serialNumbers]), [["UNITS", S[1], [U[0], U[1]]], ["UNITS_B", S[1], ["B000000"]]]);
+      assert.equal(agg.parentInfo(S[1])?.gtin, "*");
+      // one destroyed child among otherwise good ones refuses the whole batch and is named
+      store.applyEvent("destroying", { serialNumbers: [U[17]] });
+      const e = refuses(() => agg.pack([{ parent: S[2], children: U.slice(10, 14) }, { parent: S[3], children: U.slice(14, 18) }], { level: "case" }), "Destroyed");
+      assert.deepEqual(e.details?.map((d) => d.serialNumber), [U[17]]);
+      // and a child already packed among good ones
+      const p = refuses(() => agg.pack([{ parent: S[2], children: [U[10], U[11], U[0]] }], { level: "case" }), "AlreadyPacked");
+      assert.deepEqual(p.details?.map((d) => d.serialNumber), [U[0]]);
+      assert.equal(agg.parentOf(U[10]), undefined);
     });
 
     it("bad arguments: no elements, no children, a parent that is not a string", function () {

@@ -2,7 +2,7 @@
    transactions. Every change is audited as a packing/unpacking record whose serialNumbers are the DIRECT children
    and whose context.parent names the parent: the EPCIS exporter makes one AggregationEvent per record (per level). */
 import type Database from "better-sqlite3";
-import { transition, type PssEvent, type SerialNumberState, stateFromEnum } from "../lifecycle";
+import { STATES, transition, type PssEvent, type SerialNumberState, stateFromEnum } from "../lifecycle";
 import { PssError, listSome, type PssErrorDetail, type SqlitePoolStore, type Dict, type StoreTransaction } from "../store";
 import { isValidSscc } from "../gs1";
 import { AGGREGATION_SCHEMA } from "./schema";
@@ -110,6 +110,25 @@ interface Content {
   lot: string;
 }
 
+/** What packIn is told besides the elements. */
+interface PackContext {
+  context?: Dict;
+  lv?: { level: AggregationLevel; childLevel: string | null };
+  /** the builder whose pending children these are (they may be pending there) */
+  ownPending?: string;
+  method?: string;
+}
+
+/** One parent's packing, checked, ready to write: its content, count and children by pool (one audit record each). */
+interface PackPlan {
+  e: PackElement;
+  level: string;
+  content: Content | undefined;
+  count: number;
+  packed: string;
+  groups: Map<string, string[]>;
+}
+
 const ID_MAX = 256;
 const MIXED = "*";
 
@@ -176,6 +195,37 @@ function pick(o: Record<string, unknown> | null, keys: string[]): string | undef
   return undefined;
 }
 
+/** A GTIN in the serial number itself: (01) or 01 and 14 digits at the start. */
+const VALUE_GTIN = /^(?:\(01\)|01)(\d{14})/;
+
+/** States from which the table lets a serial number take `event` (as enum values, for SQL). */
+function allowedStates(event: PssEvent): number[] {
+  return STATES.map((s, i) => (transition(s, event).allowed ? i : -1)).filter((i) => i >= 0);
+}
+
+/** The columns of a child that its content and audit record depend on: a batch is checked set-wise when they are
+    the same for all its children. */
+const KIND_COLUMNS = ["poolPk", "props", "lcPk", "asLevel", "cg", "cl"] as const;
+
+/**
+ * The set-wise check of a batch's children (json_each(@kids); @own = the builder whose pending children are allowed, or
+ * NULL), one row: how many children there are, how many break a universal rule (unknown, a state the table forbids
+ * for packing, already in a parent, waiting in another builder), and for each column a child's content and audit
+ * record depend on (pool, own properties, label data, level and content as a parent) its least
+ * and greatest value and how many children have one, which tells whether all children are of one kind (no sort).
+ * The GTIN a value may carry is compared in JS, and only when the kind's label data name no GTIN.
+ */
+function childKinds(withPending: boolean): string {
+  const cols = KIND_COLUMNS.map((c) => `min(${c}) AS ${c}, max(${c}) AS ${c}Max, count(${c}) AS ${c}N`).join(", ");
+  return `SELECT count(*) AS n, coalesce(sum(bad), 0) AS bad, ${cols} FROM (
+    SELECT s.state IS NULL OR s.state NOT IN (${allowedStates("packing").join(", ")}) OR l.parent IS NOT NULL${withPending ? " OR (pe.builder IS NOT NULL AND pe.builder IS NOT @own)" : ""} AS bad,
+      s.pool AS poolPk, s.properties AS props, s.label_collection AS lcPk, ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl
+    FROM json_each(@kids) j
+    LEFT JOIN serial_number s ON s.value = j.value
+    LEFT JOIN agg_link l ON l.child = j.value
+    LEFT JOIN agg_parent ap ON ap.parent = j.value${withPending ? "\n    LEFT JOIN agg_pending pe ON pe.child = j.value" : ""})`;
+}
+
 const GTIN_KEYS = ["gtin", "GTIN", "01"];
 const LOT_KEYS = ["lot", "LOT", "batch", "10"];
 
@@ -210,13 +260,23 @@ export class Aggregation {
         LEFT JOIN serial_number s ON s.value = j.value
         LEFT JOIN agg_link l ON l.child = j.value
         LEFT JOIN agg_parent ap ON ap.parent = j.value`),
+      // the set-wise check of a batch's children: all of one kind and none breaking a universal rule, or the batch
+      // goes the per-child path, which names every refusal
+      check: db.prepare(childKinds(true)),
+      checkNoPending: db.prepare(childKinds(false)),
       anyPending: db.prepare("SELECT EXISTS (SELECT 1 FROM agg_pending)").pluck(),
       poolIds: db.prepare("SELECT pk, pool_id FROM pool"),
       labelProps: db.prepare("SELECT properties FROM label_collection WHERE pk = ?").pluck(),
       link: db.prepare("INSERT INTO agg_link (child, parent) SELECT value, ? FROM json_each(?)"),
+      // the links of a whole batch from one JSON object { child: parent } (children are unique in a batch)
+      linkAll: db.prepare("INSERT INTO agg_link (child, parent) SELECT key, value FROM json_each(?)"),
       unlink: db.prepare("DELETE FROM agg_link WHERE parent = ? AND child IN (SELECT value FROM json_each(?))"),
       parentInfo: db.prepare("SELECT parent, level, count, gtin, lot, packed FROM agg_parent WHERE parent = ?"),
       upsertParent: db.prepare(`INSERT INTO agg_parent (parent, level, count, gtin, lot, packed) VALUES (@parent, @level, @count, @gtin, @lot, @packed)
+        ON CONFLICT (parent) DO UPDATE SET count = excluded.count, gtin = excluded.gtin, lot = excluded.lot`),
+      // the parents of a whole batch from one JSON array of [parent, level, count, gtin, lot, packed]
+      upsertParents: db.prepare(`INSERT INTO agg_parent (parent, level, count, gtin, lot, packed)
+          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
         ON CONFLICT (parent) DO UPDATE SET count = excluded.count, gtin = excluded.gtin, lot = excluded.lot`),
       deleteParent: db.prepare("DELETE FROM agg_parent WHERE parent = ?"),
       parentOf: db.prepare("SELECT parent FROM agg_link WHERE child = ?").pluck(),
@@ -294,14 +354,16 @@ export class Aggregation {
 
   /** GTIN and lot of a row: a parent's recorded content; a unit's own properties, its label collection, its pool. */
   content(r: SerialRow): Content {
+    return this.contentOf(r, () => VALUE_GTIN.exec(r.v)?.[1]);
+  }
+
+  /** content() of a kind of child: `valueGtin` is the GTIN its value carries ((01) + 14 digits), if any. */
+  private contentOf(r: Pick<SerialRow, "asLevel" | "cg" | "cl" | "props" | "lcp" | "pool">, valueGtin: () => string | null | undefined): Content {
     if (r.asLevel !== null) return { gtin: r.cg as string, lot: r.cl as string };
     const props = this.json(r.props);
     const lcp = this.json(r.lcp);
     let gtin = pick(props, GTIN_KEYS) ?? pick(lcp, GTIN_KEYS);
-    if (!gtin) {
-      const m = /^(?:\(01\)|01)(\d{14})/.exec(r.v);
-      gtin = m ? m[1] : (r.pool ? this.gtinOfPool(r.pool) : undefined) ?? `pool:${r.pool ?? ""}`;
-    }
+    if (!gtin) gtin = valueGtin() || ((r.pool ? this.gtinOfPool(r.pool) : undefined) ?? `pool:${r.pool ?? ""}`);
     return { gtin, lot: pick(props, LOT_KEYS) ?? pick(lcp, LOT_KEYS) ?? "" };
   }
 
@@ -365,7 +427,7 @@ export class Aggregation {
    * The packing rules and writes, inside a transaction. `ownPending`: the builder whose pending children these are
    * (they are allowed to be pending there).
    */
-  packIn(tx: StoreTransaction, els: PackElement[], o: { context?: Dict; lv?: { level: AggregationLevel; childLevel: string | null }; ownPending?: string; method?: string }): PackedParent[] {
+  packIn(tx: StoreTransaction, els: PackElement[], o: PackContext): PackedParent[] {
     if (els.length > 1) {
       const parents = new Set(els.map((e) => e.parent));
       if (els.some((e) => e.children.some((c) => parents.has(c)))) {
@@ -384,40 +446,126 @@ export class Aggregation {
         return out;
       }
     }
+    // set-wise first; the per-child path (the same rules, one child at a time) when a rule breaks, to name every
+    // refusal, or when the children are not all of one kind
+    const plans = this.planSetWise(els, o) ?? this.planPerChild(els, o);
+    const now = new Date().toISOString();
+    const out: PackedParent[] = [];
+    const links: string[] = [];
+    for (const p of plans) {
+      const parent = JSON.stringify(p.e.parent);
+      for (const c of p.e.children) links.push(`${JSON.stringify(c)}:${parent}`);
+    }
+    this.q.linkAll.run(`{${links.join(",")}}`);
+    this.q.upsertParents.run(JSON.stringify(plans.map((p) => [p.e.parent, p.level, p.count, (p.content as Content).gtin, (p.content as Content).lot, p.packed || now])));
+    for (const p of plans) {
+      for (const [poolId, children] of p.groups) {
+        tx.audit({
+          event: "packing", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned",
+          context: { ...(o.context ?? {}), ...parentPropertyContext(p.e.properties), parent: p.e.parent, ...(p.level ? { level: p.level } : {}) }, method: "AggregationPackingEvent",
+        });
+      }
+      out.push({ parent: p.e.parent, children: p.e.children, level: p.level, count: p.count });
+    }
+    return out;
+  }
+
+  /** The parent's own refusals for packing `e` (state, builder, pool, SSCC, level, capacity) and what it holds. */
+  private parentRefusals(p: SerialRow, e: PackElement, o: PackContext, refusals: Refusal[]): { ok: boolean; stateOk: boolean; info: ParentInfo | undefined } {
+    const pr = this.stateRefusal(p, "packing", "parent");
+    if (pr) {
+      refusals.push(pr);
+      return { ok: false, stateOk: false, info: undefined };
+    }
+    const before = refusals.length;
+    const info: ParentInfo | undefined = p.asLevel === null ? undefined : { parent: p.v, level: p.asLevel, count: p.cn as number, gtin: p.cg as string, lot: p.cl as string, packed: p.cp as string };
+    if (p.pendingIn !== null && p.pendingIn !== o.ownPending) refusals.push({ code: "ParentInProgress", serialNumber: e.parent, reason: `parent ${e.parent} waits in open builder ${p.pendingIn}: it is closed and cannot take more children` });
+    const lv = o.lv;
+    if (lv) {
+      const L = lv.level;
+      if (L.parentPools && L.parentPools.length && !L.parentPools.includes(p.pool as string)) {
+        refusals.push({ code: "WrongParentPool", serialNumber: e.parent, reason: `parent ${e.parent} is from pool ${p.pool}; ${L.name} parents come from pool ${L.parentPools.join(" or ")}` });
+      }
+      if (L.parentKind === "sscc" && !isValidSscc(e.parent)) refusals.push({ code: "InvalidParent", serialNumber: e.parent, reason: `parent ${e.parent} of a ${L.name} is not an SSCC (18 digits with a correct check digit)` });
+      if (info && info.level !== L.name) refusals.push({ code: "WrongParentLevel", serialNumber: e.parent, reason: `parent ${e.parent} is a ${info.level}, not a ${L.name}` });
+      if ((info?.count ?? 0) + e.children.length > L.capacity) {
+        refusals.push({ code: "CapacityExceeded", serialNumber: e.parent, reason: `a ${L.name} holds at most ${L.capacity}; ${e.parent} would hold ${(info?.count ?? 0) + e.children.length}` });
+      }
+    }
+    return { ok: refusals.length === before, stateOk: true, info };
+  }
+
+  /** The parent's ancestors (a child among them would close a cycle); none when the parent is in no parent. */
+  private ancestors(p: SerialRow): Set<string> {
+    return new Set(p.inParent === null ? [] : (this.q.up.all(p.v) as string[]));
+  }
+
+  private planOf(e: PackElement, o: PackContext, info: ParentInfo | undefined, content: Content | undefined, groups: Map<string, string[]>): PackPlan {
+    return { e, level: o.lv?.level.name ?? info?.level ?? o.context?.level ?? "", content, count: (info?.count ?? 0) + e.children.length, packed: info?.packed ?? "", groups };
+  }
+
+  /**
+   * The rules checked over the whole batch at once: one SQL statement counts the children that break a universal
+   * rule and tells whether they are all of one kind (pool, label data, own properties, level, content); the parents
+   * (one row each) and the level and mixing rules are then checked per parent against that one kind. Undefined when
+   * anything is refused or the children are of several kinds: the per-child path decides and explains.
+   */
+  private planSetWise(els: PackElement[], o: PackContext): PackPlan[] | undefined {
+    const kids: string[] = [];
+    for (const e of els) for (const c of e.children) kids.push(c);
+    const json = JSON.stringify(kids);
+    const k = (this.q.anyPending.get() ? this.q.check.get({ kids: json, own: o.ownPending ?? null }) : this.q.checkNoPending.get({ kids: json })) as Record<string, string | number | null>;
+    if (k.bad !== 0 || k.n !== kids.length) return undefined;
+    for (const c of KIND_COLUMNS) if (k[`${c}N`] !== 0 && (k[`${c}N`] !== k.n || k[c] !== k[`${c}Max`])) return undefined;
+    const asLevel = k.asLevel as string | null;
+    const lv = o.lv;
+    if (lv && (lv.childLevel === null ? asLevel !== null : asLevel !== lv.childLevel)) return undefined;
+    const pool = this.poolId(k.poolPk as number);
+    let valueGtins = false;
+    const cc = this.contentOf({ asLevel, cg: k.cg as string | null, cl: k.cl as string | null, props: k.props as string | null, lcp: k.lcPk === null ? null : this.labelProps(k.lcPk as number), pool }, () => {
+      // the GTIN decides by the values themselves: they must all carry the same one (or none)
+      const g = VALUE_GTIN.exec(kids[0])?.[1];
+      valueGtins = kids.some((c) => VALUE_GTIN.exec(c)?.[1] !== g);
+      return g;
+    });
+    if (valueGtins) return undefined;
+    const parents = this.lookup(els.map((e) => e.parent));
+    const refusals: Refusal[] = [];
+    const plans: PackPlan[] = [];
+    for (let i = 0; i < els.length; i++) {
+      const e = els[i];
+      const p = parents[i];
+      const { ok, info } = this.parentRefusals(p, e, o, refusals);
+      if (!ok) return undefined;
+      // units cannot close a cycle (every ancestor is a parent)
+      if (asLevel !== null) {
+        const up = this.ancestors(p);
+        if (up.size && e.children.some((c) => up.has(c))) return undefined;
+      }
+      const content = combine(info ? { gtin: info.gtin, lot: info.lot } : undefined, cc);
+      if (lv && mixingProblem(lv.level.mixing, content)) return undefined;
+      plans.push(this.planOf(e, o, info, content, new Map([[pool, e.children]])));
+    }
+    return plans;
+  }
+
+  /** Every rule, child by child, collecting every refusal with its reason; throws when there is one. */
+  private planPerChild(els: PackElement[], o: PackContext): PackPlan[] {
     const all: string[] = [];
     for (const e of els) all.push(e.parent, ...e.children);
     const rows = this.lookup(all);
     const byValue = new Map<string, SerialRow>();
     for (const r of rows) byValue.set(r.v, r);
     const refusals: Refusal[] = [];
-    const plans: Array<{ e: PackElement; level: string; content: Content | undefined; count: number; packed: string; groups: Map<string, string[]> }> = [];
+    const plans: PackPlan[] = [];
     const lv = o.lv;
     for (const e of els) {
       const p = byValue.get(e.parent) as SerialRow;
-      const pr = this.stateRefusal(p, "packing", "parent");
-      if (pr) {
-        refusals.push(pr);
-        continue;
-      }
-      const info: ParentInfo | undefined = p.asLevel === null ? undefined : { parent: p.v, level: p.asLevel, count: p.cn as number, gtin: p.cg as string, lot: p.cl as string, packed: p.cp as string };
-      if (p.pendingIn !== null && p.pendingIn !== o.ownPending) refusals.push({ code: "ParentInProgress", serialNumber: e.parent, reason: `parent ${e.parent} waits in open builder ${p.pendingIn}: it is closed and cannot take more children` });
-      if (lv) {
-        const L = lv.level;
-        if (L.parentPools && L.parentPools.length && !L.parentPools.includes(p.pool as string)) {
-          refusals.push({ code: "WrongParentPool", serialNumber: e.parent, reason: `parent ${e.parent} is from pool ${p.pool}; ${L.name} parents come from pool ${L.parentPools.join(" or ")}` });
-        }
-        if (L.parentKind === "sscc" && !isValidSscc(e.parent)) refusals.push({ code: "InvalidParent", serialNumber: e.parent, reason: `parent ${e.parent} of a ${L.name} is not an SSCC (18 digits with a correct check digit)` });
-        if (info && info.level !== L.name) refusals.push({ code: "WrongParentLevel", serialNumber: e.parent, reason: `parent ${e.parent} is a ${info.level}, not a ${L.name}` });
-        if ((info?.count ?? 0) + e.children.length > L.capacity) {
-          refusals.push({ code: "CapacityExceeded", serialNumber: e.parent, reason: `a ${L.name} holds at most ${L.capacity}; ${e.parent} would hold ${(info?.count ?? 0) + e.children.length}` });
-        }
-      }
+      const { stateOk, info } = this.parentRefusals(p, e, o, refusals);
+      if (!stateOk) continue;
       // the parent's ancestors: a child among them would close a cycle. Every ancestor is a parent, so children that
       // are no parents (units) cannot close one and the walk up is skipped
-      const ancestors = new Set<string>();
-      if (e.children.some((c) => (byValue.get(c) as SerialRow).asLevel !== null)) {
-        for (const x of this.q.up.all(e.parent) as string[]) ancestors.add(x);
-      }
+      const ancestors = e.children.some((c) => (byValue.get(c) as SerialRow).asLevel !== null) ? this.ancestors(p) : new Set<string>();
       let content = info ? { gtin: info.gtin, lot: info.lot } : undefined;
       const groups = new Map<string, string[]>();
       for (const c of e.children) {
@@ -461,24 +609,10 @@ export class Aggregation {
         if (g) g.push(c);
         else groups.set(r.pool as string, [c]);
       }
-      plans.push({ e, level: lv?.level.name ?? info?.level ?? o.context?.level ?? "", content, count: (info?.count ?? 0) + e.children.length, packed: info?.packed ?? "", groups });
+      plans.push(this.planOf(e, o, info, content, groups));
     }
     if (refusals.length) throw refusalError(refusals, o.method ?? "AggregationPackingEvent");
-    const now = new Date().toISOString();
-    const out: PackedParent[] = [];
-    for (const p of plans) {
-      this.q.link.run(p.e.parent, JSON.stringify(p.e.children));
-      const c = p.content as Content;
-      this.q.upsertParent.run({ parent: p.e.parent, level: p.level, count: p.count, gtin: c.gtin, lot: c.lot, packed: p.packed || now });
-      for (const [poolId, children] of p.groups) {
-        tx.audit({
-          event: "packing", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned",
-          context: { ...(o.context ?? {}), ...parentPropertyContext(p.e.properties), parent: p.e.parent, ...(p.level ? { level: p.level } : {}) }, method: "AggregationPackingEvent",
-        });
-      }
-      out.push({ parent: p.e.parent, children: p.e.children, level: p.level, count: p.count });
-    }
-    return out;
+    return plans;
   }
 
   // ---------------------------------------------------------------- unpacking and rework
