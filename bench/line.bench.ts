@@ -24,10 +24,12 @@
    Its unit messages carry {pass: true, expected} so that the flow's own function nodes (verify, gate/ship) take the
    good path: the baseline is Node-RED moving the same messages through the same nodes.
 
-   Environment: SERIALFLOW_BENCH_LINE_UNITS (units per timed run; default: what takes ~6 s, 500 to 10,000),
+   Environment: SERIALFLOW_BENCH_LINE_UNITS (units per timed run; default from the warm-up's rate, 500 to 3,000),
    SERIALFLOW_BENCH_LINE_WINDOW (units on the line, default 64), SERIALFLOW_BENCH_LINE_REPS (best of, default 3),
-   SERIALFLOW_BENCH_LINE_DIR (parent folder of the Node-RED user directory, default the OS temp folder; /dev/shm
-   shows the cost without the disk's fsync), SERIALFLOW_BENCH_LINE_PROF=1 (child runs with --cpu-prof into out/). */
+   SERIALFLOW_BENCH_LINE_DIR (parent folder of the Node-RED user directory, default the OS temp folder),
+   SERIALFLOW_BENCH_LINE_MEM=0 (skip the runs with the pool file on /dev/shm, which show the CPU cost without the
+   disk's fsync), SERIALFLOW_BENCH_LINE_PROF=1 (the child runs with --cpu-prof, profiles in out/line-prof/; each
+   result's `window` is the timed span on the profile's clock). */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -132,7 +134,19 @@ return { payload: { count: 1 } };`;
 
 // ------------------------------------------------------------------------------------------------ child: Node-RED
 
-interface RunResult { variant: string; units: number; seconds: number; rate: number; good: number; rejected: number; misprints?: number; states?: Record<string, number> }
+interface RunResult {
+  variant: string;
+  units: number;
+  seconds: number;
+  rate: number;
+  good: number;
+  rejected: number;
+  misprints?: number;
+  states?: Record<string, number>;
+  commitsPerUnit?: number;
+  /** the timed span on the monotonic clock in µs (as in a --cpu-prof profile) */
+  window?: [number, number];
+}
 
 interface BenchGlobal { window: number; units: number; gateDone(good: number): void }
 
@@ -198,8 +212,9 @@ async function child(): Promise<void> {
   };
 
   /** Deploys a line (ours or baseline), waits until it is ready, runs `units` units, verifies, returns the rate. */
-  async function runLine(variant: "ours" | "baseline", units: number, tag: string): Promise<RunResult> {
-    const dbRel = path.join("bench", `${tag}.db`);
+  async function runLine(variant: "ours" | "baseline", units: number, tag: string, memDir?: string): Promise<RunResult> {
+    // the pool file: in the user directory (as deployed), or on tmpfs to take the disk's fsync out of the picture
+    const dbRel = memDir ? path.join(memDir, `${tag}.db`) : path.join("bench", `${tag}.db`);
     const flow = variant === "ours" ? oursLine(dbRel, units) : baseline(oursLine(dbRel, units));
     bench.units = units;
     await deploy(flow);
@@ -245,8 +260,8 @@ async function child(): Promise<void> {
     }
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (refusals.length) throw new Error(`${variant}: refusals at the Catch node: ${refusals.slice(0, 3).join("; ")}`);
-    const result: RunResult = { variant, units, seconds: s, rate: units / s, good, rejected: units - good };
-    if (variant === "ours") Object.assign(result, await verify(units, good, passed, rejected, path.join(userDir, dbRel)));
+    const result: RunResult = { variant, units, seconds: s, rate: units / s, good, rejected: units - good, window: [Number(t0 / 1000n), Number(t0 / 1000n) + Math.round(s * 1e6)] };
+    if (variant === "ours") Object.assign(result, await verify(units, good, passed, rejected, path.resolve(userDir, dbRel)));
     return result;
   }
 
@@ -283,7 +298,9 @@ async function child(): Promise<void> {
       if ((inState.SNInvalid ?? 0) !== misprints) fail(`${inState.SNInvalid} SNInvalid, ${misprints} misprints`);
       const v = store.verifyAudit();
       if (!v.ok) fail(`the audit chain does not verify: ${JSON.stringify(v)}`);
-      return { misprints, states: inState };
+      // one durable transaction per PSS call: request, encode or invalidate, commission or scrap (printed units), ship per 10
+      const commits = units + units + (units - misprints) + (inState.Released ?? 0) / 10;
+      return { misprints, states: inState, commitsPerUnit: commits / units };
     } finally {
       store.close();
     }
@@ -315,18 +332,26 @@ async function child(): Promise<void> {
     return { variant, units, seconds: s, rate: units / s, good: units, rejected: 0 };
   }
 
+  const memDir = fs.existsSync("/dev/shm") && process.env.SERIALFLOW_BENCH_LINE_MEM !== "0" ? fs.mkdtempSync("/dev/shm/serialflow-bench-line-") : undefined;
   try {
     // warm-up (JIT, the PLC's OPC UA certificate) and the size of the timed runs
     const warm = await runLine("ours", 300, "warm-ours");
     await runLine("baseline", 300, "warm-base");
-    const units = fixedUnits || Math.max(500, Math.min(10_000, Math.round((warm.rate * 6) / 100) * 100));
+    // ~10 s per timed run of our line at the warm-up's (cold, so low) rate, 500 to 3,000 units
+    const units = fixedUnits || Math.max(500, Math.min(3_000, Math.round((warm.rate * 10) / 100) * 100));
     emit({ kind: "plan", units, window, reps, warmRate: warm.rate, userDir });
     let n = 0;
     for (let r = 0; r < reps; r++) {
       emit({ kind: "line", ...(await runLine("ours", units, `line-ours-${++n}`)) });
       emit({ kind: "line", ...(await runLine("baseline", units, `line-base-${++n}`)) });
     }
-    const chainUnits = Math.min(10_000, units * 2);
+    // the same line with its pool file in memory: what the line costs without the disk's fsync
+    if (memDir) {
+      for (let r = 0; r < Math.min(reps, 2); r++) emit({ kind: "line-mem", ...(await runLine("ours", units, `line-mem-${++n}`, memDir)) });
+    }
+    // durable commits on this disk: one row and one audit-sized row per transaction, WAL, synchronous=FULL
+    emit({ kind: "fsync", ...rawCommits(path.join(userDir, "bench", "raw.db"), 500) });
+    const chainUnits = units;
     await runChain("ours", 200, "chain-warm");
     for (let r = 0; r < reps; r++) {
       emit({ kind: "chain", ...(await runChain("ours", chainUnits, `chain-ours-${++n}`)) });
@@ -337,6 +362,27 @@ async function child(): Promise<void> {
     await RED.stop();
     server.close();
     fs.rmSync(userDir, { recursive: true, force: true });
+    if (memDir) fs.rmSync(memDir, { recursive: true, force: true });
+  }
+}
+
+/** The disk's floor: `n` single-row durable transactions with raw better-sqlite3 (WAL, synchronous=FULL). */
+function rawCommits(file: string, n: number): { commitsPerSecond: number } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Database = require("better-sqlite3");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec("CREATE TABLE t (seq INTEGER PRIMARY KEY, v TEXT NOT NULL, hash TEXT NOT NULL)");
+    const ins = db.prepare("INSERT INTO t (v, hash) VALUES (?, ?)");
+    const one = db.transaction((i: number) => ins.run(`S${i}`, "0".repeat(64)));
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) one.immediate(i);
+    return { commitsPerSecond: n / (Number(process.hrtime.bigint() - t0) / 1e9) };
+  } finally {
+    db.close();
   }
 }
 
@@ -386,6 +432,10 @@ const bench: BenchModule = {
       note: `pass-through flow ${Math.round(b.rate).toLocaleString("en-US")} units/s; ${o.good} good, ${o.rejected} rejected (${o.misprints} misprints); all units verified, audit chain verifies`,
     });
     log({ name: "demo line: time per unit", value: (1 / o.rate) * 1e3, unit: "ms/unit", note: `pass-through ${((1 / b.rate) * 1e3).toFixed(3)} ms` });
+    const m = best("line-mem", "ours");
+    if (m.rate) log({ name: "demo line, pool file on tmpfs (no fsync: the CPU cost)", value: m.rate, unit: "units/s", ratio: m.rate / b.rate, note: `${((1 / m.rate) * 1e3).toFixed(2)} ms/unit` });
+    const f = rows.find((r) => r.kind === "fsync");
+    if (f) log({ name: "durable commits on this disk (raw better-sqlite3, WAL, FULL)", value: f.commitsPerSecond, unit: "commits/s", note: `the line commits ${o.commitsPerUnit?.toFixed(2)} times per unit: disk floor ${Math.round(f.commitsPerSecond / o.commitsPerUnit).toLocaleString("en-US")} units/s` });
     const co = best("chain", "ours");
     const cb = best("chain", "baseline");
     log({
