@@ -324,6 +324,21 @@ describe("pool store", function () {
       assert.deepEqual(lows, [{ poolId: "L", available: 7, threshold: 10 }]);
     });
 
+    it("checks low after events that take free numbers, not after events on numbers in use", function () {
+      store.createPool({ poolId: "L", sidClass: "test", lowThreshold: 10 });
+      const lows: Array<{ available: number }> = [];
+      store.on("low", (i) => lows.push(i));
+      store.provision("L", nums("L", 12));
+      const got = store.request("Allocated", { count: 3, poolSelectionCriteria: { PoolID: "L" } }).snCollection.serialNumbers;
+      assert.deepEqual(lows.map((l) => l.available), [9]);
+      store.applyEvent("sn_encoding", { serialNumbers: got });
+      store.applyEvent("commissioning", { serialNumbers: got });
+      assert.equal(lows.length, 1, "encoding and commissioning do not change the free count: no check");
+      const free = nums("L", 12).filter((n) => !got.includes(n))[0];
+      store.applyEvent("sn_invalidating", { serialNumbers: [free] });
+      assert.deepEqual(lows.map((l) => l.available), [9, 8], "invalidating a free number is checked");
+    });
+
     it("store.transaction runs several calls and custom audit records in one transaction: all or nothing", function () {
       store.provision("A", nums("T", 3));
       const seen: string[][] = [];

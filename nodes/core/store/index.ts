@@ -915,7 +915,9 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
         }
         if (labelPk !== null) this.q.setLabel.run(labelPk, json);
         if (g.anomaly) anomalies += g.rids.length;
-        this.touched.add(g.pool.pk);
+        // only numbers leaving a free state (Unassigned, Unallocated) can make the pool low: an event on numbers
+        // already in use (encoding, commissioning, shipping ...) skips the low check after the commit
+        if (g.from === "Unassigned" || g.from === "Unallocated") this.touched.add(g.pool.pk);
         this.appendAudit({ actor, event, poolId: g.pool.pool_id, serialNumbers: g.values, fromState: g.from, toState: g.to, context, anomaly: g.anomaly, method, labelCollectionId: lcId });
       }
       for (const [v, p] of labelProps) this.q.setProps.run(JSON.stringify(p), v);
