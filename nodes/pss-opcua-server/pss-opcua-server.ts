@@ -27,7 +27,8 @@ export interface OpcUaServerNodeDef extends NodeDef {
   pools?: string[] | string;
   modes?: SecurityModeName[];
   policies?: SecurityPolicyName[];
-  users?: ServerUserRow[];
+  /** the user rows (name, roles, password slot); not "users", which the editor reserves on every node */
+  accounts?: ServerUserRow[];
   allowAnonymous?: boolean;
   anonymousRole?: Role;
   autoAcceptUnknownCertificates?: boolean;
@@ -121,7 +122,7 @@ export default function (RED: NodeAPI): void {
       const policies = list<SecurityPolicyName>(config.policies, SECURITY_POLICIES, ["Basic256Sha256", "Aes128_Sha256_RsaOaep"], "security policy");
       const anonymousRole = config.anonymousRole ?? "admin";
       if (!ROLES.includes(anonymousRole)) throw new Error(`anonymous role "${anonymousRole}" is unknown (one of ${ROLES.join(", ")})`);
-      const users = serverUsers(config.users, credentials);
+      const users = serverUsers(config.accounts, credentials);
       if (!users.length && config.allowAnonymous !== true) throw new Error("nobody could call the server: add a user, or allow anonymous access (development only)");
       const server = await createOpenScsServer({
         backend: new ExposedPoolsBackend(exposed),

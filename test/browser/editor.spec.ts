@@ -77,7 +77,21 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
         .map((n: any) => n.id),
     )) as string[];
     for (const id of ids) {
-      await page.locator(`[id="${id}"] .red-ui-flow-node-button`).first().click({ force: true });
+      // the button posts /inject/<id>: that request answered 200 is the proof the click landed; a click that does
+      // not land (no request at all) is tried again once, never one that did
+      const name = (await page.evaluate((i) => RED.nodes.node(i).name || "", id)) as string;
+      let injected = false;
+      for (let attempt = 0; attempt < 2 && !injected; attempt++) {
+        const answered = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname.endsWith(`/inject/${id}`), { timeout: 5000 });
+        const button = page.locator(`[id="${id}"] .red-ui-flow-node-button`).first();
+        await button.scrollIntoViewIfNeeded().catch(() => undefined);
+        await button.click({ force: true });
+        injected = await answered.then((r) => {
+          assert.equal(r.status(), 200, `inject "${name}": the runtime answered ${r.status()}`);
+          return true;
+        }, () => false);
+      }
+      assert.ok(injected, `clicking the button of inject "${name}" injected a message`);
       await page.waitForTimeout(1500);
     }
     return ids.length;

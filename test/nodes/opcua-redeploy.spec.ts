@@ -49,7 +49,7 @@ describe("redeploys of a flow with pss-opcua-server", function () {
     const flow = (i: number) => [
       { id: "t", type: "tab", label: `deploy ${i}` },
       { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: "RD", sidClass: SID_CLASS, criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 100 },
-      { id: "srv", z: "t", type: "pss-opcua-server", name: `deploy ${i}`, port, host: "127.0.0.1", pools: ["pool"], users: rows, pkiFolder: serverPki, wires: [] },
+      { id: "srv", z: "t", type: "pss-opcua-server", name: `deploy ${i}`, port, host: "127.0.0.1", pools: ["pool"], accounts: rows, pkiFolder: serverPki, wires: [] },
     ];
     const started = async (i: number): Promise<OpenScsServer> => {
       const s = await (helper.getNode("srv") as unknown as OpcUaServerNode).started;
@@ -96,7 +96,7 @@ describe("redeploys of a flow with pss-opcua-server", function () {
     await helper.load(allNodeModules() as any, [
       { id: "t", type: "tab", label: "late client" },
       { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: "RD", sidClass: SID_CLASS, criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 100 },
-      { id: "srv", z: "t", type: "pss-opcua-server", name: "", port, host: "127.0.0.1", pools: ["pool"], users: rows, pkiFolder: serverPki, wires: [] },
+      { id: "srv", z: "t", type: "pss-opcua-server", name: "", port, host: "127.0.0.1", pools: ["pool"], accounts: rows, pkiFolder: serverPki, wires: [] },
     ] as any, { srv: credentials } as any);
     const server = await (helper.getNode("srv") as unknown as OpcUaServerNode).started;
     assert.ok(server);

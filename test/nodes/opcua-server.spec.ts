@@ -28,7 +28,7 @@ function serverFlow(o: { dbFile: string; port: number; pkiFolder: string; maxReq
     { id: "pool", type: "pss-pool", mode: "local", dbFile: o.dbFile, poolId: "SITE", sidClass: SID_CLASS, criteria: [{ key: "GTIN", value: GTIN }], guardPolicy: "strict", lowThreshold: 0, maxRequest: o.maxRequest ?? 100 },
     { id: "hidden", type: "pss-pool", mode: "local", dbFile: o.dbFile, poolId: "HIDDEN", sidClass: SID_CLASS, criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 100 },
     {
-      id: "srv", z: "t", type: "pss-opcua-server", name: "", port: o.port, host: "127.0.0.1", pools: ["pool"], users: rows, pkiFolder: o.pkiFolder,
+      id: "srv", z: "t", type: "pss-opcua-server", name: "", port: o.port, host: "127.0.0.1", pools: ["pool"], accounts: rows, pkiFolder: o.pkiFolder,
       modes: ["SignAndEncrypt"], policies: ["Basic256Sha256", "Aes128_Sha256_RsaOaep"], allowAnonymous: false, anonymousRole: "admin", autoAcceptUnknownCertificates: false,
       maxSNRequestable: "", maxSNReturnable: "", maxSNPushable: "10", maxEvents: "", maxAggregationEvents: "", wires: [],
       ...(o.server ?? {}),
@@ -196,7 +196,7 @@ describe("pss-opcua-server node", function () {
     await helper.load(allNodeModules() as any, [
       { id: "t", type: "tab" },
       { id: "rp", type: "pss-pool", mode: "remote", endpointUrl: "opc.tcp://127.0.0.1:1", poolId: "X", pkiFolder: clientPki, criteria: [] },
-      { id: "srv", z: "t", type: "pss-opcua-server", port, host: "127.0.0.1", pools: ["rp"], users: [{ name: "u", roles: ["admin"], slot: 0 }], pkiFolder: serverPki, wires: [] },
+      { id: "srv", z: "t", type: "pss-opcua-server", port, host: "127.0.0.1", pools: ["rp"], accounts: [{ name: "u", roles: ["admin"], slot: 0 }], pkiFolder: serverPki, wires: [] },
     ] as any, { srv: { password0: "pw" } } as any);
     assert.equal(await (helper.getNode("srv") as unknown as OpcUaServerNode).started, undefined);
     const errors = (helper.getNode("srv") as any).error.args.map((a: any[]) => String(a[0]));

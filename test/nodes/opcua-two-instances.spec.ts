@@ -80,7 +80,7 @@ describe("two Node-RED instances: a line draws from a site pool over OPC UA", fu
     fs.writeFileSync(path.join(siteDir, "flows.json"), JSON.stringify([
       { id: "t", type: "tab", label: "site" },
       { id: "pool", type: "pss-pool", mode: "local", dbFile: "site.db", poolId: "SITE", sidClass: SID_CLASS, criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: PAGE },
-      { id: "srv", z: "t", type: "pss-opcua-server", name: "site", port: 0, host: "127.0.0.1", pools: ["pool"], users: [{ name: "line1", roles: ["operator"], slot: 0 }], pkiFolder: "pki", wires: [] },
+      { id: "srv", z: "t", type: "pss-opcua-server", name: "site", port: 0, host: "127.0.0.1", pools: ["pool"], accounts: [{ name: "line1", roles: ["operator"], slot: 0 }], pkiFolder: "pki", wires: [] },
     ]));
     fs.writeFileSync(path.join(siteDir, "flows_cred.json"), JSON.stringify({ srv: { password0: "line1-secret" } }));
 
