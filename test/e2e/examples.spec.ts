@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
+import { until } from "../helpers/until";
 import { REPO_ROOT } from "../helpers/paths";
 import { openPoolStore } from "../../nodes/core/store";
 
@@ -27,20 +28,6 @@ function coreModules(): Record<string, unknown> {
   };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function poolFile(userDir: string, pool: FlowNode): string {
   const f = typeof pool.dbFile === "string" && pool.dbFile.trim() ? pool.dbFile.trim() : path.join("serialflow", "serialflow.db");

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
+import { until } from "../helpers/until";
 import { REPO_ROOT, sharedFile } from "../helpers/paths";
 import { openPoolStore, type SqlitePoolStore } from "../../nodes/core/store";
 
@@ -23,20 +24,6 @@ function coreModules(): Record<string, unknown> {
   return { inject: m("common/20-inject.js"), debug: m("common/21-debug.js"), comment: m("common/90-comment.js"), catch: m("common/25-catch.js"), function: m("function/10-function.js") };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The EPCIS 2.0 JSON schema with format checks (ajv + ajv-formats), or null with a note when either is absent. */
 function schemaValidator(): ((doc: unknown) => string | null) | null {
