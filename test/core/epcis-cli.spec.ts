@@ -16,7 +16,9 @@ describe("serialflow epcis export", function () {
   before(function () {
     tmp = tmpDir("serialflow-epcis-cli-");
     db = path.join(tmp.dir, "pool.db");
-    const store = openPoolStore(db, { actor: "line" });
+    // a clock one second per reading: the period boundary below never falls inside one millisecond of two records
+    let now = Date.parse("2026-03-01T08:00:00Z");
+    const store = openPoolStore(db, { actor: "line", clock: () => (now += 1000) });
     store.createPool({ poolId: "units", sidClass: "US-DSCSA", selectionCriteria: { level: "unit" }, isDefault: true });
     store.createPool({ poolId: "ssccs", sidClass: "GS1-SSCC", selectionCriteria: { level: "case" } });
     const sscc = gs1.makeSscc("0614141", 0, 7);
