@@ -7,10 +7,33 @@ import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { until } from "../helpers/until";
-import { REPO_ROOT } from "../helpers/paths";
+import { REPO_ROOT, sharedFile } from "../helpers/paths";
 import { openPoolStore } from "../../nodes/core/store";
+import { aggregationFor } from "../../nodes/core/aggregation/hierarchy";
 
 const EXAMPLES = path.join(REPO_ROOT, "examples");
+type Doc = { type: string; epcisBody: { eventList: Array<Record<string, any>> } };
+
+/** The EPCIS 2.0 JSON schema with format checks (ajv + ajv-formats), or null with a note when either is absent. */
+function schemaValidator(): ((doc: unknown) => string | null) | null {
+  const file = sharedFile("reference/epcis/EPCIS-JSON-Schema.json");
+  let Ajv: any;
+  let addFormats: any;
+  try {
+    Ajv = require("ajv");
+    addFormats = require("ajv-formats");
+  } catch {
+    Ajv = undefined;
+  }
+  if (!file || !Ajv) {
+    console.log("      (EPCIS schema or ajv absent: the demo's EPCIS documents are checked for content only)");
+    return null;
+  }
+  const ajv = new (Ajv.default ?? Ajv)({ strict: false, allErrors: true });
+  (addFormats.default ?? addFormats)(ajv);
+  const validate = ajv.compile(JSON.parse(fs.readFileSync(file, "utf8")));
+  return (doc) => (validate(doc) ? null : ajv.errorsText(validate.errors, { separator: "\n" }));
+}
 const UNITS = 200;
 
 type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
@@ -130,11 +153,32 @@ describe("examples/: every flow imports, deploys and runs", function () {
     assert.equal(after.available, before - 25_000);
   }
 
-  /** Units through the simulated line: every unit decided at the gate, every number in the state its unit's fate says. */
+  /** Units through the simulated line: every unit decided at the gate, every number in the state its unit's fate says,
+   *  good units aggregated into cases of 10 SSCCs, each case shipped with its units and reported in an EPCIS document. */
   async function driveLine(flow: FlowNode[], plcs: FlowNode[]): Promise<void> {
-    const pool = flow.find((n) => n.type === "pss-pool")!;
-    // the flow tops the pool up on deploy
+    const pools = flow.filter((n) => n.type === "pss-pool");
+    const pool = pools.find((n) => n.sidClass !== "GS1-SSCC")!;
+    const ssccPool = pools.find((n) => n.sidClass === "GS1-SSCC");
+    assert.ok(ssccPool, "the demo has an SSCC pool for its cases");
+    assert.equal(poolFile(tmp.dir, ssccPool!), poolFile(tmp.dir, pool), "the SSCC pool lives in the unit pool's file (the hierarchy is kept there)");
+    const aggregator = flow.find((n) => n.type === "pss-aggregator");
+    assert.ok(aggregator, "the demo aggregates");
+    const exporter = flow.find((n) => n.type === "pss-epcis");
+    assert.ok(exporter, "the demo reports in EPCIS");
+    const ship = flow.find((n) => n.type === "pss-sid-shipping")!;
+    const close = flow.find((n) => n.type === "inject" && (n.wires ?? []).flat().includes(aggregator!.id))!;
+    assert.ok(close, "an inject closes the open case");
+    // what the line sends out: every shipment (the shipping results) and every EPCIS document
+    const shipments: string[][] = [];
+    const docs: Doc[] = [];
+    helper.getNode((ship.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => shipments.push(m.payload.serialNumbers));
+    helper.getNode((exporter!.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => docs.push(m.payload));
+    const refusedScans: string[] = [];
+    for (const t of (aggregator!.wires ?? [])[1] ?? []) helper.getNode(t).on("input", (m: Record<string, any>) => refusedScans.push(`${m.payload.code}: ${m.payload.reason}`));
+
+    // the flow tops both pools up on deploy
     await until("the pool to be provisioned", async () => ((await counts(pool.id)).available >= UNITS ? true : undefined), 30_000);
+    await until("the SSCC pool to be provisioned", async () => ((await counts(ssccPool!.id)).available >= UNITS / 10 ? true : undefined), 30_000);
     for (const p of flow.filter((n) => n.type === "pss-sim-printer")) assert.ok(((await (helper.getNode(p.id) as any).ready) as number) > 0, "the printer listens");
     const plc = helper.getNode(plcs[0].id) as any;
     const ep = await plc.opcuaReady;
@@ -146,20 +190,69 @@ describe("examples/: every flow imports, deploys and runs", function () {
     });
     const printers = flow.filter((n) => n.type === "pss-sim-printer").map((n) => (helper.getNode(n.id) as any).printer);
     const misprints = printers.reduce((a: number, p: any) => a + p.stats.failed, 0);
-    // the last shipment leaves after the last unit passes the gate
+    // the last full case ships right after its tenth unit passed the gate; the rest wait in the open case
     const s = await until("the pool to settle", async () => {
       const k = await counts(pool.id);
-      return k.Commissioned + k.Released === c.good && k.Commissioned < 10 ? k : undefined;
+      return k.Commissioned + k.Released === c.good && k.Commissioned === c.good % 10 && shipments.length === Math.floor(c.good / 10) && docs.length === shipments.length ? k : undefined;
     }, 10_000);
-    console.log(`      line: ${c.good} good, ${c.rejected} rejected (${misprints} misprints); pool: ${s.Released} Released, ${s.Commissioned} Commissioned, ${s.LabelScrapped} LabelScrapped, ${s.SNInvalid} SNInvalid`);
+    console.log(`      line: ${c.good} good, ${c.rejected} rejected (${misprints} misprints); pool: ${s.Released} Released, ${s.Commissioned} Commissioned, ${s.LabelScrapped} LabelScrapped, ${s.SNInvalid} SNInvalid; ${shipments.length} cases shipped`);
     assert.equal(c.good + c.rejected, UNITS);
     assert.ok(c.good > UNITS * 0.8, `most units are good (${c.good})`);
     assert.ok(c.rejected > 0, "the simulated faults reject some units");
     assert.equal(s.Allocated, 0, "no number is left allocated");
     assert.equal(s.Encoded, 0, "no printed label is left undecided");
-    assert.equal(s.Released % 10, 0, "shipments of ten");
     assert.equal(s.SNInvalid, misprints, "each misprinted number is invalidated");
     assert.equal(s.LabelScrapped + s.SNInvalid, c.rejected, "each rejected unit's label is scrapped or its number invalidated");
+    assert.deepEqual(refusedScans, [], "the aggregator refused no scan");
+    for (const sh of shipments) assert.equal(sh.length, 11, "a full case ships as its SSCC and its 10 units");
+
+    // end of the lot: 'Close the open case' closes the partial case, which ships too
+    if (c.good % 10) {
+      helper.getNode(close.id).receive({ payload: JSON.parse(String(close.payload)) });
+      await until("the partial case to ship", async () => ((await counts(pool.id)).Released === c.good && docs.length === Math.ceil(c.good / 10) ? true : undefined), 10_000);
+      assert.equal(shipments[shipments.length - 1].length, 1 + (c.good % 10), "the partial case ships with the units it holds");
+    }
+    const cases = Math.ceil(c.good / 10);
+    assert.equal(shipments.length, cases, "one shipment per case");
+    const k = await counts(ssccPool!.id);
+    assert.equal(k.Released, cases, "each case's SSCC is Released");
+    assert.equal((k.Allocated ?? 0) + (k.Encoded ?? 0) + (k.Commissioned ?? 0), 0, "no SSCC drawn and left behind");
+
+    // the hierarchy in the pool file: each shipped SSCC holds exactly the units shipped with it, all Released
+    const store = openPoolStore(poolFile(tmp.dir, pool));
+    const units = new Set<string>();
+    try {
+      const agg = aggregationFor(store);
+      for (const [sscc, ...children] of shipments) {
+        assert.match(sscc, /^09506000\d{10}$/, "the case is an SSCC of the demo's company prefix");
+        assert.deepEqual([...agg.childrenOf(sscc)].sort(), [...children].sort(), `case ${sscc} holds the units shipped with it`);
+        assert.equal(agg.tree(sscc)?.children?.length, children.length);
+        for (const sn of [sscc, ...children]) assert.equal(store.getSerialNumber(sn)?.state, "Released", `${sn} is Released`);
+        for (const u of children) units.add(u);
+      }
+      assert.equal(units.size, c.good, "every good unit is in exactly one case");
+    } finally {
+      store.close();
+    }
+
+    // one EPCIS document per shipped case, valid, and together: every commissioning, every case packed, every shipment
+    assert.equal(docs.length, cases, "an EPCIS document per shipped case");
+    const validate = schemaValidator();
+    const events = docs.flatMap((d) => {
+      assert.equal(d.type, "EPCISDocument");
+      if (validate) assert.equal(validate(d), null, "valid against the EPCIS 2.0 JSON schema");
+      return d.epcisBody.eventList;
+    });
+    const epcs = (step: string) => events.filter((e) => e.bizStep === step).flatMap((e) => e.epcList as string[]);
+    const com = epcs("commissioning");
+    assert.equal(com.filter((x) => x.startsWith("urn:epc:id:sgtin:9506000.013435.")).length, c.good, "every good unit commissioned, as an SGTIN of the demo's GTIN");
+    assert.equal(com.filter((x) => x.startsWith("urn:epc:id:sscc:9506000.")).length, cases, "every case's SSCC commissioned");
+    const packing = events.filter((e) => e.type === "AggregationEvent");
+    assert.equal(packing.length, cases, "one AggregationEvent per case");
+    assert.equal(packing.reduce((n, e) => n + e.childEPCs.length, 0), c.good, "every good unit packed");
+    const shippedEpcs = epcs("shipping");
+    assert.equal(shippedEpcs.length, c.good + cases, "every case and unit shipped");
+    assert.equal(new Set(shippedEpcs).size, shippedEpcs.length, "nothing shipped twice");
   }
 
   async function driveEveryFunction(): Promise<void> {
