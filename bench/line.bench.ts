@@ -11,18 +11,22 @@
    units are always on the line (printer, camera, gate) and the PLC drives them as fast as the line takes them.
    Each unit: SNRequestAllocated (1 number, durable transaction + audit record), ZPL rendered and printed over a
    loopback TCP connection to the simulated printer, LabelsEncodingEvent (durable, audited), camera read and grade,
-   state guard, SIDCommissioningEvent (durable, audited), gate pass; shipments of ten (SIDShippingEvent, durable,
-   audited); misprints → SNInvalidatingEvent, no-reads / wrong codes / low grades → LabelsScrappingEvent, gate reject.
+   state guard, SIDCommissioningEvent (durable, audited), gate pass, the scan into the case aggregator (durable); per 10
+   good units the case closes (its SSCC drawn, encoded, commissioned and the units packed, in the tenth scan's
+   transaction), ships with its units (SIDShippingEvent, durable, audited) and the EPCIS node (messages mode) sends a
+   document; misprints → SNInvalidatingEvent, no-reads / wrong codes / low grades → LabelsScrappingEvent, gate reject.
    The clock runs from the first step command to the moment the last unit is decided at the gate and the last full
-   box has shipped. Afterwards every unit's number is looked up in the pool file (passed → Released, or Commissioned
-   for the last part box; rejected → SNInvalid or LabelScrapped), numbers are unique per unit, no number is left
-   Allocated or Encoded, the PLC's counters agree, nothing reached the Catch node, and store.verifyAudit() passes.
+   case has shipped and been reported. Afterwards every unit's number is looked up in the pool file (passed →
+   Released, or Commissioned in the open case; rejected → SNInvalid or LabelScrapped), numbers are unique per unit,
+   no number is left Allocated or Encoded, each shipped case's SSCC is Released and holds exactly the 10 units shipped
+   with it, the PLC's counters agree, nothing reached the Catch node, and store.verifyAudit() passes.
 
    The baseline deploys the same topology, ids and wires with every pss-* node replaced by a function node
-   `return msg;` and the pool config node removed; the PLC, which has to make units, becomes a function node that
-   emits one unit message per step and turns pass/reject into a gate message (the same messages the PLC sends).
-   Its unit messages carry {pass: true, expected} so that the flow's own function nodes (verify, gate/ship) take the
-   good path: the baseline is Node-RED moving the same messages through the same nodes.
+   `return msg;` and the pool config nodes removed; the PLC, which has to make units, becomes a function node that
+   emits one unit message per step and turns pass/reject into a gate message (the same messages the PLC sends), and
+   the aggregator, which has to make cases, a function node that sends a closed-case message per 10 scans.
+   The PLC stand-in's unit messages carry {pass: true, expected} so that the flow's own function nodes (verify, gate,
+   case) take the good path: the baseline is Node-RED moving the same messages through the same nodes.
 
    Environment: SERIALFLOW_BENCH_LINE_UNITS (units per timed run; default from the warm-up's rate, 500 to 3,000),
    SERIALFLOW_BENCH_LINE_WINDOW (units on the line, default 64), SERIALFLOW_BENCH_LINE_REPS (best of, default 3),
@@ -85,13 +89,19 @@ function byId(flow: FlowNode[], id: string): FlowNode {
   return n;
 }
 
-/** The demo as deployed by the bench: its own pool file, a top-up big enough for the run, the feeder. */
+/** The demo as deployed by the bench: its own pool file, top-ups big enough for the run, the feeder. */
 function oursLine(dbFile: string, units: number): FlowNode[] {
   const flow = demoFlow();
   byId(flow, "demo-pool").dbFile = dbFile;
+  byId(flow, "demo-sscc-pool").dbFile = dbFile;
   byId(flow, "demo-topup").func = `const free = msg.payload.status ? msg.payload.status.available : msg.payload.available;
 if (typeof free !== 'number' || free >= ${units + 500}) return null;
 return { payload: { action: 'generate', count: ${units + 1000} - free } };`;
+  // the SSCC range as the demo makes it, sized for units/10 cases (and a margin)
+  const range = byId(flow, "demo-sscc-range");
+  const sized = String(range.func).replace("st.available >= 100", `st.available >= ${Math.ceil(units / 10) + 50}`).replace("i <= 200", `i <= ${Math.ceil(units / 10) + 100}`);
+  if (sized === range.func || !sized.includes(`i <= ${Math.ceil(units / 10) + 100}`)) throw new Error("the demo's SSCC range function changed: update bench/line.bench.ts");
+  range.func = sized;
   const plc = byId(flow, "demo-plc");
   (plc.wires as string[][])[1].push("bench-feeder");
   flow.push({ id: "bench-feeder", type: "function", z: "demo-tab", name: "bench feeder", func: FEEDER, outputs: 1, timeout: 0, noerr: 0, initialize: "", finalize: "", libs: [], x: 340, y: 140, wires: [["demo-plc"]] });
@@ -103,11 +113,22 @@ function passThrough(n: FlowNode, func = "return msg;"): FlowNode {
   return { id: n.id, type: "function", z: n.z, name: `pass-through (${n.type})`, func, outputs, timeout: 0, noerr: 0, initialize: "", finalize: "", libs: [], x: n.x, y: n.y, wires: n.wires ?? [] };
 }
 
-/** Every pss-* node on a tab becomes `return msg;` (the PLC: a unit emitter), pss-* config nodes go. */
+/** The baseline's stand-in for the aggregator: the same closed-case message per 10 scans, no store. */
+const AGGREGATOR_STANDIN = `const box = context.get('box') || [];
+box.push(msg.payload);
+if (box.length < 10) { context.set('box', box); return null; }
+context.set('box', []);
+const n = (context.get('n') || 0) + 1;
+context.set('n', n);
+return { payload: { returnStatus: 'NoError', aggregationElement: [{ parent: 'C' + n, children: box }], level: 'case', full: true } };`;
+
+/** Every pss-* node on a tab becomes `return msg;` (the PLC: a unit emitter; the aggregator: a case per 10 scans),
+ *  pss-* config nodes go. */
 function baseline(flow: FlowNode[]): FlowNode[] {
+  const standIn: Record<string, string> = { "pss-sim-plc": PLC_STANDIN, "pss-aggregator": AGGREGATOR_STANDIN };
   return flow
     .filter((n) => !(n.type.startsWith("pss-") && !n.z))
-    .map((n) => (!n.type.startsWith("pss-") ? n : n.type === "pss-sim-plc" ? passThrough(n, PLC_STANDIN) : passThrough(n)));
+    .map((n) => (!n.type.startsWith("pss-") ? n : passThrough(n, standIn[n.type])));
 }
 
 /** The microbench: feeder → SNRequestAllocated (1) → LabelsEncodingEvent → SIDCommissioningEvent → feeder. */
@@ -220,18 +241,28 @@ async function child(): Promise<void> {
     await deploy(flow);
     if (variant === "ours") {
       await until("the pool to be provisioned", async () => ((await getNode("demo-pool").getBackend().status()).available >= units ? true : undefined), 60_000);
+      await until("the SSCC pool to be provisioned", async () => ((await getNode("demo-sscc-pool").getBackend().status()).available >= Math.ceil(units / 10) ? true : undefined), 60_000);
       if ((await getNode("demo-printer").ready) === null) throw new Error("the simulated printer does not listen");
       await getNode("demo-plc").opcuaReady;
     }
-    // what reaches the end: each unit's number at the gate (pass or reject), shipments, refusals
+    // what reaches the end: each unit's number at the gate (pass or reject), shipped cases, EPCIS documents, refusals
     const passed = new Map<string, string[]>();
     const rejected = new Map<string, string[]>();
     const refusals: string[] = [];
+    const cases: string[][] = [];
     let shipped = 0;
+    let documents = 0;
     const numbersOf = (m: { payload?: { serialNumbers?: string[] } }) => (m.payload?.serialNumbers ?? []).slice();
     getNode("demo-pass-ship").on("input", (m: { unit: { id: string }; payload?: { serialNumbers?: string[] } }) => passed.set(m.unit.id, numbersOf(m)));
     getNode("demo-reject").on("input", (m: { unit: { id: string }; payload?: { serialNumbers?: string[] } }) => rejected.set(m.unit.id, numbersOf(m)));
-    getNode("demo-debug-shipped").on("input", (m: { payload?: { serialNumbers?: string[] } }) => (shipped += numbersOf(m).length));
+    // a shipment is the case's SSCC and its units
+    getNode("demo-debug-shipped").on("input", (m: { payload?: { serialNumbers?: string[] } }) => {
+      const sns = numbersOf(m);
+      cases.push(sns);
+      shipped += sns.length - 1;
+    });
+    // the EPCIS node sends its document on the shipping result (flush); the baseline's pass-through passes that message on
+    getNode("demo-debug-epcis").on("input", (m: { flush?: boolean }) => (documents += m.flush === true ? 1 : 0));
     getNode("demo-errors").on("input", (m: { error?: { code?: string; message?: string } }) => refusals.push(`${m.error?.code}: ${m.error?.message}`));
 
     let good = -1;
@@ -240,7 +271,7 @@ async function child(): Promise<void> {
     let watchdog: NodeJS.Timeout | undefined;
     const stalled = new Promise<never>((_, reject) => {
       watchdog = setInterval(() => {
-        const seen = passed.size + rejected.size + shipped;
+        const seen = passed.size + rejected.size + shipped + documents;
         if (seen === lastSeen || refusals.length) reject(new Error(`${variant}: the line stalled after ${passed.size} passed, ${rejected.size} rejected, ${shipped} shipped units; refusals: ${refusals.slice(0, 3).join("; ")}`));
         lastSeen = seen;
       }, 10_000);
@@ -251,9 +282,11 @@ async function child(): Promise<void> {
     getNode("bench-feeder").receive({ topic: "go" });
     try {
       await Promise.race([gates, stalled]);
-      // the last full box ships right after its tenth unit passed the gate
-      const shippedAll = until("the last box to ship", () => (shipped >= Math.floor(good / 10) * 10 || refusals.length ? true : undefined), 10_000);
-      while (shipped < Math.floor(good / 10) * 10 && !refusals.length) await Promise.race([new Promise((r) => setImmediate(r)), shippedAll]);
+      // the last full case closes, ships and is reported in EPCIS right after its tenth unit passed the gate
+      const full = Math.floor(good / 10);
+      const done = () => (shipped >= full * 10 && documents >= full) || refusals.length > 0;
+      const shippedAll = until("the last case to ship and its EPCIS document", () => (done() ? true : undefined), 10_000);
+      while (!done()) await Promise.race([new Promise((r) => setImmediate(r)), shippedAll]);
       await shippedAll;
     } finally {
       clearInterval(watchdog);
@@ -261,12 +294,13 @@ async function child(): Promise<void> {
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     if (refusals.length) throw new Error(`${variant}: refusals at the Catch node: ${refusals.slice(0, 3).join("; ")}`);
     const result: RunResult = { variant, units, seconds: s, rate: units / s, good, rejected: units - good, window: [Number(t0 / 1000n), Number(t0 / 1000n) + Math.round(s * 1e6)] };
-    if (variant === "ours") Object.assign(result, await verify(units, good, passed, rejected, path.resolve(userDir, dbRel)));
+    if (cases.length !== Math.floor(good / 10) || documents !== cases.length) throw new Error(`${variant}: ${cases.length} cases shipped and ${documents} EPCIS documents for ${good} good units`);
+    if (variant === "ours") Object.assign(result, await verify(units, good, passed, rejected, cases, path.resolve(userDir, dbRel)));
     return result;
   }
 
   /** Every unit's number in the state its fate says, the PLC's counters, the audit chain. */
-  async function verify(units: number, good: number, passed: Map<string, string[]>, rejected: Map<string, string[]>, file: string): Promise<Partial<RunResult>> {
+  async function verify(units: number, good: number, passed: Map<string, string[]>, rejected: Map<string, string[]>, cases: string[][], file: string): Promise<Partial<RunResult>> {
     const { openPoolStore } = await import("../nodes/core/store");
     const c = getNode("demo-plc").plc.counters();
     const misprints = getNode("demo-printer").printer.stats.failed as number;
@@ -294,12 +328,30 @@ async function child(): Promise<void> {
       const all = store.countByState("DEMO");
       if (all.Allocated !== 0 || all.Encoded !== 0) fail(`numbers left Allocated (${all.Allocated}) or Encoded (${all.Encoded})`);
       for (const st of ["Released", "Commissioned", "SNInvalid", "LabelScrapped"]) if ((all as Record<string, number>)[st] !== (inState[st] ?? 0)) fail(`the pool has ${(all as Record<string, number>)[st]} ${st}, the units ${inState[st] ?? 0}`);
-      if ((inState.Commissioned ?? 0) !== good % 10) fail(`${inState.Commissioned} Commissioned left, ${good % 10} expected (shipments of ten)`);
+      if ((inState.Commissioned ?? 0) !== good % 10) fail(`${inState.Commissioned} Commissioned left, ${good % 10} expected (the open case)`);
+      // every shipped case: its SSCC holds exactly the 10 passed units shipped with it, all Released
+      const { aggregationFor } = await import("../nodes/core/aggregation/hierarchy");
+      const agg = aggregationFor(store);
+      const passedNumbers = new Set([...passed.values()].flat());
+      const inCase = new Set<string>();
+      for (const [sscc, ...children] of cases) {
+        if (children.length !== 10) fail(`case ${sscc} shipped with ${children.length} units`);
+        const held = agg.childrenOf(sscc);
+        if (held.length !== children.length || !children.every((u) => held.includes(u))) fail(`case ${sscc} holds ${held.join(",")}, shipped with ${children.join(",")}`);
+        if (store.getSerialNumber(sscc)?.state !== "Released") fail(`case ${sscc} is ${store.getSerialNumber(sscc)?.state}`);
+        for (const u of children) {
+          if (!passedNumbers.has(u) || inCase.has(u)) fail(`unit ${u} shipped in case ${sscc}: not a passed unit, or in two cases`);
+          inCase.add(u);
+        }
+      }
+      const ssccs = store.countByState("DEMO-SSCC");
+      if (ssccs.Released !== cases.length || ssccs.Allocated !== 0 || ssccs.Encoded !== 0 || ssccs.Commissioned !== 0) fail(`SSCC pool ${JSON.stringify(ssccs)} after ${cases.length} cases`);
       if ((inState.SNInvalid ?? 0) !== misprints) fail(`${inState.SNInvalid} SNInvalid, ${misprints} misprints`);
       const v = store.verifyAudit();
       if (!v.ok) fail(`the audit chain does not verify: ${JSON.stringify(v)}`);
-      // one durable transaction per PSS call: request, encode or invalidate, commission or scrap (printed units), ship per 10
-      const commits = units + units + (units - misprints) + (inState.Released ?? 0) / 10;
+      // one durable transaction per PSS call: request, encode or invalidate, commission or scrap (printed units), the scan
+      // into the case (the tenth also draws, encodes and commissions the SSCC and packs), ship per case
+      const commits = units + units + (units - misprints) + good + cases.length;
       return { misprints, states: inState, commitsPerUnit: commits / units };
     } finally {
       store.close();
