@@ -7,33 +7,14 @@ import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { until } from "../helpers/until";
-import { REPO_ROOT, sharedFile } from "../helpers/paths";
+import { epcisSchemaValidator } from "../helpers/epcis-schema";
+import { REPO_ROOT } from "../helpers/paths";
 import { openPoolStore } from "../../nodes/core/store";
 import { aggregationFor } from "../../nodes/core/aggregation/hierarchy";
 
 const EXAMPLES = path.join(REPO_ROOT, "examples");
 type Doc = { type: string; epcisBody: { eventList: Array<Record<string, any>> } };
 
-/** The EPCIS 2.0 JSON schema with format checks (ajv + ajv-formats), or null with a note when either is absent. */
-function schemaValidator(): ((doc: unknown) => string | null) | null {
-  const file = sharedFile("reference/epcis/EPCIS-JSON-Schema.json");
-  let Ajv: any;
-  let addFormats: any;
-  try {
-    Ajv = require("ajv");
-    addFormats = require("ajv-formats");
-  } catch {
-    Ajv = undefined;
-  }
-  if (!file || !Ajv) {
-    console.log("      (EPCIS schema or ajv absent: the demo's EPCIS documents are checked for content only)");
-    return null;
-  }
-  const ajv = new (Ajv.default ?? Ajv)({ strict: false, allErrors: true });
-  (addFormats.default ?? addFormats)(ajv);
-  const validate = ajv.compile(JSON.parse(fs.readFileSync(file, "utf8")));
-  return (doc) => (validate(doc) ? null : ajv.errorsText(validate.errors, { separator: "\n" }));
-}
 const UNITS = 200;
 
 type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
@@ -237,7 +218,7 @@ describe("examples/: every flow imports, deploys and runs", function () {
 
     // one EPCIS document per shipped case, valid, and together: every commissioning, every case packed, every shipment
     assert.equal(docs.length, cases, "an EPCIS document per shipped case");
-    const validate = schemaValidator();
+    const validate = epcisSchemaValidator();
     const events = docs.flatMap((d) => {
       assert.equal(d.type, "EPCISDocument");
       if (validate) assert.equal(validate(d), null, "valid against the EPCIS 2.0 JSON schema");

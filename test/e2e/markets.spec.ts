@@ -8,7 +8,8 @@ import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { until } from "../helpers/until";
-import { REPO_ROOT, sharedFile } from "../helpers/paths";
+import { epcisSchemaValidator } from "../helpers/epcis-schema";
+import { REPO_ROOT } from "../helpers/paths";
 import { openPoolStore, type SqlitePoolStore } from "../../nodes/core/store";
 
 const EXAMPLES = path.join(REPO_ROOT, "examples");
@@ -25,26 +26,6 @@ function coreModules(): Record<string, unknown> {
 }
 
 
-/** The EPCIS 2.0 JSON schema with format checks (ajv + ajv-formats), or null with a note when either is absent. */
-function schemaValidator(): ((doc: unknown) => string | null) | null {
-  const file = sharedFile("reference/epcis/EPCIS-JSON-Schema.json");
-  let Ajv: any;
-  let addFormats: any;
-  try {
-    Ajv = require("ajv");
-    addFormats = require("ajv-formats");
-  } catch {
-    Ajv = undefined;
-  }
-  if (!file || !Ajv) {
-    console.log("      (EPCIS schema or ajv absent: documents checked for content only)");
-    return null;
-  }
-  const ajv = new (Ajv.default ?? Ajv)({ strict: false, allErrors: true });
-  (addFormats.default ?? addFormats)(ajv);
-  const validate = ajv.compile(JSON.parse(fs.readFileSync(file, "utf8")));
-  return (doc) => (validate(doc) ? null : ajv.errorsText(validate.errors, { separator: "\n" }));
-}
 
 interface Run {
   flow: FlowNode[];
@@ -175,7 +156,7 @@ const files = Object.keys(MARKETS);
 
 describe("examples/ per market: imported, deployed, clicked through, outcome checked", function () {
   let tmp: ReturnType<typeof tmpDir>;
-  const validate = schemaValidator();
+  const validate = epcisSchemaValidator();
 
   beforeEach(async function () {
     tmp = tmpDir("serialflow-markets-");
