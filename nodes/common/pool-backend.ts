@@ -1,10 +1,9 @@
 /* What a PSS function node needs from a pool, whatever the pool is: a local SQLite store, or a remote
    OPEN-SCS server reached over OPC UA. Asynchronous so that both fit; the function nodes see only this. */
 import type { Dict } from "./args";
+import type { CollectionArgs as StoreCollectionArgs, EventArgs as StoreEventArgs, LabelCollectionIn, PushTarget, RequestTarget, ReturnTarget } from "../core/store";
 
-export type RequestTarget = "Unassigned" | "Unallocated" | "Allocated";
-export type PushTarget = "Unallocated" | "Allocated" | "Encoded";
-export type ReturnTarget = "Unallocated" | "Allocated";
+export type { RequestTarget, PushTarget, ReturnTarget } from "../core/store";
 
 export interface SNCollectionOut {
   id: string;
@@ -29,26 +28,10 @@ export interface RequestResult {
   returnedRequestToken: string;
 }
 
-export interface CollectionArgs {
-  snCollection: { id: string; serialNumbers: string[] };
-  poolSelectionCriteria?: Dict;
-  snFormat?: string;
-  context?: Dict;
-}
-
-export interface LabelCollectionIn {
-  id?: string;
-  description?: string;
-  properties?: Dict;
-  labels?: Array<{ id: string; properties?: Dict }>;
-}
-
-export interface EventArgs {
-  serialNumbers: string[];
-  snFormat?: string;
-  labelCollection?: LabelCollectionIn;
-  context?: Dict;
-}
+/** The store's argument shapes; the actor travels separately, as the third argument of every backend call. */
+export type CollectionArgs = Omit<StoreCollectionArgs, "actor">;
+export type { LabelCollectionIn };
+export type EventArgs = Omit<StoreEventArgs, "actor" | "poolId">;
 
 export interface AggregationElementIn {
   parent: string;
