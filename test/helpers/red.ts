@@ -4,6 +4,51 @@ import helper from "node-red-node-test-helper";
 
 helper.init(require.resolve("node-red"));
 
+/* The helper keeps one loaded flow and one HTTP server. A test that fails between load and unload (a timeout
+   on a busy machine) used to leave both behind, and the next five tests failed with "already wrapped" and
+   "Cannot init without a stop". Each load and startServer now first clears what an earlier test left, so
+   one failure stays one failure. */
+type AnyFn = (...args: any[]) => any;
+const h = helper as unknown as Record<string, AnyFn> & { _redNodes: any; _events: any };
+const rawLoad = h.load.bind(helper);
+const rawUnload = h.unload.bind(helper);
+const rawStart = h.startServer.bind(helper);
+const rawStop = h.stopServer.bind(helper);
+let loaded = false;
+let serving = false;
+
+h.unload = async function unload(): Promise<void> {
+  if (!loaded) return;
+  loaded = false;
+  await rawUnload();
+};
+h.load = async function load(...args: unknown[]): Promise<void> {
+  if (loaded) await h.unload();
+  loaded = true;
+  return rawLoad(...args);
+};
+h.stopServer = async function stopServer(cb?: AnyFn): Promise<void> {
+  if (loaded) await h.unload().catch(() => undefined);
+  if (!serving) {
+    if (cb) cb();
+    return;
+  }
+  serving = false;
+  await rawStop(cb);
+};
+h.startServer = async function startServer(cb?: AnyFn): Promise<void> {
+  if (serving) await h.stopServer();
+  serving = true;
+  await rawStart(cb);
+};
+/** The helper's own setFlows waits 300 ms for 'flows:started', listening only after the deploy: a deploy of an
+ *  OPC UA server on a loaded 2-core machine takes longer. Listen first, wait as long as the test allows. */
+h.setFlows = async function setFlows(flow: unknown, type = "full", credentials?: unknown): Promise<void> {
+  const started = new Promise<void>((resolve) => h._events.once("flows:started", () => resolve()));
+  await h._redNodes.setFlows(flow, credentials || {}, typeof type === "string" ? type : "full");
+  await started;
+};
+
 export { helper };
 
 const NODES_DIR = path.resolve(__dirname, "..", "..", "nodes");

@@ -42,6 +42,8 @@ describe("redeploys of a flow with pss-opcua-server", function () {
   });
 
   it(`${DEPLOYS} redeploys leave no port in use and no growth in open file descriptors`, async function () {
+    // scales with the work: a deploy of an OPC UA server takes ~0.3 s idle, several seconds on a loaded machine
+    this.timeout(60_000 + DEPLOYS * 5_000);
     const port = await freePort();
     const serverPki = await runPki("redeploy-server-pki", "server");
     const clientPki = await runPki("redeploy-client-pki", "client");
