@@ -12,6 +12,8 @@ export interface CommandRow {
 
 export const COMMANDS: CommandRow[] = [
   { words: ["pool", "status"], usage: "serialflow pool status --db FILE", summary: "print the count of serial numbers per pool and state", module: "pool" },
+  { words: ["pool", "create"], usage: "serialflow pool create --db FILE --pool ID --sid-class CLASS [--gtin GTIN] [--low-threshold N] [--guard strict|record] [--default]", summary: "make a pool (and the pool file when it does not exist yet)", module: "pool-create" },
+  { words: ["pool", "generate"], usage: "serialflow pool generate --db FILE --pool ID --count N", summary: "generate N new serial numbers into a pool with its SID class's generator (progress on a terminal)", module: "pool-generate" },
   { words: ["pool", "import"], usage: "serialflow pool import --db FILE --pool ID FILE", summary: "load an authority file (one serial number or code per line) into a pool", module: "pool" },
   { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "check the hash chain of the audit log; name the first changed, removed or inserted record", module: "audit" },
   { words: ["serve"], usage: "serialflow serve --db FILE --port N [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID]", summary: "run a headless OPEN-SCS OPC UA server on a pool file", module: "serve" },
