@@ -51,7 +51,7 @@ function decode(raw: string, at: number, issues: GS1Issue[], query: boolean): st
 
 /** The AI a path segment names: digits of a known AI, or (when permitted) a convenience alpha. */
 function segAi(seg: string, o: DigitalLinkOptions): AiDefinition | undefined {
-  if (o.permitConvenienceAlphas && seg.length >= 3 && seg.length <= 5 && !/^[0-9]/.test(seg) && ALPHAS[seg]) return getAi(ALPHAS[seg]);
+  if (o.permitConvenienceAlphas && seg.length >= 3 && seg.length <= 5 && !/^[0-9]/.test(seg) && Object.hasOwn(ALPHAS, seg)) return getAi(ALPHAS[seg]);
   return /^[0-9]{2,4}$/.test(seg) ? getAi(seg) : undefined;
 }
 
@@ -134,7 +134,7 @@ export function readDigitalLink(uri: string, issues: GS1Issue[], o: DigitalLinkO
     if (lastDef) {
       issues.push({ code: "DigitalLinkTruncated", ai: lastDef.ai, position: last.at, message: `Digital Link path ends with AI (${lastDef.ai}) at position ${last.at} and no value after it: the URI is truncated` });
     } else {
-      const alpha = o.permitConvenienceAlphas ? undefined : segs.find((g) => ALPHAS[g.s]);
+      const alpha = o.permitConvenienceAlphas ? undefined : segs.find((g) => Object.hasOwn(ALPHAS, g.s));
       const hint = alpha ? ` (convenience names such as /${alpha.s}/ are refused unless permitConvenienceAlphas is set)` : "";
       issues.push({ code: "DigitalLinkNoPrimaryKey", position: pathStart, message: `no GS1 primary key (such as /01/<GTIN> or /00/<SSCC>) in the path of ${JSON.stringify(uri.slice(0, 80))}${hint}` });
     }
