@@ -89,7 +89,7 @@ describe("gs1.parse", function () {
       ["(01)0950600013435", "ValueTooShort", "01"],
       ["(01)09506000134352(23)12", "UnknownAI", "23"],
       ["01095060001343522112345678901234567890123", "MissingSeparator", "21", 38],
-      [`0109506000134352211234${GS}`, "UnexpectedSeparator", undefined, 22],
+      [`0109506000134352211234${GS}${GS}`, "UnexpectedSeparator", undefined, 23],
       [`0109506000134352172612${GS}21123`, "ValueTooShort", "17", 22],
       ["(01)09506000134352(17)261231(17)261230", "DuplicateAI", "17"],
       ["(21)ABC", "MissingRequiredAI", "21"],
@@ -161,11 +161,11 @@ describe("gs1 formatting", function () {
     const uri = "urn:epc:id:sgtin:0614141.812345.6789%2F%26%25%22!%3F()";
     assert.equal(gs1.toEpcUri(sgtin, 7), uri);
     assert.deepEqual(gs1.fromEpcUri(uri), sgtin);
-    assert.equal(gs1.toDigitalLink(sgtin), "https://id.gs1.org/01/80614141123458/21/6789%2F%26%25%22!%3F()");
+    assert.equal(gs1.toDigitalLink(sgtin), "https://id.gs1.org/01/80614141123458/21/6789%2F%26%25%22%21%3F%28%29");
     assert.equal(gs1.toEpcUri([{ ai: "00", value: "106141412345678908" }], 7), "urn:epc:id:sscc:0614141.1234567890");
     assert.deepEqual(gs1.fromEpcUri("urn:epc:id:sscc:0614141.1234567890"), [{ ai: "00", value: "106141412345678908" }]);
     assert.equal(code(() => gs1.fromEpcUri("urn:epc:id:sgtin:0614141.81234.1")), "BadEpcUri");
-    assert.equal(code(() => gs1.fromEpcUri("urn:epc:id:sgln:0614141.12345.0")), "BadEpcUri");
+    assert.equal(code(() => gs1.fromEpcUri("urn:epc:id:grai:0614141.12345.400")), "BadEpcUri");
     assert.equal(code(() => gs1.toEpcUri(sgtin, 13)), "BadCompanyPrefix");
     assert.equal(code(() => gs1.toEpcUri([{ ai: "01", value: "80614141123458" }], 7)), "EpcUnsupported");
   });

@@ -2,7 +2,7 @@
 import { AI_ROWS, type AiComponent, type AiRow } from "./ai-table";
 import { CSET_NAMES, firstOutside } from "./charsets";
 import { GS1Error, type GS1Issue, showChar } from "./errors";
-import { bwipLint, DELEGATED_LINTERS, LINTERS } from "./lint";
+import { bwipLint, cset64Padding, DELEGATED_LINTERS, LINTERS, PAREN_FREE_LINTERS } from "./lint";
 
 /** One AI of the table, with its range expanded. */
 export interface AiDefinition {
@@ -108,11 +108,17 @@ export function checkValue(def: AiDefinition, value: string, base = 0): GS1Issue
       return [{ code: "ValueTooShort", ai, position: base + at, message: `${where(ai, base + at)}: value ${JSON.stringify(value)} is too short, it needs ${def.minLength === def.maxLength ? "exactly" : "at least"} ${def.minLength} characters` }];
     }
     const part = value.slice(at, at + Math.min(comp.max, left));
-    const bad = firstOutside(part, comp.cset);
+    // set 64 (base64url) allows "=" only as padding at the end (linter cset64)
+    const pads = comp.cset === "Z" ? /=*$/.exec(part)![0].length : 0;
+    const bad = firstOutside(pads ? part.slice(0, part.length - pads) : part, comp.cset === "Z" ? "Z64" : comp.cset);
     if (bad >= 0) {
       const p = base + at + bad;
       const code = comp.cset === "N" ? "NotNumeric" : "IllegalCharacter";
       return [{ code, ai, position: p, message: `${where(ai, p)}: character ${showChar(part[bad])} is not in ${CSET_NAMES[comp.cset]}` }];
+    }
+    if (comp.cset === "Z") {
+      const f = cset64Padding(part);
+      if (f) return [{ code: f.code, ai, position: base + at + (f.offset ?? 0), rule: "cset64", message: `${where(ai, base + at + (f.offset ?? 0))}: ${JSON.stringify(part)} fails cset64: ${f.reason}` }];
     }
     for (const rule of comp.linters) {
       if (DELEGATED_LINTERS.has(rule)) {
@@ -133,8 +139,13 @@ export function checkValue(def: AiDefinition, value: string, base = 0): GS1Issue
     return [{ code: "ValueTooLong", ai, position: base + at, message: `${where(ai, base + at)}: value ${JSON.stringify(value)} is ${value.length} characters, the maximum is ${def.maxLength}` }];
   }
   if (delegate && issues.length === 0) {
-    const reason = bwipLint(ai, value);
     const rules = def.components.flatMap((c) => c.linters.filter((l) => DELEGATED_LINTERS.has(l)));
+    const paren = value.search(/[()]/);
+    const parenRule = paren >= 0 ? rules.find((r) => PAREN_FREE_LINTERS.has(r)) : undefined;
+    if (parenRule) {
+      return [{ code: "ComponentCheckFailed", ai, position: base + paren, rule: parenRule, message: `${where(ai, base + paren)}: ${JSON.stringify(value)} fails ${parenRule}: ${showChar(value[paren])} is not allowed` }];
+    }
+    const reason = bwipLint(ai, value);
     if (reason) issues.push({ code: "ComponentCheckFailed", ai, position: base, rule: rules.join(","), message: `${where(ai, base)}: ${JSON.stringify(value)} fails ${rules.join(", ")}: ${reason}` });
   }
   return issues;

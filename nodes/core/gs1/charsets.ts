@@ -16,13 +16,14 @@ const T82 = table(CSET82);
 const T39 = table(CSET39);
 const T64 = table(CSET64);
 const TN = table(DIGITS);
+const T64NOPAD = table(CSET64.replace("=", ""));
 
 export type CsetType = "N" | "X" | "Y" | "Z";
-const TABLES: Record<CsetType, Uint8Array> = { N: TN, X: T82, Y: T39, Z: T64 };
+const TABLES: Record<CsetType | "Z64", Uint8Array> = { N: TN, X: T82, Y: T39, Z: T64, Z64: T64NOPAD };
 export const CSET_NAMES: Record<CsetType, string> = { N: "digits", X: "GS1 character set 82", Y: "GS1 character set 39", Z: "base64url (set 64)" };
 
 /** Index of the first character not in the set, or -1. */
-export function firstOutside(value: string, type: CsetType): number {
+export function firstOutside(value: string, type: CsetType | "Z64"): number {
   const t = TABLES[type];
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);

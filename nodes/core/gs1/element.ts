@@ -81,11 +81,7 @@ export function readElementString(text: string, start: number, issues: GS1Issue[
       issues.push(...checkValue(def, value, vstart));
       out.push({ ai: def.ai, value });
       pos = end;
-      if (isSep(pos)) {
-        // a separator after a predefined-length AI is redundant but harmless, except at the very end
-        if (pos === text.length - 1) return trailing(out, issues, pos);
-        pos++;
-      }
+      if (isSep(pos)) pos++; // a separator after a predefined-length AI is redundant but harmless, even at the end
       continue;
     }
     end = vstart;
@@ -98,14 +94,9 @@ export function readElementString(text: string, start: number, issues: GS1Issue[
     }
     issues.push(...checkValue(def, value, vstart));
     out.push({ ai: def.ai, value });
-    if (end < text.length && end === text.length - 1) return trailing(out, issues, end);
-    pos = end < text.length ? end + 1 : end;
-  }
-  return out;
-}
+    pos = end < text.length ? end + 1 : end; // a trailing FNC1 ends the data, as GS1 tolerates
 
-function trailing(out: AiValue[], issues: GS1Issue[], pos: number): AiValue[] {
-  issues.push({ code: "UnexpectedSeparator", position: pos, message: `separator at position ${pos} ends the message: GS1 data never ends with a separator` });
+  }
   return out;
 }
 
@@ -119,6 +110,15 @@ export function checkAssociations(ais: AiValue[]): GS1Issue[] {
     seen.set(ai, value);
   }
   const present = [...seen.keys()];
+  // a digital signature (8030) needs a serialised key: (253), (255) and (8003) must then carry their optional serial
+  if (seen.has("8030")) {
+    for (const key of ["253", "255", "8003"]) {
+      const v = seen.get(key);
+      if (v !== undefined && v.length === (getAi(key) as AiDefinition).minLength) {
+        issues.push({ code: "MissingRequiredAI", ai: key, message: `AI (${key}) has no serial component, which AI (8030) DIGSIG requires: a digital signature needs a serialised key` });
+      }
+    }
+  }
   const reported = new Set<string>();
   for (const ai of present) {
     const def = getAi(ai) as AiDefinition;

@@ -25,6 +25,7 @@ export type GS1ErrorCode =
   | "DigitalLinkNoPrimaryKey"
   | "DigitalLinkBadQualifier"
   | "DigitalLinkBadAttribute"
+  | "DigitalLinkQualifierInQuery" // a key qualifier of the path's key given as a query attribute
   | "DigitalLinkBadEncoding"
   | "DigitalLinkZeroSuppressedGtin"
   | "BadEpcUri"

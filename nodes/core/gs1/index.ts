@@ -1,7 +1,8 @@
 /* GS1 identifiers: check digits, the AI table, element strings, Digital Link and EPC URIs. No Node-RED here. */
 import { GS1Error, type GS1Issue } from "./errors";
 import { checkAssociations, readBracketed, readElementString, GS, type AiValue } from "./element";
-import { readDigitalLink } from "./digital-link";
+import { readDigitalLink, toDigitalLink } from "./digital-link";
+import { fromEpcUri, toEpcClassUri, toEpcUri, type CompanyPrefix } from "./epc";
 
 export { GS1Error, type GS1Issue, type GS1ErrorCode } from "./errors";
 export { CSET82, CSET39, CSET64, DIGITS, ALNUM } from "./charsets";
@@ -9,12 +10,15 @@ export { checkDigit, hasValidCheckDigit, isValidGtin, isValidSscc, isValidGln, t
 export { getAi, listAis, type AiDefinition } from "./ai";
 export type { AiComponent } from "./ai-table";
 export { toBracketed, toElementString, toHRI, GS, type AiValue } from "./element";
-export { toDigitalLink, CANONICAL_DL_STEM } from "./digital-link";
-export { toEpcUri, fromEpcUri } from "./epc";
+export { toDigitalLink, CANONICAL_DL_STEM, type DigitalLinkOptions } from "./digital-link";
+export { toEpcUri, toEpcClassUri, fromEpcUri, type CompanyPrefix } from "./epc";
+export { prefixTable, prefixLength, parseGcpPrefixFormatList, loadGcpPrefixFormatList, type PrefixTable, type PrefixTableInput } from "./prefix-table";
 
 export interface ParseOptions {
   /** check the dictionary's req=/ex= rules and duplicates (default true). Turn off for a partial carrier. */
   associations?: boolean;
+  /** accept deprecated Digital Link convenience names such as /gtin/ and /ser/ (default false, as GS1) */
+  permitConvenienceAlphas?: boolean;
 }
 
 export type Gs1Form = "bracketed" | "elementString" | "digitalLink";
@@ -40,7 +44,7 @@ function analyse(text: unknown, options: ParseOptions): { ais: AiValue[]; issues
   if (/^https?:\/\//i.test(body)) {
     form = "digitalLink";
     const sub: GS1Issue[] = [];
-    ais = readDigitalLink(body, sub);
+    ais = readDigitalLink(body, sub, { permitConvenienceAlphas: options.permitConvenienceAlphas === true });
     const shift = text.length - body.length;
     for (const i of sub) issues.push(i.position === undefined ? i : { ...i, position: i.position + shift });
   } else if (start === 0 && text[0] === "(") {
@@ -88,4 +92,17 @@ export function validate(text: string, options: ParseOptions = {}): ValidationRe
 /** The value of one AI in a parsed list, or undefined. */
 export function valueOf(ais: AiValue[], ai: string): string | undefined {
   return ais.find((e) => e.ai === ai)?.value;
+}
+
+/** An EPC URI (pure identity, LGTIN class or SGTIN/SGLN pattern) as a Digital Link URI. */
+export function epcToDigitalLink(uri: string, domain?: string): string {
+  return toDigitalLink(fromEpcUri(uri), domain);
+}
+
+/** A Digital Link URI as an EPC URI: the instance (SGTIN/SSCC/SGLN) when it names one, else the class (LGTIN or SGTIN pattern). */
+export function digitalLinkToEpc(uri: string, companyPrefix: CompanyPrefix, options: ParseOptions = {}): string {
+  const ais = parse(uri, { associations: false, ...options });
+  const has = (ai: string) => ais.some((e) => e.ai === ai);
+  if ((has("01") && has("21")) || has("00") || has("414")) return toEpcUri(ais, companyPrefix);
+  return toEpcClassUri(ais, companyPrefix);
 }

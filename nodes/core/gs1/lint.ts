@@ -1,8 +1,13 @@
 /* Content checks ("linters") that the GS1 syntax dictionary names for AI components. We write the
-   arithmetic ones ourselves; code-list checks (ISO 3166/4217, IBAN, package types, coupons, GMN check
-   pair, ...) go to bwip-js, which carries GS1's reference tables, so we never keep a stale copy. */
+   arithmetic ones and the short code lists (ISO 4217, media types, package types: code-lists.ts) ourselves;
+   the country lists, IBAN, coupons, the GMN check pair and percent-encoding go to bwip-js (BWIPP carries
+   GS1's reference implementations), which cannot be handed a value holding "(" or ")". */
 import type { GS1ErrorCode } from "./errors";
 import { hasValidCheckDigit } from "./checkdigit";
+import { ISO4217, MEDIA_TYPES, PACKAGE_TYPES } from "./code-lists";
+
+/** The shortest GS1 Company Prefix has four digits (GS1 General Specifications "GS1 Company Prefix"; linters gcppos1/gcppos2). */
+export const GCP_MIN_LENGTH = 4;
 
 export interface LintFailure {
   code: GS1ErrorCode;
@@ -48,8 +53,8 @@ const range = (code: GS1ErrorCode, what: string, lo: number, hi: number): Linter
 
 export const LINTERS: Record<string, Linter> = {
   csum: (v) => (hasValidCheckDigit(v) ? null : fail("BadCheckDigit", `check digit ${v[v.length - 1]} is wrong, expected ${expectedCheck(v)}`, v.length - 1)),
-  gcppos1: (v) => (v.length >= 2 && /^[0-9]{2}/.test(v) ? null : fail("ComponentCheckFailed", "does not start with a numeric GS1 Company Prefix")),
-  gcppos2: (v) => (v.length >= 3 && /^.[0-9]{2}/.test(v) ? null : fail("ComponentCheckFailed", "does not hold a numeric GS1 Company Prefix after its first digit")),
+  gcppos1: (v) => gcpAt(v, 0),
+  gcppos2: (v) => gcpAt(v, 1),
   yymmd0: (v) => yymmdd(v, true),
   yymmdd: (v) => yymmdd(v, false),
   yyyymmd0: (v) => yyyymmdd(v, true),
@@ -64,7 +69,7 @@ export const LINTERS: Record<string, Linter> = {
   yesno: (v) => (v === "0" || v === "1" ? null : fail("ComponentCheckFailed", `${v} is not 0 (no) or 1 (yes)`)),
   hyphen: (v) => (v === "-" ? null : fail("ComponentCheckFailed", `${JSON.stringify(v)} is not "-"`)),
   iso5218: (v) => (["0", "1", "2", "9"].includes(v) ? null : fail("ComponentCheckFailed", `${v} is not an ISO/IEC 5218 sex code (0, 1, 2, 9)`)),
-  nozeroprefix: (v) => (v.length > 1 && v[0] === "0" ? fail("ComponentCheckFailed", "must not start with 0") : null),
+  nozeroprefix: (v) => (v[0] === "0" ? fail("ComponentCheckFailed", v.length === 1 ? "must not be 0" : "must not start with 0") : null),
   hasnondigit: (v) => (/^[0-9]*$/.test(v) ? fail("ComponentCheckFailed", "must contain a non-digit") : null),
   pieceoftotal: (v) => {
     const piece = num(v.slice(0, 2));
@@ -72,9 +77,30 @@ export const LINTERS: Record<string, Linter> = {
     if (piece === 0 || total === 0) return fail("ComponentCheckFailed", "piece and total must not be 00");
     return piece > total ? fail("ComponentCheckFailed", `piece ${v.slice(0, 2)} is more than total ${v.slice(2, 4)}`) : null;
   },
+  iso4217: (v) => (ISO4217.has(v) ? null : fail("ComponentCheckFailed", `${v} is not an ISO 4217 numeric currency code`)),
+  mediatype: (v) => (MEDIA_TYPES.has(v) ? null : fail("ComponentCheckFailed", `${v} is not an AIDC media type (01-10, 80-99)`)),
+  packagetype: (v) => (PACKAGE_TYPES.has(v) ? null : fail("ComponentCheckFailed", `${JSON.stringify(v)} is not a GS1 PackageTypeCode`)),
+  importeridx: (v) => (/^[-0-9A-Z_a-z]$/.test(v) ? null : fail("ComponentCheckFailed", `importer index ${JSON.stringify(v)} is not one of - 0-9 A-Z _ a-z`)),
   latitude: (v) => (num(v) <= 1800000000 ? null : fail("ComponentCheckFailed", "latitude is out of range")),
   longitude: (v) => (num(v) <= 3600000000 ? null : fail("ComponentCheckFailed", "longitude is out of range")),
 };
+
+/** A GS1 Company Prefix starts at `at`: at least GCP_MIN_LENGTH digits there. */
+function gcpAt(v: string, at: number): LintFailure | null {
+  if (v.length < at + GCP_MIN_LENGTH) return fail("ComponentCheckFailed", `is too short to hold a GS1 Company Prefix (at least ${GCP_MIN_LENGTH} digits${at ? " after the first digit" : ""})`, 0);
+  for (let i = at; i < at + GCP_MIN_LENGTH; i++) {
+    if (v[i] < "0" || v[i] > "9") return fail("ComponentCheckFailed", `does not start${at ? " after its first digit" : ""} with a GS1 Company Prefix: ${JSON.stringify(v[i])} at offset ${i} is not a digit`, i);
+  }
+  return null;
+}
+
+/** base64url (set 64) padding: at most two "=" at the end, and then the whole length a multiple of 3 (linter cset64). */
+export function cset64Padding(v: string): LintFailure | null {
+  let pads = 0;
+  while (pads < v.length && v[v.length - 1 - pads] === "=") pads++;
+  if (pads > 2 || (pads > 0 && v.length % 3 !== 0)) return fail("ComponentCheckFailed", `bad base64 padding: ${pads} "=" at the end of ${v.length} characters`, v.length - pads);
+  return null;
+}
 
 function expectedCheck(v: string): string {
   let sum = 0;
@@ -82,10 +108,13 @@ function expectedCheck(v: string): string {
   return String((10 - (sum % 10)) % 10);
 }
 
+/** Delegated linters whose alphabet has no "(" or ")": a value holding one fails them without asking bwip-js. */
+export const PAREN_FREE_LINTERS = new Set(["iban", "couponcode", "couponposoffer", "posinseqslash"]);
+
 /** Linters checked through bwip-js (the GS1 reference code lists and the coupon and GMN algorithms live there). */
 export const DELEGATED_LINTERS = new Set([
-  "iso3166", "iso3166999", "iso3166alpha2", "iso4217", "iban", "packagetype", "mediatype",
-  "couponcode", "couponposoffer", "csumalpha", "importeridx", "pcenc", "posinseqslash",
+  "iso3166", "iso3166999", "iso3166alpha2", "iban",
+  "couponcode", "couponposoffer", "csumalpha", "pcenc", "posinseqslash",
 ]);
 
 type BwipModule = { toSVG(opts: Record<string, unknown>): string };
