@@ -140,11 +140,12 @@ export function importEpcisDocument(store: SqlitePoolStore, input: unknown, opti
   const serialOf = options.serialOf ?? serialOfUri;
   const actor = options.actor ?? "epcis-import";
   const agg = aggregationFor(store);
-  store.transaction((tx) => tx.db.exec(APPLIED_SCHEMA));
   const summary: ImportSummary = { returnStatus: "NoError", events: doc.events.length, applied: 0, duplicates: 0, skipped: 0, byEvent: {}, added: 0, hashes: [] };
   const problems: EventProblem[] = [];
   const seenNow = new Set<string>();
   store.transaction((tx) => {
+    // created inside the document's transaction: a refused first document leaves the file as it was
+    tx.db.exec(APPLIED_SCHEMA);
     const known = tx.db.prepare("SELECT 1 FROM epcis_applied WHERE hash = ?").pluck();
     const remember = tx.db.prepare("INSERT INTO epcis_applied (hash, pool_id, event, applied, actor) VALUES (?, ?, ?, ?, ?)");
     doc.events.forEach((ev, index) => {

@@ -10,3 +10,4 @@ export { parseXml, type XmlElement } from "./xml";
 export { toEpcisEvent, fromAuditRecords, fromEvents, sourceOf, expiryToDate, SOURCE, type EpcisEvent, type EventSource, type PssEventInput, type BuildOptions } from "./build";
 export { Preflight, preflight, assertPreflight, marketNeedsLotExpiry, type PreflightOptions } from "./preflight";
 export { writeDocument, buildDocument, exportToFile, xmlEvent, EPCIS_CONTEXT, type DocumentOptions, type WriteResult } from "./writer";
+export { importEpcisDocument, appliedEventHashes, type ImportOptions, type ImportSummary } from "./importer";
