@@ -25,6 +25,8 @@ export interface ReadDocument {
 export interface ReadOptions {
   /** the largest number of problems listed (default 100) */
   maxProblems?: number;
+  /** "json": CBV values as EPCIS 2.0 JSON-LD writes them (bare terms or web URIs, never URNs); "xml": URNs too */
+  format?: "json" | "xml";
 }
 
 type Obj = Record<string, unknown>;
@@ -220,12 +222,12 @@ export function checkEvents(events: ReceivedEvent[], options: ReadOptions = {}):
   const max = options.maxProblems ?? 100;
   const out: EventProblem[] = [];
   events.forEach((ev, index) => {
-    if (out.length < max) out.push(...checkEvent(ev, index).slice(0, max - out.length));
+    if (out.length < max) out.push(...checkEvent(ev, index, options.format ?? "xml").slice(0, max - out.length));
   });
   return out;
 }
 
-function checkEvent(ev: ReceivedEvent, index: number): EventProblem[] {
+function checkEvent(ev: ReceivedEvent, index: number, format: "json" | "xml"): EventProblem[] {
   const out: EventProblem[] = [];
   const eventID = typeof ev.eventID === "string" ? ev.eventID : undefined;
   const add = (field: string, message: string) => out.push({ index, ...(eventID ? { eventID } : {}), field, message });
@@ -296,6 +298,8 @@ function checkEvent(ev: ReceivedEvent, index: number): EventProblem[] {
   }
   const vocab = (field: string, kind: "bizStep" | "disposition" | "btt" | "sdt", v: unknown) => {
     if (typeof v !== "string" || v.trim() === "") return add(field, `${JSON.stringify(v)} is not a CBV term or URI`);
+    // EPCIS 2.0 JSON-LD (and its JSON schema) writes CBV values as bare terms: the URN form belongs to XML
+    if (format === "json" && v.startsWith("urn:epcglobal:cbv:")) return add(field, `${JSON.stringify(v)}: EPCIS 2.0 JSON-LD writes a CBV value as its bare term${cbvTerm(kind, v) ? ` (${JSON.stringify(cbvTerm(kind, v))})` : ""}, not as a URN`);
     if (cbvTerm(kind, v) !== undefined) return;
     const known = { bizStep: ["urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"], disposition: ["urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"], btt: ["urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-"], sdt: ["urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"] }[kind];
     if (known.some((p) => v.startsWith(p))) return add(field, `${JSON.stringify(v)} is not in the CBV 2.0 ${kind} vocabulary`);
@@ -346,7 +350,7 @@ export function readEpcisDocument(input: unknown, options: ReadOptions = {}): Re
   const doc = parseEpcisDocument(input);
   if (doc.format === "json" && doc.schemaVersion !== "" && !/^2\.\d+$/.test(doc.schemaVersion)) throw docError("schemaVersion", `${JSON.stringify(doc.schemaVersion)}: JSON-LD documents are EPCIS 2.x`);
   if (doc.format === "xml" && doc.schemaVersion !== "" && !/^(1\.[0-2]|2\.\d+)$/.test(doc.schemaVersion)) throw docError("schemaVersion", `${JSON.stringify(doc.schemaVersion)}: this reader takes EPCIS 1.2 and 2.x XML`);
-  const problems = checkEvents(doc.events, options);
+  const problems = checkEvents(doc.events, { ...options, format: doc.format });
   if (problems.length) {
     const head = problems.slice(0, 3).map(describeProblem).join("; ");
     throw new EpcisError("InvalidDocument", `the EPCIS document has ${problems.length}${problems.length >= (options.maxProblems ?? 100) ? "+" : ""} problem(s): ${head}${problems.length > 3 ? "; ..." : ""}`, undefined, problems);
