@@ -27,7 +27,7 @@ const GS1_VOC = "https://ref.gs1.org/voc/";
 /** Fields the pre-hash string leaves out (the reference implementation's ignore list, and CBV 2.0 §8.9 rule 4). */
 const EXCLUDED = new Set(["type", "recordTime", "eventID", "errorDeclaration", "certificationInfo", "@context", "@type", "rdfs:comment", "{http://www.w3.org/2000/01/rdf-schema#}comment"]);
 
-/** Fields with a place in the canonical order; anything else is an extension (trailing block). */
+/** Fields with a place in the canonical order; anything else is an extension (the sorted block at the end). */
 const ORDERED = new Set([
   "eventTime", "eventTimeZoneOffset", "parentID", "epcList", "inputEPCList", "childEPCs", "quantityList", "childQuantityList", "inputQuantityList",
   "outputEPCList", "outputQuantityList", "action", "transformationID", "bizStep", "disposition", "persistentDisposition", "readPoint", "bizLocation",
@@ -94,19 +94,13 @@ function timeValue(v: Json): string {
   }
 }
 
-/** A JSON-LD @vocab term of the GS1 vocabulary (sensor type, exception): bare -> gs1 voc, CURIE -> expanded. */
-function vocabTerm(v: Json, ns: Record<string, string>): string {
+/** A term of the GS1 vocabulary (sensor type, exception): bare or gs1: -> ref.gs1.org/voc; any other CURIE or URI
+ *  as written (the reference's published vectors keep "example:someSensorProperty"). */
+function vocabTerm(v: Json): string {
   const s = String(v).trim();
   if (!s.includes(":")) return GS1_VOC + s;
-  if (s.startsWith("gs1:")) return GS1_VOC + s.slice(4); // the EPCIS 2.0 context's terms live under ref.gs1.org/voc
-  return expandCurie(s, ns);
-}
-
-function expandCurie(s: string, ns: Record<string, string>): string {
-  const c = s.indexOf(":");
-  if (c < 0 || /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith("urn:")) return s;
-  const uri = ns[s.slice(0, c)];
-  return uri === undefined ? s : uri + s.slice(c + 1);
+  if (s.startsWith("gs1:")) return GS1_VOC + s.slice(4);
+  return s;
 }
 
 function expandKey(key: string, ns: Record<string, string>): string {
@@ -173,8 +167,8 @@ function sensorElements(v: Json | undefined, ns: Record<string, string>, trailin
     const e = (el ?? {}) as Obj;
     const field = (name: string, val: Json) => {
       if (val === undefined || val === null || String(val).trim() === "") return "";
-      if (name === "type" || name === "exception") return `${name}=${vocabTerm(val, ns)}`;
-      if (name === "component") return `${name}=${expandCurie(String(val).trim(), ns)}`;
+      if (name === "type" || name === "exception") return `${name}=${vocabTerm(val)}`;
+      if (name === "component") return `${name}=${String(val).trim().replace(/^cbv:/, "https://ref.gs1.org/cbv/")}`;
       if (/time/i.test(name)) return `${name}=${timeValue(val)}`;
       return `${name}=${canonicalValue(val)}`;
     };
@@ -244,13 +238,16 @@ export function preHashString(event: Record<string, unknown>, options: HashOptio
   s += list("sourceList", typed(asList(ev.sourceList), "source", "sdt"));
   s += list("destinationList", typed(asList(ev.destinationList), "destination", "sdt"));
   s += sensorElements(ev.sensorElementList, ns, trailing);
+  // ilmd closes the ordered part (the reference's published vectors: after the sensor elements, before any extension)
   const ilmd = ev.ilmd as Obj | undefined;
   if (ilmd && typeof ilmd === "object") {
     const kids = Object.keys(ilmd).filter((k) => !k.startsWith("@")).flatMap((k) => generic(k, ilmd[k], ns)).sort(cmp);
-    if (kids.length) trailing.push("ilmd" + kids.join(""));
+    if (kids.length) s += "ilmd" + kids.join("");
   }
+  // then the extensions inside standard fields, in the fields' order (readPoint, bizLocation, sensor elements),
+  // then the event's own extension fields, sorted
   const ext = Object.keys(ev).filter((k) => !ORDERED.has(k) && !EXCLUDED.has(k) && expandKey(k, ns) !== "{http://www.w3.org/2000/01/rdf-schema#}comment").flatMap((k) => generic(k, ev[k], ns));
-  s += [...trailing, ...ext].sort(cmp).join("");
+  s += trailing.join("") + ext.sort(cmp).join("");
   return s;
 }
 
