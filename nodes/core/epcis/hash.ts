@@ -215,8 +215,8 @@ export function preHashString(event: Record<string, unknown>, options: HashOptio
   let s = `eventType=${ev.type}`;
   if (ev.eventTime !== undefined) s += `eventTime=${canonicalTime(String(ev.eventTime))}`;
   if (ev.eventTimeZoneOffset !== undefined) s += `eventTimeZoneOffset=${String(ev.eventTimeZoneOffset).trim()}`;
-  s += scalar("parentID");
   s += epcs("epcList");
+  s += scalar("parentID");
   s += epcs("inputEPCList");
   s += epcs("childEPCs");
   for (const f of ["quantityList", "childQuantityList", "inputQuantityList"]) s += list(f, asList(ev[f]).map(quantity));
