@@ -185,6 +185,52 @@ describe("epcis in: a document of the package applied to a fresh pool", function
   });
 });
 
+describe("epcis in: 500 mutated documents: refused with a specific code and the pool unchanged, or applied whole", function () {
+  it("never a TypeError, never a partial import", async function () {
+    const tmp = tmpDir("serialflow-epcis-fuzz-");
+    const source = sourcePool(path.join(tmp.dir, "source.db"));
+    let n = 0;
+    let target = freshPool(path.join(tmp.dir, `target-${n}.db`));
+    try {
+      const base = JSON.parse(await documentText(source.store));
+      let before = dbDigest(target.file);
+      let seed = 7;
+      const r = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      const junk = [null, 0, -1, 2.5, "", "x", "urn:epc:id:sgtin:1.2.3", [], {}, [null], { id: 5 }, "2026-13-45T99:00:00Z", true];
+      const fields = ["type", "eventTime", "eventTimeZoneOffset", "action", "bizStep", "disposition", "epcList", "parentID", "childEPCs", "readPoint", "bizLocation", "ilmd", "bizTransactionList", "sourceList", "destinationList", "quantityList", "sensorElementList", "eventID"];
+      let refused = 0;
+      for (let i = 0; i < 500; i++) {
+        const d = JSON.parse(JSON.stringify(base));
+        const events = d.epcisBody.eventList as Array<Record<string, unknown>>;
+        const ev = events[Math.floor(r() * events.length)];
+        const f = fields[Math.floor(r() * fields.length)];
+        ev[f] = junk[Math.floor(r() * junk.length)];
+        let summary: epcis.ImportSummary | undefined;
+        try {
+          summary = epcis.importEpcisDocument(target, d, { poolId: "units", logisticPoolId: "ssccs" });
+        } catch (err) {
+          const e = err as epcis.EpcisError;
+          assert.ok(e instanceof epcis.EpcisError && ["InvalidDocument", "ImportRefused"].includes(e.code), `mutation ${i} (${f} = ${JSON.stringify(ev[f])}): ${e.name} ${e.code}: ${e.message}`);
+          assert.ok(e.problems?.length, `mutation ${i}: the problems are listed`);
+          assert.equal(dbDigest(target.file), before, `mutation ${i} (${f} = ${JSON.stringify(ev[f])}): a refused document changed the pool file`);
+          refused++;
+          continue;
+        }
+        // a mutation both the reader and the pool accept (an empty ilmd, another eventID ...) is applied whole
+        assert.equal(summary.applied, summary.events, `mutation ${i} (${f} = ${JSON.stringify(ev[f])}) applied in part`);
+        target.close();
+        target = freshPool(path.join(tmp.dir, `target-${++n}.db`));
+        before = dbDigest(target.file);
+      }
+      assert.ok(refused > 250, `${refused} of 500 refused`);
+    } finally {
+      source.store.close();
+      target.close();
+      tmp.cleanup();
+    }
+  });
+});
+
 describe("epcis reader: run-time checks name the event and the field", function () {
   const base = { type: "ObjectEvent", eventTime: "2026-01-05T08:00:00.000Z", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:0614141.012345.A1"], action: "ADD", bizStep: "commissioning", disposition: "active" };
   const docOf = (...events: Array<Record<string, unknown>>) => ({ "@context": [epcis.EPCIS_CONTEXT], type: "EPCISDocument", schemaVersion: "2.0", creationDate: "2026-01-05T08:00:00.000Z", epcisBody: { eventList: events } });
