@@ -18,4 +18,5 @@ export const COMMANDS: CommandRow[] = [
   { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "check the hash chain of the audit log; name the first changed, removed or inserted record", module: "audit" },
   { words: ["serve"], usage: "serialflow serve --db FILE --port N [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID]", summary: "run a headless OPEN-SCS OPC UA server on a pool file", module: "serve" },
   { words: ["epcis", "export"], usage: "serialflow epcis export --db FILE --from T --to T --out FILE", summary: "write the audited events of a period as an EPCIS 2.0 JSON-LD document", module: "epcis" },
+  { words: ["epcis", "import"], usage: "serialflow epcis import --db FILE --pool ID [--sscc-pool ID] FILE", summary: "apply a received EPCIS document (JSON-LD or XML) to the pool, all or nothing; a document applied before changes nothing", module: "epcis-import" },
 ];

@@ -180,19 +180,41 @@ describe("OPEN-SCS server: every method over a real store", function () {
     assert.equal(unpack.returnStatus, "NoError");
   });
 
-  it("EPCISStream accepts a document through GenerateFileForWrite, Write, CloseAndCommit; GenerateFileForRead fails", async function () {
-    const doc = Buffer.from('<?xml version="1.0"?><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"/>'.repeat(50));
+  it("EPCISStream: a document written through GenerateFileForWrite, Write, CloseAndCommit is kept and applied; again, it changes nothing; GenerateFileForRead fails", async function () {
+    const sgtin = (s: string) => `urn:epc:id:sgtin:9506000.013435.${s}`; // GTIN 09506000134352
+    const epcisDoc = (events: Array<Record<string, unknown>>) => Buffer.from(JSON.stringify({
+      "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], type: "EPCISDocument", schemaVersion: "2.0", creationDate: "2026-01-05T08:00:00.000Z",
+      epcisBody: { eventList: events },
+    }, null, 2) + " ".repeat(1500)); // several Write chunks of 1000 bytes
+    const commission = { type: "ObjectEvent", eventTime: "2026-01-05T08:00:00.000Z", eventTimeZoneOffset: "+00:00", epcList: [sgtin("EPCIS-1"), sgtin("EPCIS-2")], action: "ADD", bizStep: "commissioning", disposition: "active" };
+    const doc = epcisDoc([commission]);
     await c.uploadEpcis(doc, { context: { lot: "L1" } }, 1000);
-    // acknowledged means durable: the document is in the pool file, read here over a connection of its own
-    const db = new Database(rig.file, { readonly: true });
-    try {
-      const rows = db.prepare("SELECT options, document FROM epcis_inbox").all() as Array<{ options: string; document: Buffer }>;
-      assert.equal(rows.length, 1);
-      assert.ok(Buffer.compare(rows[0].document, doc) === 0, "the document is kept byte for byte");
-      assert.match(rows[0].options, /L1/);
-    } finally {
-      db.close();
-    }
+    // acknowledged means durable and applied: the document is in the pool file, read here over a connection of its own
+    const inbox = () => {
+      const db = new Database(rig.file, { readonly: true });
+      try {
+        return db.prepare("SELECT options, document FROM epcis_inbox").all() as Array<{ options: string; document: Buffer }>;
+      } finally {
+        db.close();
+      }
+    };
+    const rows = inbox();
+    assert.equal(rows.length, 1);
+    assert.ok(Buffer.compare(rows[0].document, doc) === 0, "the document is kept byte for byte");
+    assert.match(rows[0].options, /L1/);
+    assert.equal(state("EPCIS-1"), "Commissioned");
+    assert.equal(state("EPCIS-2"), "Commissioned");
+    const digest = dbDigest(rig.file);
+    await c.uploadEpcis(doc, {}, 1000);
+    assert.equal(dbDigest(rig.file), digest, "the same document received again changed the pool file");
+    // an event the pool refuses: the call fails with Bad_InvalidState, nothing kept, nothing applied
+    const ship = { ...commission, eventTime: "2026-01-05T09:00:00.000Z", epcList: [sgtin("EPCIS-1"), sgtin("EPCIS-404")], action: "OBSERVE", bizStep: "shipping", disposition: "in_transit" };
+    await assert.rejects(c.uploadEpcis(epcisDoc([ship]), {}, 1000), /BadInvalidState/);
+    // a malformed document: Bad_InvalidArgument
+    await assert.rejects(c.uploadEpcis(epcisDoc([{ ...commission, bizStep: "comissioning" }]), {}, 1000), /BadInvalidArgument/);
+    await assert.rejects(c.uploadEpcis(Buffer.from('<?xml version="1.0"?><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"/>'), {}, 1000), /BadInvalidArgument/);
+    assert.equal(dbDigest(rig.file), digest);
+    assert.equal(state("EPCIS-1"), "Commissioned");
     const stream = ((await c.session.browse({ nodeId: rig.server.nodes.eventManager, resultMask: 63 })).references ?? []).find((r) => r.browseName.name === "EPCISStream")!;
     const read = ((await c.session.browse({ nodeId: stream.nodeId, resultMask: 63 })).references ?? []).find((r) => r.browseName.name === "GenerateFileForRead")!;
     const r = await c.session.call({ objectId: stream.nodeId, methodId: read.nodeId, inputArguments: [new Variant({ dataType: DataType.String, value: "" })] });

@@ -10,7 +10,23 @@ export type EpcisErrorCode =
   | "BadTime" // eventTime that is not an ISO 8601 date-time
   | "BadExpiry" // expiry that is neither YYMMDD nor YYYY-MM-DD
   | "BadOption"
-  | "PreflightFailed";
+  | "PreflightFailed"
+  | "InvalidDocument" // a received EPCIS document that does not pass the reader's checks (problems lists them)
+  | "ImportRefused"; // a received document whose events the pool refuses (problems lists them, nothing applied)
+
+/** One finding of the EPCIS reader or importer, naming the event and the field. */
+export interface EventProblem {
+  /** 0-based index of the event in the document's eventList (-1: the document itself) */
+  index: number;
+  /** the event's eventID when it has one */
+  eventID?: string;
+  /** the field concerned, e.g. "epcList[2]", "bizStep" */
+  field: string;
+  message: string;
+  /** importer refusals: the code of the refusal (a ReturnStatus or guard reason) and the serial numbers concerned */
+  code?: string;
+  serialNumbers?: string[];
+}
 
 /** One finding of the pre-flight checks. */
 export interface PreflightFault {
@@ -29,11 +45,14 @@ export class EpcisError extends Error {
   readonly code: EpcisErrorCode;
   /** PreflightFailed: every fault found */
   readonly faults?: PreflightFault[];
-  constructor(code: EpcisErrorCode, message: string, faults?: PreflightFault[]) {
+  /** InvalidDocument / ImportRefused: every problem found, per event */
+  readonly problems?: EventProblem[];
+  constructor(code: EpcisErrorCode, message: string, faults?: PreflightFault[], problems?: EventProblem[]) {
     super(message);
     this.name = "EpcisError";
     this.code = code;
     if (faults && faults.length) this.faults = faults;
+    if (problems && problems.length) this.problems = problems;
   }
 }
 
@@ -41,4 +60,10 @@ export class EpcisError extends Error {
 export function listSome(items: readonly string[], first = 5): string {
   const shown = items.slice(0, first).join(", ");
   return items.length > first ? `${shown} and ${items.length - first} more` : shown;
+}
+
+/** "event 2 (urn:uuid:...) bizStep: ..." */
+export function describeProblem(p: EventProblem): string {
+  const where = p.index < 0 ? "document" : `event ${p.index}${p.eventID ? ` (${p.eventID})` : ""}`;
+  return `${where} ${p.field}: ${p.message}`;
 }

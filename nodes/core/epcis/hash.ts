@@ -22,12 +22,34 @@ export interface HashOptions {
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
 
-const STANDARD = new Set([
-  "type", "eventTime", "eventTimeZoneOffset", "recordTime", "eventID", "certificationInfo", "errorDeclaration", "@context",
-  "epcList", "parentID", "inputEPCList", "childEPCs", "quantityList", "childQuantityList", "inputQuantityList", "outputEPCList",
-  "outputQuantityList", "action", "transformationID", "bizStep", "disposition", "persistentDisposition", "readPoint", "bizLocation",
+const GS1_VOC = "https://ref.gs1.org/voc/";
+
+/** Fields the pre-hash string leaves out (the reference implementation's ignore list, and CBV 2.0 §8.9 rule 4). */
+const EXCLUDED = new Set(["type", "recordTime", "eventID", "errorDeclaration", "certificationInfo", "@context", "@type", "rdfs:comment", "{http://www.w3.org/2000/01/rdf-schema#}comment"]);
+
+/** Fields with a place in the canonical order; anything else is an extension (the sorted block at the end). */
+const ORDERED = new Set([
+  "eventTime", "eventTimeZoneOffset", "parentID", "epcList", "inputEPCList", "childEPCs", "quantityList", "childQuantityList", "inputQuantityList",
+  "outputEPCList", "outputQuantityList", "action", "transformationID", "bizStep", "disposition", "persistentDisposition", "readPoint", "bizLocation",
   "bizTransactionList", "sourceList", "destinationList", "sensorElementList", "ilmd",
 ]);
+
+/** sensorMetadata and sensorReport fields, in the reference implementation's order */
+const SENSOR_METADATA = ["time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"];
+const SENSOR_REPORT = [
+  "type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time", "microorganism", "chemicalSubstance", "value",
+  "component", "stringValue", "booleanValue", "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank", "percValue",
+  "uom", "coordinateReferenceSystem",
+];
+
+/** The CURIE prefixes a JSON-LD document declares in its @context (objects only; the EPCIS context URL adds the defaults). */
+export function contextNamespaces(context: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of Array.isArray(context) ? context : [context]) {
+    if (c && typeof c === "object") for (const [k, v] of Object.entries(c as Record<string, unknown>)) if (typeof v === "string" && !k.startsWith("@")) out[k] = v;
+  }
+  return out;
+}
 
 /** An ISO 8601 date-time in UTC with exactly three decimals (rules 8-9), the 4th decimal rounding half up. */
 export function canonicalTime(t: string): string {
@@ -52,17 +74,38 @@ function canonicalValue(v: Json): string {
   if (typeof v === "number") return canonicalNumber(String(v));
   if (typeof v === "boolean") return String(v);
   const s = String(v ?? "").trim();
-  for (const kind of ["bizStep", "disposition", "btt", "sdt"] as const) {
-    const w = cbvWebUri(kind, s);
-    if (w !== s && s.startsWith("urn:epcglobal:cbv:")) return w;
+  if (s.startsWith("urn:epcglobal:cbv:")) {
+    for (const kind of ["bizStep", "disposition", "btt", "sdt"] as const) {
+      const w = cbvWebUri(kind, s);
+      if (w !== s) return w;
+    }
+    if (s.startsWith("urn:epcglobal:cbv:er:")) return "https://ref.gs1.org/cbv/ER-" + s.slice(21);
   }
   if (s.startsWith("urn:epc:") || /^https?:\/\//.test(s)) return canonicalDigitalLink(s);
   return canonicalNumber(s);
 }
 
+/** A date-time field (name holds "time", not "offset"): canonical UTC when it parses, else as a value. */
+function timeValue(v: Json): string {
+  try {
+    return canonicalTime(String(v));
+  } catch {
+    return canonicalValue(v);
+  }
+}
+
+/** A term of the GS1 vocabulary (sensor type, exception): bare or gs1: -> ref.gs1.org/voc; any other CURIE or URI
+ *  as written (the reference's published vectors keep "example:someSensorProperty"). */
+function vocabTerm(v: Json): string {
+  const s = String(v).trim();
+  if (!s.includes(":")) return GS1_VOC + s;
+  if (s.startsWith("gs1:")) return GS1_VOC + s.slice(4);
+  return s;
+}
+
 function expandKey(key: string, ns: Record<string, string>): string {
   const c = key.indexOf(":");
-  if (c < 0 || /^https?:/.test(key)) return key;
+  if (c < 0 || key.startsWith("{") || /^https?:/.test(key)) return key;
   const uri = ns[key.slice(0, c)];
   return uri === undefined ? key : `{${uri}}${key.slice(c + 1)}`;
 }
@@ -74,7 +117,7 @@ function generic(key: string, v: Json, ns: Record<string, string>): string[] {
   if (v !== null && typeof v === "object") {
     const text = (v as Obj)["#text"];
     const kids = Object.keys(v).filter((x) => x !== "#text" && !x.startsWith("@")).flatMap((x) => generic(x, (v as Obj)[x], ns)).sort(cmp);
-    return [k + (text !== undefined ? "=" + canonicalValue(text) : "") + kids.join("")];
+    return [k + (text !== undefined && String(text).trim() !== "" ? "=" + canonicalValue(text) : "") + kids.join("")];
   }
   const val = canonicalValue(v);
   return [val === "" ? k : `${k}=${val}`];
@@ -105,24 +148,68 @@ function typed(items: Json[] | undefined, field: string, kind: "btt" | "sdt"): s
   });
 }
 
+function asList(v: Json | undefined): Json[] {
+  return v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Extension fields of a standard object: its keys outside `known`, as generic strings. */
+function leftovers(o: Obj, known: readonly string[], ns: Record<string, string>): string[] {
+  return Object.keys(o).filter((k) => !known.includes(k) && !k.startsWith("@")).flatMap((k) => generic(k, o[k], ns));
+}
+
+/**
+ * sensorElementList (EPCIS 2.0 §7.3.8): each element as "sensorElement" + its metadata fields in order + its
+ * reports sorted, elements sorted; extension fields inside go to the trailing block under "sensorElement".
+ */
+function sensorElements(v: Json | undefined, ns: Record<string, string>, trailing: string[]): string {
+  const ordered: string[] = [];
+  for (const el of asList(v)) {
+    const e = (el ?? {}) as Obj;
+    const field = (name: string, val: Json) => {
+      if (val === undefined || val === null || String(val).trim() === "") return "";
+      if (name === "type" || name === "exception") return `${name}=${vocabTerm(val)}`;
+      if (name === "component") return `${name}=${String(val).trim().replace(/^cbv:/, "https://ref.gs1.org/cbv/")}`;
+      if (/time/i.test(name)) return `${name}=${timeValue(val)}`;
+      return `${name}=${canonicalValue(val)}`;
+    };
+    const md = e.sensorMetadata as Obj | undefined;
+    const mdText = md ? SENSOR_METADATA.map((k) => field(k, md[k])).join("") : "";
+    const reports = asList(e.sensorReport).map((r) => SENSOR_REPORT.map((k) => field(k, (r as Obj)[k])).join("")).filter((x) => x !== "").map((x) => "sensorReport" + x);
+    const body = (mdText ? "sensorMetadata" + mdText : "") + reports.sort(cmp).join("");
+    if (body) ordered.push("sensorElement" + body);
+    const rest: string[] = [];
+    if (md) {
+      const x = leftovers(md, SENSOR_METADATA, ns).sort(cmp);
+      if (x.length) rest.push("sensorMetadata" + x.join(""));
+    }
+    for (const r of asList(e.sensorReport)) {
+      const x = leftovers(r as Obj, SENSOR_REPORT, ns).sort(cmp);
+      if (x.length) rest.push("sensorReport" + x.join(""));
+    }
+    rest.push(...leftovers(e, ["sensorMetadata", "sensorReport"], ns));
+    if (rest.length) trailing.push("sensorElement" + rest.sort(cmp).join(""));
+  }
+  return ordered.sort(cmp).join("");
+}
+
 /** The canonical pre-hash string of one EPCIS 2.0 JSON-LD event. */
 export function preHashString(event: Record<string, unknown>, options: HashOptions = {}): string {
   const ev = event as Obj;
   if (!ev || typeof ev !== "object" || typeof ev.type !== "string") throw new EpcisError("BadInput", "preHashString needs an EPCIS event object with a type");
   const ns = { ...DEFAULT_NAMESPACES, ...(options.namespaces ?? {}) };
-  const epcs = (f: string) => list(f, ((ev[f] as Json[] | undefined) ?? []).map((e) => "epc=" + canonicalValue(e)));
+  const epcs = (f: string) => list(f, asList(ev[f]).map((e) => "epc=" + canonicalValue(e)));
   const scalar = (f: string, kind?: "bizStep" | "disposition") => {
     const v = ev[f];
     if (v === undefined || v === null || v === "") return "";
-    return `${f}=${kind ? cbvWebUri(kind, String(v).trim()) : canonicalValue(v)}`;
+    return `${f}=${kind ? canonicalValue(cbvWebUri(kind, String(v).trim())) : canonicalValue(v)}`;
   };
+  // everything without a place in the order: sorted together at the end (ilmd, extensions, extensions inside standard fields)
   const trailing: string[] = [];
   const place = (f: "readPoint" | "bizLocation") => {
     const o = ev[f] as Obj | undefined;
     if (!o) return "";
-    const extra = Object.keys(o).filter((k) => k !== "id");
-    // CBV 2.0: extensions inside readPoint/bizLocation go to the trailing block under their parent's name
-    if (extra.length) trailing.push(f + extra.flatMap((k) => generic(k, o[k], ns)).sort(cmp).join(""));
+    const extra = leftovers(o, ["id"], ns).sort(cmp);
+    if (extra.length) trailing.push(f + extra.join(""));
     return o.id === undefined ? "" : `${f}id=${canonicalValue(o.id)}`;
   };
   let s = `eventType=${ev.type}`;
@@ -132,28 +219,35 @@ export function preHashString(event: Record<string, unknown>, options: HashOptio
   s += scalar("parentID");
   s += epcs("inputEPCList");
   s += epcs("childEPCs");
-  for (const f of ["quantityList", "childQuantityList", "inputQuantityList"]) s += list(f, ((ev[f] as Json[] | undefined) ?? []).map(quantity));
+  for (const f of ["quantityList", "childQuantityList", "inputQuantityList"]) s += list(f, asList(ev[f]).map(quantity));
   s += epcs("outputEPCList");
-  s += list("outputQuantityList", ((ev.outputQuantityList as Json[] | undefined) ?? []).map(quantity));
+  s += list("outputQuantityList", asList(ev.outputQuantityList).map(quantity));
   s += scalar("action");
   s += scalar("transformationID");
   s += scalar("bizStep", "bizStep");
   s += scalar("disposition", "disposition");
   const pd = ev.persistentDisposition as Obj | undefined;
   if (pd) {
-    const part = (k: string) => [...((pd[k] as Json[] | undefined) ?? [])].map((d) => `${k}=${cbvWebUri("disposition", String(d).trim())}`).sort(cmp).join("");
-    s += "persistentDisposition" + part("set") + part("unset");
+    const part = (k: string) => asList(pd[k]).map((d) => `${k}=${canonicalValue(cbvWebUri("disposition", String(d).trim()))}`).sort(cmp).join("");
+    const p = part("set") + part("unset");
+    if (p) s += "persistentDisposition" + p;
   }
   s += place("readPoint");
   s += place("bizLocation");
-  s += list("bizTransactionList", typed(ev.bizTransactionList as Json[] | undefined, "bizTransaction", "btt"));
-  s += list("sourceList", typed(ev.sourceList as Json[] | undefined, "source", "sdt"));
-  s += list("destinationList", typed(ev.destinationList as Json[] | undefined, "destination", "sdt"));
-  if (ev.sensorElementList !== undefined) throw new EpcisError("BadInput", "sensorElementList is not supported by this event hash implementation");
+  s += list("bizTransactionList", typed(asList(ev.bizTransactionList), "bizTransaction", "btt"));
+  s += list("sourceList", typed(asList(ev.sourceList), "source", "sdt"));
+  s += list("destinationList", typed(asList(ev.destinationList), "destination", "sdt"));
+  s += sensorElements(ev.sensorElementList, ns, trailing);
+  // ilmd closes the ordered part (the reference's published vectors: after the sensor elements, before any extension)
   const ilmd = ev.ilmd as Obj | undefined;
-  if (ilmd && Object.keys(ilmd).length) s += "ilmd" + Object.keys(ilmd).flatMap((k) => generic(k, ilmd[k], ns)).sort(cmp).join("");
-  const ext = Object.keys(ev).filter((k) => !STANDARD.has(k)).flatMap((k) => generic(k, ev[k], ns));
-  s += [...trailing, ...ext].sort(cmp).join("");
+  if (ilmd && typeof ilmd === "object") {
+    const kids = Object.keys(ilmd).filter((k) => !k.startsWith("@")).flatMap((k) => generic(k, ilmd[k], ns)).sort(cmp);
+    if (kids.length) s += "ilmd" + kids.join("");
+  }
+  // then the extensions inside standard fields, in the fields' order (readPoint, bizLocation, sensor elements),
+  // then the event's own extension fields, sorted
+  const ext = Object.keys(ev).filter((k) => !ORDERED.has(k) && !EXCLUDED.has(k) && expandKey(k, ns) !== "{http://www.w3.org/2000/01/rdf-schema#}comment").flatMap((k) => generic(k, ev[k], ns));
+  s += trailing.join("") + ext.sort(cmp).join("");
   return s;
 }
 

@@ -3,6 +3,7 @@
    the gs1 module's; SGLN/PGLN/GDTI/LGTIN are written here because gs1 covers SGTIN and SSCC only. */
 import * as gs1 from "../gs1";
 import { EpcisError } from "./errors";
+import { epcUrnToDigitalLink, digitalLinkToCanonical } from "./epc-dl";
 
 type AiValue = gs1.AiValue;
 
@@ -139,73 +140,14 @@ function epcEscape(s: string): string {
   return s.replace(/["%&/<>?]/g, (c) => EPC_ESC[c]);
 }
 
-// The event hash's extra escapes on top of the EPC URI ones (reference implementation, webURIPercentEncoder)
-const HASH_ESC = /[!"%&()*+,/:<>?]/g;
-function hashEscape(raw: string): string {
-  return raw.replace(HASH_ESC, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
-}
-
-function decodeEpc(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 /**
- * The constrained canonical GS1 Digital Link of an identifier (CBV 2.0 event hash rules 17-18): EPC URIs
- * converted, custom domains replaced by id.gs1.org, query strings dropped, finest key level only.
- * Anything that is not a GS1 identifier comes back unchanged.
+ * The constrained canonical GS1 Digital Link of an identifier (CBV 2.0 event hash rules 17-18): EPC URIs of
+ * every GS1 scheme and class pattern converted, custom domains replaced by id.gs1.org, query strings dropped,
+ * finest key level only. Anything that is not a GS1 identifier comes back unchanged.
  */
 export function canonicalDigitalLink(uri: string): string {
-  const D = "https://id.gs1.org";
-  let m: RegExpExecArray | null;
-  if (uri.startsWith("urn:epc:id:sgtin:") || uri.startsWith("urn:epc:id:sscc:")) {
-    let ais: AiValue[];
-    try {
-      ais = gs1.fromEpcUri(uri);
-    } catch {
-      return uri;
-    }
-    return ais[0].ai === "00" ? `${D}/00/${ais[0].value}` : `${D}/01/${ais[0].value}/21/${hashEscape(ais[1].value)}`;
-  }
-  if ((m = /^urn:epc:id:sgln:([0-9]{6,12})\.([0-9]{0,6})\.(.+)$/.exec(uri)) && m[1].length + m[2].length === 12) {
-    const gln = m[1] + m[2] + gs1.checkDigit(m[1] + m[2]);
-    const ext = decodeEpc(m[3]);
-    return ext === "0" ? `${D}/414/${gln}` : `${D}/414/${gln}/254/${hashEscape(ext)}`;
-  }
-  if ((m = /^urn:epc:id:pgln:([0-9]{6,12})\.([0-9]{0,6})$/.exec(uri)) && m[1].length + m[2].length === 12) {
-    return `${D}/417/${m[1] + m[2] + gs1.checkDigit(m[1] + m[2])}`;
-  }
-  if ((m = /^urn:epc:id:gdti:([0-9]{6,12})\.([0-9]{0,6})\.(.*)$/.exec(uri)) && m[1].length + m[2].length === 12) {
-    return `${D}/253/${m[1] + m[2] + gs1.checkDigit(m[1] + m[2])}${hashEscape(decodeEpc(m[3]))}`;
-  }
-  if ((m = /^urn:epc:(class:lgtin|idpat:sgtin):([0-9]{6,12})\.([0-9]{1,7})\.(.+)$/.exec(uri)) && m[2].length + m[3].length === 13) {
-    const body = m[3][0] + m[2] + m[3].slice(1);
-    const gtin = body + gs1.checkDigit(body);
-    return m[1] === "class:lgtin" ? `${D}/01/${gtin}/10/${hashEscape(decodeEpc(m[4]))}` : `${D}/01/${gtin}`;
-  }
-  if (/^https?:\/\//.test(uri)) {
-    const v = gs1.validate(uri, { associations: false });
-    if (!v.valid || v.form !== "digitalLink") return uri;
-    const get = (ai: string) => v.ais.find((a) => a.ai === ai)?.value;
-    const key = v.ais[0];
-    if (key.ai === "01") {
-      for (const q of ["21", "10", "235"]) {
-        const val = get(q);
-        if (val !== undefined) return `${D}/01/${key.value}/${q}/${hashEscape(val)}`;
-      }
-      return `${D}/01/${key.value}`;
-    }
-    if (key.ai === "414") {
-      const ext = get("254");
-      return ext === undefined ? `${D}/414/${key.value}` : `${D}/414/${key.value}/254/${hashEscape(ext)}`;
-    }
-    if (key.ai === "8010" && get("8011") !== undefined) return `${D}/8010/${hashEscape(key.value)}/8011/${get("8011")}`;
-    if (key.ai === "8006" && get("21") !== undefined) return `${D}/8006/${key.value}/21/${hashEscape(get("21") as string)}`;
-    return `${D}/${key.ai}/${hashEscape(key.value)}`;
-  }
+  if (uri.startsWith("urn:epc:")) return epcUrnToDigitalLink(uri) ?? uri;
+  if (/^https?:\/\//.test(uri)) return digitalLinkToCanonical(uri) ?? uri;
   return uri;
 }
 

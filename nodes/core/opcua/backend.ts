@@ -4,6 +4,7 @@
 import type { LabelCollection } from "./codecs";
 import { SqlitePoolStore } from "../store";
 import { aggregationFor } from "../aggregation";
+import { importEpcisDocument } from "../epcis/importer";
 
 export type Dict = Record<string, string>;
 export type RequestTarget = "Unassigned" | "Unallocated" | "Allocated";
@@ -114,7 +115,7 @@ export class StoreBackend implements OpenScsBackend {
   }
 
   /** The EPCIS documents accepted through EPCISStream (CloseAndCommit), oldest first. They wait in the pool file
-   *  (table epcis_inbox) for an importer: SerialFlow does not apply a received document's events to the pool. */
+   *  (table epcis_inbox), and their events are applied to the pool (see importEpcisDocument). */
   epcisInbox(): Array<{ id: number; document: Buffer; options: Dict; actor: string; time: string }> {
     if (!(this.store instanceof SqlitePoolStore)) return this.memoryInbox.map((d, i) => ({ id: i + 1, ...d }));
     const rows = this.store.db.prepare("SELECT id, time, actor, options, document FROM epcis_inbox ORDER BY id").all() as Array<{ id: number; time: string; actor: string; options: string; document: Buffer }>;
@@ -168,9 +169,16 @@ export class StoreBackend implements OpenScsBackend {
     // durable before NoError goes back: an acknowledged document survives a restart
     const time = new Date().toISOString();
     if (this.store instanceof SqlitePoolStore) {
-      const db = this.store.db;
-      this.store.transaction(() => {
-        db.prepare("INSERT INTO epcis_inbox (time, actor, options, document) VALUES (?, ?, ?, ?)").run(time, a.actor, JSON.stringify(a.options), document);
+      const store = this.store;
+      const db = store.db;
+      // kept and applied in one transaction: a refused document (EpcisError InvalidDocument / ImportRefused,
+      // problems per event) is neither kept nor applied; eventContext PoolID / SSCCPoolID / unsupported steer the import
+      const poolId = a.options["context.PoolID"] || store.selectPool(undefined).poolId;
+      const ssccPool = a.options["context.SSCCPoolID"];
+      store.transaction(() => {
+        const r = importEpcisDocument(store, document, { poolId, ...(ssccPool ? { logisticPoolId: ssccPool } : {}), unsupported: a.options["context.unsupported"] === "skip" ? "skip" : "refuse", actor: a.actor });
+        // a document received again (every event applied before) changes nothing, not even the inbox
+        if (r.duplicates < r.events) db.prepare("INSERT INTO epcis_inbox (time, actor, options, document) VALUES (?, ?, ?, ?)").run(time, a.actor, JSON.stringify(a.options), document);
       }, { actor: a.actor });
     } else {
       this.memoryInbox.push({ document, options: a.options, actor: a.actor, time });

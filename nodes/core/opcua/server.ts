@@ -744,7 +744,8 @@ function installEpcisStream(
       await backend.acceptEpcis(document, { options: entry.options, actor: `opcua:${entry.user ?? "anonymous"}` });
     } catch (err) {
       log(`OPEN-SCS EPCISStream commit refused: ${err instanceof Error ? err.message : String(err)}`);
-      return { statusCode: StatusCodes.BadInvalidArgument };
+      // the pool refused an event (state guard, hierarchy): the document was sound, the pool's state forbids it
+      return { statusCode: (err as { code?: string }).code === "ImportRefused" ? StatusCodes.BadInvalidState : StatusCodes.BadInvalidArgument };
     }
     return { statusCode: StatusCodes.Good, outputArguments: [new Variant({ dataType: DataType.NodeId, value: NodeId.nullNodeId })] };
   });
