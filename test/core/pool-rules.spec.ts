@@ -50,7 +50,7 @@ describe("pool rules", function () {
     });
 
     it("store.applyEvent(shipping) on a pallet releases its cases and units in one transaction, one audit record per parent", function () {
-      const seq0 = store.verifyAudit().count;
+      const seq0 = (store.verifyAudit() as { count: number }).count;
       const r = store.applyEvent("shipping", { serialNumbers: [S[2]], context: { bizTransaction: "urn:po:7" } });
       assert.equal(r.applied, 11);
       for (const s of [S[2], S[0], S[1], ...U.slice(0, 8)]) assert.equal(store.getSerialNumber(s)?.state, "Released", s);
@@ -91,7 +91,7 @@ describe("pool rules", function () {
     });
 
     it("decommissioning a child with the context unpack=true takes it out of its parent, audited, in the same transaction", function () {
-      const seq0 = store.verifyAudit().count;
+      const seq0 = (store.verifyAudit() as { count: number }).count;
       store.applyEvent("decommissioning", { serialNumbers: [U[0]], context: { unpack: "true", reason: "damaged" } });
       assert.equal(store.getSerialNumber(U[0])?.state, "Inactive");
       assert.equal(agg.parentOf(U[0]), undefined);
@@ -177,9 +177,9 @@ describe("pool rules", function () {
       assert.equal(store.verifyAudit().ok, true);
       store.provision("P", { generate: 3 });
       assert.equal(store.request("Allocated", { poolSelectionCriteria: { GTIN: "09506000134369" }, count: 1 }).returnStatus, "NoError", "the new criterion selects the pool");
-      const n = store.verifyAudit().count;
+      const n = (store.verifyAudit() as { count: number }).count;
       assert.deepEqual(store.updatePool("P", { guardPolicy: "record" }).changed, [], "no change");
-      assert.equal(store.verifyAudit().count, n, "no change, no record");
+      assert.equal((store.verifyAudit() as { count: number }).count, n, "no change, no record");
     });
 
     it("changes the SID class of an empty pool, and refuses it once the pool holds numbers, saying why", function () {

@@ -41,7 +41,7 @@ describe("OPC UA: SIDShippingEvent on a pallet ships its whole hierarchy", funct
     });
     assert.equal(packed.returnStatus, "NoError");
     assert.equal((await c.aggregation("packing", { elements: [{ parent: pallet, children: { id: "", serialNumbers: cases } }] })).returnStatus, "NoError");
-    const seq0 = store.verifyAudit().count;
+    const seq0 = (store.verifyAudit() as { count: number }).count;
 
     const shipped = await c.event("SIDShippingEvent", { labelCollection: { serialNumbers: [pallet] }, context: { bizTransaction: "urn:epcglobal:cbv:bt:0614141000005:PO-77" } });
     assert.equal(shipped.returnStatus, "NoError");

@@ -105,6 +105,9 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
     throw new EpcisError("UnknownEvent", `${JSON.stringify(input.event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
   }
   const event = input.event as PssEvent;
+  // the contents a shipped parent took along (the store's record per parent under it): the shipped parent's own
+  // event and the aggregation events say what left; a unit-level copy of the shipment is not sent
+  if (event === "shipping" && input.context?.aggregationRoot !== undefined && input.context?.parent !== undefined) return null;
   const map = MAPPING[event];
   if (map.internal && !options.includeInternal) return null;
   if (!Array.isArray(input.serialNumbers)) throw new EpcisError("BadInput", `${event}: serialNumbers must be an array`);
