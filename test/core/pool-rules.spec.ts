@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import * as path from "path";
 import { PssError, type SqlitePoolStore } from "../../nodes/core/store";
-import { Aggregation } from "../../nodes/core/aggregation";
+import { Aggregation, AggregationBuilder } from "../../nodes/core/aggregation";
 import { fromAuditRecords } from "../../nodes/core/epcis";
 import { tmpDir } from "../helpers/tmp";
 import { dbDigest } from "../helpers/digest";
@@ -115,6 +115,31 @@ describe("pool rules", function () {
     it("an event restricted to the pallet's pool still reaches units of another pool (the OPC UA server's path)", function () {
       store.applyEvent("shipping", { serialNumbers: [S[2]], poolId: "SSCC" });
       assert.equal(store.getSerialNumber(U[0])?.state, "Released");
+    });
+  });
+
+  describe("the aggregator's parents", function () {
+    let store: SqlitePoolStore;
+    beforeEach(function () {
+      tmp = tmpDir();
+      file = path.join(tmp.dir, "pool.db");
+      store = openFixture(file, { units: 6, ssccFree: 4 });
+    });
+    afterEach(function () {
+      store?.close();
+    });
+
+    it("a case the builder closed ships with its units through the single-item event; one waiting for its pallet is refused", function () {
+      const agg = new Aggregation(store);
+      const b = new AggregationBuilder(agg, "line1", [{ name: "case", capacity: 3, parentPools: ["SSCC"], parentKind: "sscc" }, { name: "pallet", capacity: 2, parentPools: ["SSCC"], parentKind: "sscc" }]);
+      const U = units("U", 6);
+      const closed = U.slice(0, 3).map((u) => b.scan(u))[2].closed;
+      const firstCase = closed[0].parent;
+      refuses(() => store.applyEvent("shipping", { serialNumbers: [firstCase] }), "ParentInProgress", /waits in open builder line1/);
+      const all = U.slice(3).map((u) => b.scan(u))[2].closed;
+      const pallet = all.find((c) => c.level === "pallet")!.parent;
+      store.applyEvent("shipping", { serialNumbers: [pallet] });
+      for (const sn of [pallet, firstCase, ...U]) assert.equal(store.getSerialNumber(sn)?.state, "Released", sn);
     });
   });
 

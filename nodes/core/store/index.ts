@@ -558,7 +558,8 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
   updatePool(poolId: string, changes: PoolUpdate, options: { actor?: string; context?: Dict } = {}): { pool: Pool; changed: string[] } {
     if (typeof changes !== "object" || changes === null) throw new PssError("InvalidPool", "updatePool needs an object of the settings to change");
     const context = checkDict(options.context, "context", "InvalidContext");
-    return this.transaction((tx) => {
+    // a deploy that changes nothing takes no write lock
+    const plan = () => {
       const row = this.poolRow(poolId);
       const cur = this.toPool(row);
       const next = { ...cur };
@@ -578,7 +579,8 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
       if (changes.lowThreshold !== undefined) next.lowThreshold = int(changes.lowThreshold, "lowThreshold", 0);
       if (changes.maxRequest !== undefined) next.maxRequest = int(changes.maxRequest, "maxRequest", 1);
       if (changes.maxCount !== undefined) next.maxCount = int(changes.maxCount, "maxCount", 1);
-      if (next.maxCount < next.maxRequest && (changes.maxRequest !== undefined && changes.maxCount === undefined)) next.maxCount = Math.max(next.maxCount, next.maxRequest);
+      // a larger page raises the request limit with it, as createPool's default does
+      if (changes.maxCount === undefined && next.maxCount < next.maxRequest) next.maxCount = next.maxRequest;
       const fields: Array<[string, string, string]> = [
         ["sidClass", cur.sidClass, next.sidClass],
         ["serialRule", cur.serialRule ? JSON.stringify(cur.serialRule) : "", next.serialRule ? JSON.stringify(next.serialRule) : ""],
@@ -588,7 +590,12 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
         ["maxRequest", String(cur.maxRequest), String(next.maxRequest)],
         ["maxCount", String(cur.maxCount), String(next.maxCount)],
       ];
-      const changed = fields.filter(([, a, b]) => a !== b);
+      return { row, cur, next, changed: fields.filter(([, a, b]) => a !== b) };
+    };
+    const first = plan();
+    if (first.changed.length === 0) return { pool: first.cur, changed: [] };
+    return this.transaction((tx) => {
+      const { row, cur, next, changed } = plan();
       if (changed.length === 0) return { pool: cur, changed: [] };
       if (changed.some(([k]) => k === "sidClass" || k === "serialRule") && this.q.poolHasNumbers.get(row.pk)) {
         const what = cur.sidClass !== next.sidClass ? `SID class ${cur.sidClass} to ${next.sidClass}` : "its serial rule";
