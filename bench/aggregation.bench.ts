@@ -41,7 +41,7 @@ interface Plan {
 
 function build(file: string, n: number): { store: SqlitePoolStore; plan: Plan } {
   const store = openPoolStore(file, { actor: "bench" });
-  for (const p of ["U", "B", "C"]) store.createPool({ poolId: p, sidClass: "bench", maxRequest: 1_000_000, maxCount: 100_000_000, isDefault: p === "U" });
+  for (const p of ["U", "B", "C"]) store.createPool({ poolId: p, sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, maxRequest: 1_000_000, maxCount: 100_000_000, isDefault: p === "U" });
   const units = commissioned(store, "U", n, "U");
   const nb = Math.ceil(n / 10);
   const nc = Math.ceil(nb / 12);

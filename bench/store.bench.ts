@@ -35,7 +35,7 @@ function rawAudit(db: Database.Database) {
 /** Child mode: build a pool of `size` numbers and time per-operation costs in it. Prints one JSON line. */
 function child(size: number, dir: string): void {
   const store = openPoolStore(path.join(dir, `pool-${size}.db`), { actor: "bench" });
-  store.createPool({ poolId: "P", sidClass: "bench", maxRequest: 100_000, maxCount: 100_000_000, isDefault: true });
+  store.createPool({ poolId: "P", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, maxRequest: 100_000, maxCount: 100_000_000, isDefault: true });
   const chunk = 100_000;
   let provisionS = 0;
   for (let done = 0; done < size; done += chunk) {
@@ -78,7 +78,7 @@ const bench: BenchModule = {
       const raw = rawDb(path.join(dir, "raw.db"));
       const audit = rawAudit(raw);
       const store = openPoolStore(path.join(dir, "store.db"), { actor: "bench" });
-      store.createPool({ poolId: "P", sidClass: "bench", maxRequest: 100_000, isDefault: true });
+      store.createPool({ poolId: "P", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, maxRequest: 100_000, isDefault: true });
 
       // 1. provisioning 1,000,000 random serial numbers in one batch
       const rawProv = await seconds(() => {

@@ -10,7 +10,7 @@ import { acquireStore, releaseStore } from "../common/stores";
 import { LocalPoolBackend } from "../common/local-backend";
 import { RemotePoolBackend } from "../common/remote-backend";
 import type { PoolBackend } from "../common/pool-backend";
-import { openPoolStore, type AuditQuery, type AuditRecord, type SqlitePoolStore } from "../core/store";
+import { openPoolStore, CUSTOM_SID_CLASS, type AuditQuery, type AuditRecord, type SerialRule, type SqlitePoolStore } from "../core/store";
 import type { Dict } from "../common/args";
 
 export interface PoolNodeDef extends NodeDef {
@@ -18,6 +18,10 @@ export interface PoolNodeDef extends NodeDef {
   dbFile?: string;
   poolId?: string;
   sidClass?: string;
+  /** SID class "custom" only: a regular expression the whole serial number matches */
+  serialPattern?: string;
+  /** SID class "custom" only: "12" or "8-20" */
+  serialLength?: string | number;
   criteria?: Array<{ key: string; value: string }> | string;
   guardPolicy?: "strict" | "record";
   lowThreshold?: number | string;
@@ -88,6 +92,15 @@ export function parseCriteria(raw: PoolNodeDef["criteria"]): Dict {
 function intOr(v: unknown, fallback: number): number {
   const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
   return Number.isInteger(n) && n >= 0 ? n : fallback;
+}
+
+/** A custom pool's serial rule from the node's pattern and length ("12" or "8-20"); undefined for a known class. */
+export function serialRuleOf(config: Pick<PoolNodeDef, "sidClass" | "serialPattern" | "serialLength">, sidClass: string): SerialRule | undefined {
+  if (sidClass.toLowerCase() !== CUSTOM_SID_CLASS) return undefined;
+  const pattern = (config.serialPattern ?? "").trim();
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(String(config.serialLength ?? ""));
+  if (!pattern || !m) throw new Error(`a custom SID class needs its own serial pattern (a regular expression) and length (e.g. 12 or 8-20); got pattern ${JSON.stringify(pattern)}, length ${JSON.stringify(config.serialLength ?? "")}`);
+  return { pattern, minLength: Number(m[1]), maxLength: Number(m[2] ?? m[1]) };
 }
 
 function* readAudit(file: string, q: AuditQuery | undefined): Generator<AuditRecord> {
@@ -172,20 +185,25 @@ export default function (RED: NodeAPI): void {
         const existing = store.getPool(node.poolId);
         const sidClass = (config.sidClass || "GS1-SGTIN").trim();
         node.sidClass = sidClass;
-        if (!existing) {
-          store.createPool({
-            poolId: node.poolId,
-            sidClass,
-            selectionCriteria: criteria,
-            guardPolicy: config.guardPolicy === "record" ? "record" : "strict",
-            lowThreshold: intOr(config.lowThreshold, 0),
-            maxRequest,
-          });
-        } else if (existing.sidClass !== sidClass) {
+        const settings = {
+          selectionCriteria: criteria,
+          guardPolicy: config.guardPolicy === "record" ? "record" as const : "strict" as const,
+          lowThreshold: intOr(config.lowThreshold, 0),
+          maxRequest,
+        };
+        try {
+          const serialRule = serialRuleOf(config, sidClass);
+          if (!existing) store.createPool({ poolId: node.poolId, sidClass, serialRule, ...settings });
+          else {
+            // the node's settings are the pool's: a redeploy that changes them is an audited pool update
+            const r = store.updatePool(node.poolId, { sidClass, serialRule, ...settings }, { actor: `node-red:${node.id}` });
+            if (r.changed.length) node.log(`pool ${node.poolId}: updated ${r.changed.join(", ")} (audited)`);
+          }
+        } catch (err) {
           releaseStore(dbFile);
           dbFile = undefined;
           store = undefined;
-          throw new Error(`pool ${node.poolId} already exists in this file with SID class ${existing.sidClass}, not ${sidClass}`);
+          throw err;
         }
         backend = new LocalPoolBackend(store, node.poolId, criteria, maxRequest);
         node.local = { dbFile, poolId: node.poolId, sidClass, criteria, maxRequest };
@@ -196,6 +214,7 @@ export default function (RED: NodeAPI): void {
       }
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
+      node.status({ fill: "red", shape: "ring", text: (failure as Error & { code?: string }).code ?? "refused" });
       node.error(`pool ${node.poolId}: ${failure.message}`);
     }
 

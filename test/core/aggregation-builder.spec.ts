@@ -116,8 +116,8 @@ describe("aggregation: the live builder", function () {
   it("a pool without free parents refuses the closing scan as a whole; a unit destroyed while waiting blocks the close until removed", function () {
     const small = openPoolStore(path.join(tmp.dir, "small.db"));
     try {
-      small.createPool({ poolId: "UNITS", sidClass: "test", isDefault: true });
-      small.createPool({ poolId: "BUNDLES", sidClass: "test" });
+      small.createPool({ poolId: "UNITS", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, isDefault: true });
+      small.createPool({ poolId: "BUNDLES", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 } });
       small.createPool({ poolId: "SSCC", sidClass: "GS1-SSCC" });
       commission(small, "UNITS", units("S", 3));
       const sb = new AggregationBuilder(new Aggregation(small), "x", LEVELS);

@@ -20,9 +20,9 @@ export function commission(store: SqlitePoolStore, poolId: string, values: strin
  */
 export function openFixture(file: string, o: { units?: number; ssccFree?: number; bundleFree?: number } = {}): SqlitePoolStore {
   const store = openPoolStore(file, { actor: "spec" });
-  store.createPool({ poolId: "UNITS", sidClass: "test", selectionCriteria: { GTIN: GTIN_A }, maxRequest: 100_000, maxCount: 10_000_000, isDefault: true });
-  store.createPool({ poolId: "UNITS_B", sidClass: "test", selectionCriteria: { GTIN: GTIN_B } });
-  store.createPool({ poolId: "BUNDLES", sidClass: "test", selectionCriteria: { GTIN: "09506000134376" } });
+  store.createPool({ poolId: "UNITS", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, selectionCriteria: { GTIN: GTIN_A }, maxRequest: 100_000, maxCount: 10_000_000, isDefault: true });
+  store.createPool({ poolId: "UNITS_B", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, selectionCriteria: { GTIN: GTIN_B } });
+  store.createPool({ poolId: "BUNDLES", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, selectionCriteria: { GTIN: "09506000134376" } });
   store.createPool({ poolId: "SSCC", sidClass: "GS1-SSCC" });
   store.createPool({ poolId: "SSCC_X", sidClass: "GS1-SSCC" });
   if (o.units) commission(store, "UNITS", units("U", o.units));

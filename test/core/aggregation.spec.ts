@@ -167,7 +167,7 @@ describe("aggregation: the hierarchy store", function () {
 
     it("GTINs carried in the values, children of several pools, one bad child among many (the set-wise check and the per-child path agree)", function () {
       // a pool without a GTIN criterion and labels without one: the GTIN comes from the serial number itself
-      store.createPool({ poolId: "VAL", sidClass: "test" });
+      store.createPool({ poolId: "VAL", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 } });
       const a = [`(01)${GTIN_A}(21)A1`, `(01)${GTIN_A}(21)A2`];
       const b = `01${GTIN_B}21B1`;
       commission(store, "VAL", [...a, b]);
@@ -266,7 +266,8 @@ describe("aggregation: the hierarchy store", function () {
       refuses(() => agg.applyToTree("shipping", U[0]), "NotAParent");
       refuses(() => agg.applyToTree("shipping", "NOPE"), "UnknownSerialNumber");
       refuses(() => agg.applyToTree("packing" as never, S[2]), "InvalidEvent");
-      store.applyEvent("destroying", { serialNumbers: [U[5]] });
+      // a pack pulled as a sample while still in its case blocks the shipment until it is unpacked
+      store.applyEvent("inspecting", { serialNumbers: [U[5]] });
       const e = refuses(() => agg.applyToTree("shipping", S[2]), "TransitionForbidden");
       assert.deepEqual(e.details?.map((d) => d.serialNumber), [U[5]]);
       assert.equal(store.getSerialNumber(S[2])?.state, "Commissioned");

@@ -74,7 +74,7 @@ describe("lifecycle: states, events, ReturnStatus and the transition table", fun
         tmp = tmpDir();
         file = path.join(tmp.dir, "cells.db");
         store = openPoolStore(file, { actor: "cells" });
-        store.createPool({ poolId: policy, sidClass: "test", guardPolicy: policy });
+        store.createPool({ poolId: policy, sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, guardPolicy: policy });
         const all = STATES.flatMap((s) => EVENTS.map((e) => sn(policy, s, e)));
         store.provision(policy, all);
         for (const s of STATES) {

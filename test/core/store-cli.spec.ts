@@ -17,8 +17,8 @@ describe("serialflow pool and audit commands", function () {
     tmp = tmpDir();
     db = path.join(tmp.dir, "pool.db");
     const s = openPoolStore(db);
-    s.createPool({ poolId: "P1", sidClass: "test", lowThreshold: 100, isDefault: true });
-    s.createPool({ poolId: "P2", sidClass: "test", guardPolicy: "record" });
+    s.createPool({ poolId: "P1", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, lowThreshold: 100, isDefault: true });
+    s.createPool({ poolId: "P2", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, guardPolicy: "record" });
     s.provision("P1", Array.from({ length: 30 }, (_, i) => `N${i}`));
     s.request("Allocated", { count: 12 });
     s.close();
@@ -30,9 +30,9 @@ describe("serialflow pool and audit commands", function () {
   it("pool status prints the count per pool and state", function () {
     const r = run("pool", "status", "--db", db);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /pool P1 \(default\)\s+SID class test\s+guard strict\s+total 30\s+available 18\s+threshold 100\s+LOW/);
+    assert.match(r.stdout, /pool P1 \(default\)\s+SID class custom\s+guard strict\s+total 30\s+available 18\s+threshold 100\s+LOW/);
     assert.match(r.stdout, /\n  Unassigned\s+18\n  Allocated\s+12\n/);
-    assert.match(r.stdout, /pool P2\s+SID class test\s+guard record\s+total 0/);
+    assert.match(r.stdout, /pool P2\s+SID class custom\s+guard record\s+total 0/);
   });
 
   it("pool import loads an authority file, and refuses one with malformed lines naming them, importing nothing", function () {

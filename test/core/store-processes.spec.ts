@@ -27,7 +27,7 @@ describe("pool store across processes", function () {
     const file = path.join(tmp.dir, "shared.db");
     const setup = openPoolStore(file);
     // pages of 1,000 make the four processes interleave their transactions
-    setup.createPool({ poolId: "P", sidClass: "test", maxRequest: 1_000, isDefault: true });
+    setup.createPool({ poolId: "P", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, maxRequest: 1_000, isDefault: true });
     setup.provision("P", Array.from({ length: 45_000 }, (_, i) => `C${String(i).padStart(6, "0")}`));
     setup.close();
     const outs = [0, 1, 2, 3].map((i) => path.join(tmp.dir, `out-${i}.json`));
@@ -62,7 +62,7 @@ describe("pool store across processes", function () {
   it("20 SIGKILLs at random moments during 20,000-number batches leave a consistent store and a verifiable audit log", async function () {
     const file = path.join(tmp.dir, "crash.db");
     const setup = openPoolStore(file);
-    setup.createPool({ poolId: "crash", sidClass: "test", maxRequest: 20_000, isDefault: true });
+    setup.createPool({ poolId: "crash", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, maxRequest: 20_000, isDefault: true });
     setup.close();
     for (let run = 0; run < 20; run++) {
       const child = spawn(process.execPath, [WORKER, "crash", file, String(run)], { stdio: ["ignore", "pipe", "pipe"] });

@@ -33,8 +33,8 @@ describe("pool store", function () {
     file = path.join(tmp.dir, "pool.db");
     now = Date.parse("2025-01-01T00:00:00Z");
     store = openPoolStore(file, { actor: "spec", clock: () => now });
-    store.createPool({ poolId: "A", sidClass: "test", selectionCriteria: { GTIN: "09506000134352" }, maxRequest: 100, maxCount: 1000, isDefault: true });
-    store.createPool({ poolId: "B", sidClass: "test", selectionCriteria: { GTIN: "09506000134369" }, guardPolicy: "record" });
+    store.createPool({ poolId: "A", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, selectionCriteria: { GTIN: "09506000134352" }, maxRequest: 100, maxCount: 1000, isDefault: true });
+    store.createPool({ poolId: "B", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, selectionCriteria: { GTIN: "09506000134369" }, guardPolicy: "record" });
   });
   afterEach(function () {
     store.close();
@@ -48,17 +48,17 @@ describe("pool store", function () {
       assert.equal(store.selectPool({ GTIN: "09506000134369" }).poolId, "B");
       assert.equal(store.selectPool({ PoolID: "B" }).poolId, "B");
       assert.throws(() => store.selectPool({ GTIN: "1" }), (e: PssError) => e.code === "InvalidSelectionCriteria" && /GTIN/.test(e.message));
-      store.createPool({ poolId: "C", sidClass: "test", selectionCriteria: { GTIN: "09506000134369", line: "2" } });
+      store.createPool({ poolId: "C", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, selectionCriteria: { GTIN: "09506000134369", line: "2" } });
       assert.throws(() => store.selectPool({ GTIN: "09506000134369" }), (e: PssError) => e.code === "InvalidSelectionCriteria" && /several pools \(B, C\)/.test(e.message));
       assert.deepEqual(store.listPools().map((p) => [p.poolId, p.guardPolicy, p.isDefault]), [["A", "strict", true], ["B", "record", false], ["C", "strict", false]]);
     });
 
     it("refuses a second pool with the same id, a second default and bad pool options, leaving the store as before", function () {
-      refuses(file, () => store.createPool({ poolId: "A", sidClass: "test" }), "PoolExists", /pool A exists already/);
-      refuses(file, () => store.createPool({ poolId: "D", sidClass: "test", isDefault: true }), "PoolExists", /pool A is the default already/);
-      refuses(file, () => store.createPool({ poolId: "D", sidClass: "test", guardPolicy: "lenient" as never }), "InvalidPool", /guardPolicy/);
-      refuses(file, () => store.createPool({ poolId: "D", sidClass: "test", maxRequest: 0 }), "InvalidPool", /maxRequest/);
-      refuses(file, () => store.createPool({ poolId: "", sidClass: "test" }), "InvalidPool", /poolId/);
+      refuses(file, () => store.createPool({ poolId: "A", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 } }), "PoolExists", /pool A exists already/);
+      refuses(file, () => store.createPool({ poolId: "D", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, isDefault: true }), "PoolExists", /pool A is the default already/);
+      refuses(file, () => store.createPool({ poolId: "D", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, guardPolicy: "lenient" as never }), "InvalidPool", /guardPolicy/);
+      refuses(file, () => store.createPool({ poolId: "D", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, maxRequest: 0 }), "InvalidPool", /maxRequest/);
+      refuses(file, () => store.createPool({ poolId: "", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 } }), "InvalidPool", /poolId/);
     });
   });
 
@@ -313,7 +313,7 @@ describe("pool store", function () {
 
   describe("low pool, transactions and the audit hook", function () {
     it("fires low after a commit that leaves fewer free numbers than the threshold", function () {
-      store.createPool({ poolId: "L", sidClass: "test", lowThreshold: 10 });
+      store.createPool({ poolId: "L", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, lowThreshold: 10 });
       const lows: unknown[] = [];
       store.on("low", (i) => lows.push(i));
       store.provision("L", nums("L", 12));
@@ -323,7 +323,7 @@ describe("pool store", function () {
     });
 
     it("checks low after events that take free numbers, not after events on numbers in use", function () {
-      store.createPool({ poolId: "L", sidClass: "test", lowThreshold: 10 });
+      store.createPool({ poolId: "L", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, lowThreshold: 10 });
       const lows: Array<{ available: number }> = [];
       store.on("low", (i) => lows.push(i));
       store.provision("L", nums("L", 12));

@@ -19,7 +19,7 @@ function rng(seed: number): () => number {
 function flow(dbFile: string, levels: unknown, extra: Record<string, unknown> = {}) {
   return [
     { id: "t", type: "tab", label: "agg" },
-    { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: "UNITS", sidClass: "test", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 100000 },
+    { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: "UNITS", sidClass: "custom", serialPattern: ".+", serialLength: "1-128", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 100000 },
     { id: "agg", z: "t", type: "pss-aggregator", name: "", pool: "pool", builderId: "", levels: JSON.stringify(levels), idleSeconds: 0, idleClose: "", wires: [["packed"], ["refused"], ["labels"]], ...extra },
     { id: "packed", z: "t", type: "helper" },
     { id: "refused", z: "t", type: "helper" },
@@ -224,7 +224,7 @@ describe("pss-aggregator", function () {
     store.close();
     await helper.load(modules(), ([
       { id: "t", type: "tab", label: "fn" },
-      { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: "UNITS", sidClass: "test", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 1000 },
+      { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: "UNITS", sidClass: "custom", serialPattern: ".+", serialLength: "1-128", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 1000 },
       { id: "pack", z: "t", type: "pss-aggregation-packing", pool: "pool", snFormat: "SERIALONLY", snCollectionId: "", context: "", wires: [["out"]] },
       { id: "unpack", z: "t", type: "pss-aggregation-unpacking", pool: "pool", snFormat: "SERIALONLY", snCollectionId: "", context: "", wires: [["out"]] },
       { id: "out", z: "t", type: "helper" },

@@ -3,7 +3,7 @@
    and whose context.parent names the parent: the EPCIS exporter makes one AggregationEvent per record (per level). */
 import type Database from "better-sqlite3";
 import { STATES, transition, type PssEvent, type SerialNumberState, stateFromEnum } from "../lifecycle";
-import { PssError, listSome, type PssErrorDetail, type SqlitePoolStore, type Dict, type StoreTransaction } from "../store";
+import { PssError, listSome, type PssErrorDetail, type SqlitePoolStore, type Dict, type StoreTransaction, type TreeMember } from "../store";
 import { isValidSscc } from "../gs1";
 import { AGGREGATION_SCHEMA } from "./schema";
 
@@ -241,6 +241,8 @@ export class Aggregation {
     this.levels = checkLevels(options.levels ?? []);
     store.transaction((tx) => tx.db.exec(AGGREGATION_SCHEMA));
     this.q = this.prepare();
+    // every path that ships, decommissions or destroys through the store reaches what is packed
+    store.setHierarchy({ expand: (tx, event, values, context) => this.treeMembers(tx, event, values, context) });
   }
 
   private prepare() {
@@ -743,6 +745,50 @@ export class Aggregation {
   // ---------------------------------------------------------------- events over a whole tree
 
   /**
+   * The store's hierarchy hook for shipping, decommissioning and destroying, inside the event's transaction: the
+   * numbers packed under the given ones (each with its direct parent and the given number it is under). A given
+   * number inside a parent that the call does not also name is refused (NotTopLevel), unless the context says
+   * unpack=true: then it is taken out of its parent first (an audited unpacking record). A parent that waits in an
+   * open builder, or holds one that does, is refused (ParentInProgress).
+   */
+  treeMembers(tx: StoreTransaction, event: PssEvent, values: string[], context: Dict): TreeMember[] {
+    const method = EVENT_METHOD[event] ?? event;
+    const unpack = (context.unpack ?? "").toLowerCase() === "true";
+    const batch = new Set(values);
+    const refusals: Refusal[] = [];
+    const out: TreeMember[] = [];
+    for (const r of this.lookup(values)) {
+      if (r.state === null) continue; // the store names unknown numbers
+      let covered = false;
+      if (r.inParent !== null) {
+        const up = this.q.up.all(r.v) as string[];
+        covered = up.some((a) => batch.has(a));
+        if (!covered) {
+          if (unpack) this.unpackIn(tx, r.inParent, [r.v], { ...context, reason: event });
+          else {
+            const top = up.length ? up[up.length - 1] : r.inParent;
+            refusals.push({ code: "NotTopLevel", serialNumber: r.v, reason: `${r.v} is packed in ${r.inParent}: ${event === "shipping" ? `ship the top of its hierarchy (${top})` : "unpack it first"}, or give the event context unpack=true to take it out of its parent` });
+            continue;
+          }
+        }
+      }
+      if (r.asLevel === null || covered) continue;
+      if (r.pendingIn !== null) {
+        refusals.push({ code: "ParentInProgress", serialNumber: r.v, reason: `${r.v} waits in open builder ${r.pendingIn}` });
+        continue;
+      }
+      const open = this.q.pendingInTree.all(r.v) as Array<{ child: string; builder: string }>;
+      for (const o of open) refusals.push({ code: "ParentInProgress", serialNumber: o.child, reason: `${o.child} under ${r.v} waits in open builder ${o.builder}` });
+      if (open.length) continue;
+      for (const d of (this.q.down.all(r.v) as Array<{ v: string; p: string }>).slice(1)) {
+        if (!batch.has(d.v)) out.push({ value: d.v, parent: d.p, root: r.v });
+      }
+    }
+    if (refusals.length) throw refusalError(refusals, method);
+    return out;
+  }
+
+  /**
    * Shipping, decommissioning or destroying a parent: the event applies to the parent and everything under it, in
    * one transaction, through the store's state guard. Only a top-level parent (in no other parent), with nothing
    * under it waiting in an open builder, may take it.
@@ -759,11 +805,14 @@ export class Aggregation {
       const open = this.q.pendingInTree.all(parent) as Array<{ child: string; builder: string }>;
       if (open.length) throw new PssError("ParentInProgress", `${event}: ${open.map((o) => o.child).join(", ")} under ${parent} wait in an open builder`, open.map((o) => ({ serialNumber: o.child, reason: `pending in builder ${o.builder}` })));
       const all = [parent, ...this.descendants(parent)];
-      const r = this.store.applyEvent(event, { serialNumbers: all, actor: tx.actor, context: { ...(options.context ?? {}), aggregationRoot: parent } });
+      // the store reaches the contents through treeMembers (one audit record per parent, naming it and the root)
+      const r = this.store.applyEvent(event, { serialNumbers: [parent], actor: tx.actor, context: { ...(options.context ?? {}), aggregationRoot: parent } });
       return { returnStatus: "NoError" as const, applied: r.applied, serialNumbers: all };
     }, { actor: options.actor });
   }
 }
+
+const EVENT_METHOD: Partial<Record<PssEvent, string>> = { shipping: "SIDShippingEvent", decommissioning: "SIDDecommissioningEvent", destroying: "SIDDestroyingEvent" };
 
 const byStore = new WeakMap<SqlitePoolStore, Aggregation>();
 

@@ -100,11 +100,14 @@ function isoTime(t: string | Date | undefined): string {
 export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): EpcisEvent | null {
   if (!input || typeof input !== "object" || typeof input.event !== "string") throw new EpcisError("BadInput", `expected { event, serialNumbers, time?, context? }, got ${JSON.stringify(input)?.slice(0, 120)}`);
   if (!PSS.has(input.event)) {
-    // pool_creating, sn_adding, sn_binding: the store's own bookkeeping, never an EPCIS event
-    if (["pool_creating", "sn_adding", "sn_binding"].includes(input.event)) return null;
+    // pool_creating, pool_updating, sn_adding, sn_binding: the store's own bookkeeping, never an EPCIS event
+    if (["pool_creating", "pool_updating", "sn_adding", "sn_binding"].includes(input.event)) return null;
     throw new EpcisError("UnknownEvent", `${JSON.stringify(input.event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
   }
   const event = input.event as PssEvent;
+  // the contents a shipped parent took along (the store's record per parent under it): the shipped parent's own
+  // event and the aggregation events say what left; a unit-level copy of the shipment is not sent
+  if (event === "shipping" && input.context?.aggregationRoot !== undefined && input.context?.parent !== undefined) return null;
   const map = MAPPING[event];
   if (map.internal && !options.includeInternal) return null;
   if (!Array.isArray(input.serialNumbers)) throw new EpcisError("BadInput", `${event}: serialNumbers must be an array`);
@@ -132,9 +135,9 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
     ev.epcList = input.serialNumbers.map(id);
   }
   ev.action = map.action;
-  const destructive = !(event === "inspecting" && ctx.destructive === "false");
-  ev.bizStep = destructive ? map.bizStep : "inspecting";
-  ev.disposition = destructive ? map.disposition : "active";
+  // inspecting is always sampling: the pool moves the pack to Sampled whatever the record's context says
+  ev.bizStep = map.bizStep;
+  ev.disposition = map.disposition;
   const rp = ctx.readPoint ?? options.readPoint;
   if (rp !== undefined) ev.readPoint = { id: locationUri(rp, options, "readPoint") };
   const bl = ctx.bizLocation ?? options.bizLocation;

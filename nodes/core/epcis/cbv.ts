@@ -50,7 +50,7 @@ export const MAPPING: Readonly<Record<PssEvent, EventMapping>> = {
   label_sampling: { type: "ObjectEvent", action: "DELETE", ...os("label_sampling", "label_sampled"), internal: true },
   label_scrapping: { type: "ObjectEvent", action: "DELETE", ...os("label_scrapping", "label_scrapped"), internal: true },
   commissioning: { type: "ObjectEvent", action: "ADD", bizStep: "commissioning", disposition: "active", internal: false },
-  // the PSS state after inspecting is Sampled: destructive sampling unless the record says otherwise (see build.ts)
+  // the PSS state after inspecting is Sampled: always sampling (a non-destructive check is label_inspecting)
   inspecting: { type: "ObjectEvent", action: "OBSERVE", bizStep: "sampling", disposition: "non_sellable_other", internal: false },
   shipping: { type: "ObjectEvent", action: "OBSERVE", bizStep: "shipping", disposition: "in_transit", internal: false },
   decommissioning: { type: "ObjectEvent", action: "DELETE", bizStep: "decommissioning", disposition: "inactive", internal: false },

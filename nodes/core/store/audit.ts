@@ -5,6 +5,7 @@ import * as crypto from "crypto";
 /** Actions the store audits besides the 16 PSS events. */
 export const AUDIT_ACTIONS = [
   "pool_creating", // a pool was created (no serial numbers)
+  "pool_updating", // a pool's settings changed (context: the new values and, as "was.<key>", the old ones)
   "sn_adding", // numbers entered a pool as Unassigned (provision, import, or an SNto* push of unknown numbers)
   "sn_binding", // SNRequestUnassigned bound free Unassigned numbers to an SNCollection (no state change)
 ] as const;

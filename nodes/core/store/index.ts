@@ -10,14 +10,17 @@ import {
 import { PssError, PssErrorDetail, listSome } from "./errors";
 import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, canonicalContext, rowToRecord, verifyRows } from "./audit";
 import { SCHEMA, SCHEMA_VERSION } from "./schema";
-import { SerialGenerator, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem } from "./serials";
+import { SerialGenerator, SerialRule, SerialCheck, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem, resolveSidClass, ruleCheck, knownSidClasses } from "./serials";
 
 export { PssError, listSome } from "./errors";
 export type { PssErrorDetail, StoreErrorCode } from "./errors";
 export { AUDIT_ACTIONS, GENESIS_HASH, auditHash, verifyRows } from "./audit";
 export type { AuditRecord, AuditRow, AuditAction, VerifyResult } from "./audit";
-export { defaultGenerator, parseImportText, basicSerialProblem, resolveSidClass, sidCheck } from "./serials";
-export type { SerialGenerator, SerialCheck } from "./serials";
+export { defaultGenerator, parseImportText, basicSerialProblem, resolveSidClass, sidCheck, ruleCheck, knownSidClasses } from "./serials";
+export type { SerialGenerator, SerialCheck, SerialRule } from "./serials";
+
+/** The SID class of a pool whose serial numbers follow a rule of its own (`serialRule`), not a class the package knows. */
+export const CUSTOM_SID_CLASS = "custom";
 
 export type Dict = Record<string, string>;
 export type GuardPolicy = "strict" | "record";
@@ -40,6 +43,20 @@ export interface PoolOptions {
   /** the largest count one request (all its pages) may ask for; default 1,000,000 */
   maxCount?: number;
   isDefault?: boolean;
+  /** SID class "custom" only, and then required: the pool's own serial pattern (a regular expression the whole
+   *  serial number matches) and length range */
+  serialRule?: SerialRule;
+}
+
+/** What updatePool may change; absent keys stay as they are. */
+export interface PoolUpdate {
+  sidClass?: string;
+  serialRule?: SerialRule;
+  selectionCriteria?: Dict;
+  guardPolicy?: GuardPolicy;
+  lowThreshold?: number;
+  maxRequest?: number;
+  maxCount?: number;
 }
 
 export interface Pool {
@@ -52,6 +69,8 @@ export interface Pool {
   maxCount: number;
   isDefault: boolean;
   created: string;
+  /** a custom pool's own serial rule */
+  serialRule?: SerialRule;
 }
 
 export interface SNCollection {
@@ -123,6 +142,23 @@ export interface LowPoolInfo {
   threshold: number;
 }
 
+/** The events a parent passes on to everything packed under it (docs/aggregation.md). */
+export const TREE_EVENTS: readonly PssEvent[] = ["shipping", "decommissioning", "destroying"];
+
+/** A number an event reaches through the hierarchy: packed (directly) in `parent`, under `root` (a number of the call). */
+export interface TreeMember {
+  value: string;
+  parent: string;
+  root: string;
+}
+
+/** What applyEvent asks the hierarchy (nodes/core/aggregation installs it on the store it opens): inside the
+ *  event's transaction, check the given numbers' place in the hierarchy (refusing, or unpacking with an audit
+ *  record when the context says unpack=true) and return everything packed under them. */
+export interface HierarchyHook {
+  expand(tx: StoreTransaction, event: PssEvent, values: string[], context: Dict): TreeMember[];
+}
+
 /** What a transaction body may do besides SQL on `db`: append audit records that commit with it. */
 export interface StoreTransaction {
   db: Database.Database;
@@ -173,6 +209,7 @@ export interface OpenOptions {
 /** The contract the node layer, the OPC UA server and the EPCIS exporter code against. */
 export interface PoolStore {
   createPool(p: PoolOptions): Pool;
+  updatePool(poolId: string, changes: PoolUpdate, options?: { actor?: string; context?: Dict }): { pool: Pool; changed: string[] };
   getPool(poolId: string): Pool | undefined;
   listPools(): Pool[];
   selectPool(criteria: Dict | undefined): Pool;
@@ -271,6 +308,33 @@ function checkNumberList(x: unknown, what: string): string[] {
   return x as string[];
 }
 
+/** A pool's SID class must be one the package knows, or "custom" with a serial rule of its own; returns that rule. */
+function checkSidClass(poolId: string, sidClass: string, rule: SerialRule | undefined): SerialRule | undefined {
+  if (sidClass.toLowerCase() === CUSTOM_SID_CLASS) {
+    if (rule === undefined || rule === null) throw new PssError("UnknownSidClass", `pool ${poolId}: a custom SID class needs its own serial rule { pattern, minLength, maxLength }`);
+    if (typeof rule !== "object" || typeof rule.pattern !== "string" || !rule.pattern) throw new PssError("InvalidPool", `pool ${poolId}: the serial rule needs a pattern (a regular expression)`);
+    try {
+      new RegExp(`^(?:${rule.pattern})$`, "u");
+    } catch (err) {
+      throw new PssError("InvalidPool", `pool ${poolId}: serial pattern ${JSON.stringify(rule.pattern)} is not a valid regular expression: ${(err as Error).message}`);
+    }
+    const { minLength, maxLength } = rule;
+    if (!Number.isInteger(minLength) || !Number.isInteger(maxLength) || minLength < 1 || maxLength < minLength || maxLength > 128) {
+      throw new PssError("InvalidPool", `pool ${poolId}: serial length must be whole numbers with 1 <= minLength <= maxLength <= 128, got ${JSON.stringify(minLength)}-${JSON.stringify(maxLength)}`);
+    }
+    return { pattern: rule.pattern, minLength, maxLength };
+  }
+  if (resolveSidClass(sidClass) === null) {
+    throw new PssError("UnknownSidClass", `pool ${poolId}: SID class ${JSON.stringify(sidClass)} is unknown (known: ${knownSidClasses().join(", ")}); a class of your own is declared "${CUSTOM_SID_CLASS}" with its serial pattern and length`);
+  }
+  if (rule !== undefined && rule !== null) throw new PssError("InvalidPool", `pool ${poolId}: a serial rule is for SID class "${CUSTOM_SID_CLASS}" only; ${sidClass} has its own rules`);
+  return undefined;
+}
+
+function ruleContext(rule: SerialRule | undefined): Dict {
+  return rule ? { serialRule: JSON.stringify(rule) } : {};
+}
+
 /** The target state an event leads to whatever the start (null for the events that change nothing). */
 function eventTarget(event: PssEvent): SerialNumberState | null {
   const tos = new Set(Object.entries(TRANSITIONS[event]).filter(([from, to]) => from !== to).map(([, to]) => to));
@@ -290,6 +354,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
   private closed = false;
   private readonly runTx: Database.Transaction<(f: () => unknown) => unknown>;
   private readonly q: ReturnType<SqlitePoolStore["prepare"]>;
+  private hierarchy: HierarchyHook | undefined;
 
   constructor(file: string, options: OpenOptions = {}) {
     super();
@@ -327,6 +392,10 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
       pools: db.prepare("SELECT * FROM pool ORDER BY pool_id"),
       insertPool: db.prepare(`INSERT INTO pool (pool_id, sid_class, selection_criteria, guard_policy, low_threshold, max_request, max_count, is_default, created)
         VALUES (@pool_id, @sid_class, @selection_criteria, @guard_policy, @low_threshold, @max_request, @max_count, @is_default, @created)`),
+      ruleOf: db.prepare("SELECT pattern, min_length AS minLength, max_length AS maxLength FROM pool_serial_rule WHERE pool = ?"),
+      setRule: db.prepare("INSERT INTO pool_serial_rule (pool, pattern, min_length, max_length) VALUES (?, ?, ?, ?) ON CONFLICT (pool) DO UPDATE SET pattern = excluded.pattern, min_length = excluded.min_length, max_length = excluded.max_length"),
+      dropRule: db.prepare("DELETE FROM pool_serial_rule WHERE pool = ?"),
+      poolHasNumbers: db.prepare("SELECT EXISTS (SELECT 1 FROM serial_number WHERE pool = ?)").pluck(),
       lastAudit: db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"),
       insertAudit: db.prepare(`INSERT INTO audit (seq, time, actor, event, pool_id, serial_numbers, from_state, to_state, context, anomaly, method, sn_collection_id, label_collection_id, prev_hash, hash)
         VALUES (@seq, @time, @actor, @event, @pool_id, @serial_numbers, @from_state, @to_state, @context, @anomaly, @method, @sn_collection_id, @label_collection_id, @prev_hash, @hash)`),
@@ -448,6 +517,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     if (typeof p !== "object" || p === null) throw new PssError("InvalidPool", "createPool needs an object { poolId, sidClass, ... }");
     const poolId = checkId(p.poolId, "poolId", "InvalidPool");
     const sidClass = checkId(p.sidClass, `pool ${poolId}: sidClass`, "InvalidPool");
+    const rule = checkSidClass(poolId, sidClass, p.serialRule);
     const criteria = checkDict(p.selectionCriteria, `pool ${poolId}: selectionCriteria`, "InvalidPool");
     const policy = p.guardPolicy ?? "strict";
     if (policy !== "strict" && policy !== "record") throw new PssError("InvalidPool", `pool ${poolId}: guardPolicy must be "strict" or "record", got ${JSON.stringify(policy)}`);
@@ -471,21 +541,109 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
         pool_id: poolId, sid_class: sidClass, selection_criteria: JSON.stringify(criteria), guard_policy: policy,
         low_threshold: lowThreshold, max_request: maxRequest, max_count: maxCount, is_default: isDefault ? 1 : 0, created,
       });
+      if (rule) this.q.setRule.run((this.q.poolById.get(poolId) as PoolRow).pk, rule.pattern, rule.minLength, rule.maxLength);
       tx.audit({
         event: "pool_creating", poolId, serialNumbers: [],
-        context: { sidClass, guardPolicy: policy, lowThreshold: String(lowThreshold), maxRequest: String(maxRequest), maxCount: String(maxCount), isDefault: String(isDefault), selectionCriteria: canonicalContext(criteria) },
+        context: { sidClass, guardPolicy: policy, lowThreshold: String(lowThreshold), maxRequest: String(maxRequest), maxCount: String(maxCount), isDefault: String(isDefault), selectionCriteria: canonicalContext(criteria), ...ruleContext(rule) },
       });
-      return toPool(this.q.poolById.get(poolId) as PoolRow);
+      return this.toPool(this.q.poolById.get(poolId) as PoolRow);
     });
+  }
+
+  /**
+   * A pool's settings changed (a redeployed pss-pool): one audited `pool_updating` record names every changed
+   * setting, new and old. The SID class (and a custom pool's serial rule) may change only while the pool holds no
+   * serial number: numbers checked under one class are never reinterpreted under another.
+   */
+  updatePool(poolId: string, changes: PoolUpdate, options: { actor?: string; context?: Dict } = {}): { pool: Pool; changed: string[] } {
+    if (typeof changes !== "object" || changes === null) throw new PssError("InvalidPool", "updatePool needs an object of the settings to change");
+    const context = checkDict(options.context, "context", "InvalidContext");
+    // a deploy that changes nothing takes no write lock
+    const plan = () => {
+      const row = this.poolRow(poolId);
+      const cur = this.toPool(row);
+      const next = { ...cur };
+      const int = (v: unknown, name: string, min: number): number => {
+        if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > UINT32_MAX) throw new PssError("InvalidPool", `pool ${cur.poolId}: ${name} must be an integer from ${min} to ${UINT32_MAX}, got ${JSON.stringify(v)}`);
+        return v;
+      };
+      if (changes.sidClass !== undefined) next.sidClass = checkId(changes.sidClass, `pool ${cur.poolId}: sidClass`, "InvalidPool");
+      if (changes.sidClass !== undefined || changes.serialRule !== undefined) {
+        next.serialRule = checkSidClass(cur.poolId, next.sidClass, changes.serialRule ?? (next.sidClass === cur.sidClass ? cur.serialRule : undefined));
+      }
+      if (changes.selectionCriteria !== undefined) next.selectionCriteria = checkDict(changes.selectionCriteria, `pool ${cur.poolId}: selectionCriteria`, "InvalidPool");
+      if (changes.guardPolicy !== undefined) {
+        if (changes.guardPolicy !== "strict" && changes.guardPolicy !== "record") throw new PssError("InvalidPool", `pool ${cur.poolId}: guardPolicy must be "strict" or "record", got ${JSON.stringify(changes.guardPolicy)}`);
+        next.guardPolicy = changes.guardPolicy;
+      }
+      if (changes.lowThreshold !== undefined) next.lowThreshold = int(changes.lowThreshold, "lowThreshold", 0);
+      if (changes.maxRequest !== undefined) next.maxRequest = int(changes.maxRequest, "maxRequest", 1);
+      if (changes.maxCount !== undefined) next.maxCount = int(changes.maxCount, "maxCount", 1);
+      // a larger page raises the request limit with it, as createPool's default does
+      if (changes.maxCount === undefined && next.maxCount < next.maxRequest) next.maxCount = next.maxRequest;
+      const fields: Array<[string, string, string]> = [
+        ["sidClass", cur.sidClass, next.sidClass],
+        ["serialRule", cur.serialRule ? JSON.stringify(cur.serialRule) : "", next.serialRule ? JSON.stringify(next.serialRule) : ""],
+        ["selectionCriteria", canonicalContext(cur.selectionCriteria), canonicalContext(next.selectionCriteria)],
+        ["guardPolicy", cur.guardPolicy, next.guardPolicy],
+        ["lowThreshold", String(cur.lowThreshold), String(next.lowThreshold)],
+        ["maxRequest", String(cur.maxRequest), String(next.maxRequest)],
+        ["maxCount", String(cur.maxCount), String(next.maxCount)],
+      ];
+      return { row, cur, next, changed: fields.filter(([, a, b]) => a !== b) };
+    };
+    const first = plan();
+    if (first.changed.length === 0) return { pool: first.cur, changed: [] };
+    return this.transaction((tx) => {
+      const { row, cur, next, changed } = plan();
+      if (changed.length === 0) return { pool: cur, changed: [] };
+      if (changed.some(([k]) => k === "sidClass" || k === "serialRule") && this.q.poolHasNumbers.get(row.pk)) {
+        const what = cur.sidClass !== next.sidClass ? `SID class ${cur.sidClass} to ${next.sidClass}` : "its serial rule";
+        throw new PssError("PoolInUse", `pool ${cur.poolId} cannot change from ${what}: it holds serial numbers checked under ${cur.sidClass}${cur.serialRule ? ` (${cur.serialRule.pattern})` : ""}; create a new pool for the other class`);
+      }
+      if (changed.some(([k]) => k === "selectionCriteria")) {
+        // the new criteria must still tell this pool from every other one in the file
+        const keys = Object.keys(next.selectionCriteria);
+        const twin = (this.q.pools.all() as PoolRow[]).find((r) => r.pk !== row.pk && keys.length > 0 && canonicalContext(JSON.parse(r.selection_criteria) as Dict) === canonicalContext(next.selectionCriteria));
+        if (twin) throw new PssError("InvalidPool", `pool ${cur.poolId}: selection criteria ${canonicalContext(next.selectionCriteria)} are those of pool ${twin.pool_id}; a call could not tell the two apart`);
+      }
+      if (next.maxCount < next.maxRequest) throw new PssError("InvalidPool", `pool ${cur.poolId}: maxCount ${next.maxCount} is smaller than maxRequest ${next.maxRequest}`);
+      this.db.prepare("UPDATE pool SET sid_class = ?, selection_criteria = ?, guard_policy = ?, low_threshold = ?, max_request = ?, max_count = ? WHERE pk = ?")
+        .run(next.sidClass, JSON.stringify(next.selectionCriteria), next.guardPolicy, next.lowThreshold, next.maxRequest, next.maxCount, row.pk);
+      if (next.serialRule) this.q.setRule.run(row.pk, next.serialRule.pattern, next.serialRule.minLength, next.serialRule.maxLength);
+      else this.q.dropRule.run(row.pk);
+      const ctx: Dict = { ...context };
+      for (const [k, a, b] of changed) {
+        ctx[k] = b;
+        ctx[`was.${k}`] = a;
+      }
+      tx.audit({ event: "pool_updating", poolId: cur.poolId, serialNumbers: [], context: ctx });
+      // a lower threshold or a new page size matters to the next "low" check
+      this.touched.add(row.pk);
+      return { pool: this.toPool(this.q.poolByPk.get(row.pk) as PoolRow), changed: changed.map(([k]) => k) };
+    }, { actor: options.actor });
+  }
+
+  private toPool(r: PoolRow): Pool {
+    const p = toPool(r);
+    const rule = this.q.ruleOf.get(r.pk) as SerialRule | undefined;
+    if (rule) p.serialRule = { pattern: rule.pattern, minLength: rule.minLength, maxLength: rule.maxLength };
+    return p;
+  }
+
+  /** The serial check of a pool: its own rule when it is custom, else its SID class's (null = basic rules only). */
+  private checkOf(pool: PoolRow): SerialCheck | null {
+    const rule = this.q.ruleOf.get(pool.pk) as SerialRule | undefined;
+    return rule ? ruleCheck(rule) : null;
   }
 
   getPool(poolId: string): Pool | undefined {
     const r = this.q.poolById.get(poolId) as PoolRow | undefined;
-    return r ? toPool(r) : undefined;
+    return r ? this.toPool(r) : undefined;
   }
 
   listPools(): Pool[] {
-    return (this.q.pools.all() as PoolRow[]).map(toPool);
+    return (this.q.pools.all() as PoolRow[]).map((r) => this.toPool(r));
   }
 
   private poolRow(poolId: unknown): PoolRow {
@@ -497,7 +655,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
 
   /** Empty criteria pick the default pool (or the only pool); otherwise every key/value must match one pool. */
   selectPool(criteria: Dict | undefined): Pool {
-    return toPool(this.selectPoolRow(criteria));
+    return this.toPool(this.selectPoolRow(criteria));
   }
 
   private selectPoolRow(criteria: Dict | undefined): PoolRow {
@@ -533,7 +691,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     }
     const values = Array.isArray(serialNumbers) ? (serialNumbers as unknown[]) : [...(serialNumbers as Iterable<string>)];
     if (values.length === 0) throw new PssError("InvalidCount", `provision into pool ${pool.pool_id}: no serial numbers given`);
-    validateSerialNumbers(values, pool.sid_class, `provision into pool ${pool.pool_id}`);
+    validateSerialNumbers(values, pool.sid_class, `provision into pool ${pool.pool_id}`, this.checkOf(pool));
     const props = options.properties === undefined ? undefined : this.checkProperties(options.properties, values as string[]);
     return this.transaction(() => {
       this.insertFresh(pool, values as string[], options.actor ?? this.actor, context, "provision");
@@ -546,7 +704,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
   importFile(poolId: string, text: string, options: { actor?: string; context?: Dict } = {}): { added: number } {
     const pool = this.poolRow(poolId);
     if (typeof text !== "string") throw new PssError("InvalidImportFile", "the import file must be text");
-    const { serialNumbers, properties } = parseImportText(text, pool.sid_class);
+    const { serialNumbers, properties } = parseImportText(text, pool.sid_class, this.checkOf(pool));
     if (serialNumbers.length === 0) throw new PssError("InvalidImportFile", `the import file for pool ${pool.pool_id} holds no serial number`);
     return this.provision(poolId, serialNumbers, { ...options, properties });
   }
@@ -592,7 +750,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     for (let round = 0; values.length < n; round++) {
       if (round >= 20) throw new PssError("InsufficientSerialNumbers", `pool ${pool.pool_id}: the generator of SID class ${pool.sid_class} keeps producing numbers that exist already`);
       const fresh = this.generator(pool.sid_class, n - values.length).filter((v) => !seen.has(v) && (seen.add(v), true));
-      validateSerialNumbers(fresh, pool.sid_class, `generated for pool ${pool.pool_id}`);
+      validateSerialNumbers(fresh, pool.sid_class, `generated for pool ${pool.pool_id}`, this.checkOf(pool));
       const taken = new Set(this.q.existing.all(JSON.stringify(fresh), fresh.length) as string[]);
       values = values.concat(taken.size ? fresh.filter((v) => !taken.has(v)) : fresh);
     }
@@ -769,7 +927,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     const { collId, values, context, actor } = this.collectionArgs(args, method);
     return this.transaction(() => {
       const pool = this.selectPoolRow(args.poolSelectionCriteria);
-      validateSerialNumbers(values, pool.sid_class, `${method} into pool ${pool.pool_id}`);
+      validateSerialNumbers(values, pool.sid_class, `${method} into pool ${pool.pool_id}`, this.checkOf(pool));
       let rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
       const foreign = rows.filter((r) => r.rid !== null && r.pool !== pool.pk);
       if (foreign.length) {
@@ -849,6 +1007,11 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     if (typeof args !== "object" || args === null) throw new PssError("InvalidSerialNumber", `${event}: arguments { serialNumbers, ... } are missing`);
     checkFormat(args.snFormat);
     const context = checkDict(args.context, "context", "InvalidContext");
+    // SIDInspectingEvent pulls the pack as a sample (→ Sampled, EPCIS sampling); a check that leaves it sellable is
+    // LabelsInspectingEvent (no state change): the pool and the EPCIS output must say the same thing
+    if (event === "inspecting" && (context.destructive ?? "").toLowerCase() === "false") {
+      throw new PssError("InvalidContext", `inspecting: SIDInspectingEvent pulls the pack as a sample (Commissioned → Sampled); a non-destructive inspection leaves it Commissioned: report it with LabelsInspectingEvent (label_inspecting)`);
+    }
     const lc = args.labelCollection;
     if (lc !== undefined && lc !== null && (typeof lc !== "object" || Array.isArray(lc))) throw new PssError("InvalidSerialNumberCollection", `${event}: labelCollection must be an object`);
     const labels = lc?.labels ?? [];
@@ -863,11 +1026,15 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     const lcId = lc && (lc.id || Object.keys(lcProps).length || lc.description) ? (lc.id ? checkId(lc.id, "labelCollection id", "InvalidSerialNumberCollection") : `LC-${crypto.randomUUID()}`) : undefined;
     const actor = args.actor ?? this.actor;
     const method = METHOD_OF_EVENT[event];
-    return this.transaction(() => {
-      const rows = this.lookup(values, event);
+    return this.transaction((tx) => {
+      // a parent takes its contents along: everything packed under it, in this transaction, audited per parent
+      const under = TREE_EVENTS.includes(event) ? this.hierarchyHook()?.expand(tx, event, values, context) ?? [] : [];
+      const via = new Map(under.map((u) => [u.value, u]));
+      const rows = this.lookup(under.length ? values.concat(under.map((u) => u.value)) : values, event);
       if (args.poolId !== undefined) {
         const pool = this.poolRow(args.poolId);
-        const strangers = rows.filter((r) => r.pool !== pool.pk);
+        // the numbers of the call must be in the pool; their contents may come from other pools (units in SSCC cases)
+        const strangers = rows.filter((r) => r.pool !== pool.pk && !via.has(r.v));
         if (strangers.length) throw new PssError("UnknownSerialNumber", `${event}: ${strangers.length} serial number(s) are not in pool ${pool.pool_id}: ${listSome(strangers.map((r) => r.v))}`, strangers.map((r) => ({ serialNumber: r.v, state: stateFromEnum(r.state as number), reason: `not in pool ${pool.pool_id}` })));
       }
       const pools = new Map<number, PoolRow>();
@@ -876,7 +1043,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
         if (!p) pools.set(pk, (p = this.q.poolByPk.get(pk) as PoolRow));
         return p;
       };
-      const groups = new Map<string, { pool: PoolRow; from: SerialNumberState; to: SerialNumberState; anomaly: boolean; rids: number[]; values: string[] }>();
+      const groups = new Map<string, { pool: PoolRow; from: SerialNumberState; to: SerialNumberState; anomaly: boolean; rids: number[]; values: string[]; in?: TreeMember }>();
       const refused: PssErrorDetail[] = [];
       const target = eventTarget(event);
       for (const r of rows) {
@@ -894,13 +1061,19 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
           refused.push({ serialNumber: r.v, state: from, reason: t.reason });
           continue;
         }
-        const key = `${pool.pk}|${from}|${anomaly ? 1 : 0}`;
-        const g = groups.get(key) ?? { pool, from, to, anomaly, rids: [], values: [] };
+        const inTree = via.get(r.v);
+        const key = `${pool.pk}|${from}|${anomaly ? 1 : 0}|${inTree ? inTree.parent : ""}`;
+        const g = groups.get(key) ?? { pool, from, to, anomaly, rids: [], values: [], in: inTree };
         g.rids.push(r.rid as number);
         g.values.push(r.v);
         groups.set(key, g);
       }
-      if (refused.length) throw this.forbidden(event, event, refused);
+      if (refused.length) {
+        const e = this.forbidden(event, event, refused);
+        const packed = refused.filter((d) => via.has(d.serialNumber));
+        if (packed.length) e.message += ` (packed under ${via.get(packed[0].serialNumber)!.root}: unpack ${packed.length === 1 ? "it" : "them"} first)`;
+        throw e;
+      }
       let labelPk: number | null = null;
       if (lcId !== undefined) {
         labelPk = (this.q.labelById.get(lcId) as number | undefined) ?? Number(this.q.insertLabel.run(lcId, lc?.description ?? "", canonicalContext(lcProps), new Date(this.clock()).toISOString()).lastInsertRowid);
@@ -913,16 +1086,32 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
           this.bump(g.pool.pk, S(g.from), -g.rids.length);
           this.bump(g.pool.pk, S(g.to), g.rids.length);
         }
-        if (labelPk !== null) this.q.setLabel.run(labelPk, json);
+        if (labelPk !== null && !g.in) this.q.setLabel.run(labelPk, json);
         if (g.anomaly) anomalies += g.rids.length;
         // only numbers leaving a free state (Unassigned, Unallocated) can make the pool low: an event on numbers
         // already in use (encoding, commissioning, shipping ...) skips the low check after the commit
         if (g.from === "Unassigned" || g.from === "Unallocated") this.touched.add(g.pool.pk);
-        this.appendAudit({ actor, event, poolId: g.pool.pool_id, serialNumbers: g.values, fromState: g.from, toState: g.to, context, anomaly: g.anomaly, method, labelCollectionId: lcId });
+        const ctx = g.in ? { ...context, aggregationRoot: g.in.root, parent: g.in.parent } : context;
+        this.appendAudit({ actor, event, poolId: g.pool.pool_id, serialNumbers: g.values, fromState: g.from, toState: g.to, context: ctx, anomaly: g.anomaly, method, labelCollectionId: g.in ? undefined : lcId });
       }
       for (const [v, p] of labelProps) this.q.setProps.run(JSON.stringify(p), v);
       return { returnStatus: "NoError" as const, applied: rows.length, anomalies };
     }, { actor });
+  }
+
+  /** Installed by the aggregation module: shipping, decommissioning and destroying then reach packed contents. */
+  setHierarchy(hook: HierarchyHook): void {
+    this.hierarchy = hook;
+  }
+
+  /** The hierarchy hook; a file that holds a hierarchy gets it even when no aggregation was opened on this store. */
+  private hierarchyHook(): HierarchyHook | undefined {
+    if (this.hierarchy) return this.hierarchy;
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agg_link'").get() === undefined) return undefined;
+    // loaded at run time: the aggregation module builds on this one
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require("../aggregation") as typeof import("../aggregation")).aggregationFor(this);
+    return this.hierarchy;
   }
 
   /** The guard's dry run: which numbers the table lets `event` touch, and why the others are refused. */

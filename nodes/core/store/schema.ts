@@ -19,6 +19,14 @@ CREATE TABLE IF NOT EXISTS pool (
   created TEXT NOT NULL
 );
 
+-- the serial rule of a pool of SID class "custom" (a class the package does not know): its own pattern and length
+CREATE TABLE IF NOT EXISTS pool_serial_rule (
+  pool INTEGER PRIMARY KEY REFERENCES pool(pk),
+  pattern TEXT NOT NULL,
+  min_length INTEGER NOT NULL,
+  max_length INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS sn_collection (
   pk INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,

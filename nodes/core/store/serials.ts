@@ -59,8 +59,8 @@ function fromSid(err: unknown, what: string): PssError {
 }
 
 /** Every problem of a batch: basic rules, then the SID class's. Throws InvalidSerialNumber listing them all. */
-export function validateSerialNumbers(values: readonly unknown[], sidClass: string | null, what: string): void {
-  const check = sidClass ? sidCheck(sidClass) : null;
+export function validateSerialNumbers(values: readonly unknown[], sidClass: string | null, what: string, ownCheck?: SerialCheck | null): void {
+  const check = ownCheck ?? (sidClass ? sidCheck(sidClass) : null);
   const bad: PssErrorDetail[] = [];
   for (const v of values) {
     let p = basicSerialProblem(v);
@@ -127,7 +127,7 @@ export const defaultGenerator: SerialGenerator = (sidClass, count) => {
  * skipped. The sid module's parser is used when it knows the class: it unwraps codes into serial numbers and
  * keeps their other parts (crypto key and code, ...) as per-number properties.
  */
-export function parseImportText(text: string, sidClass: string): { serialNumbers: string[]; properties?: Record<string, Record<string, string>> } {
+export function parseImportText(text: string, sidClass: string, ownCheck?: SerialCheck | null): { serialNumbers: string[]; properties?: Record<string, Record<string, string>> } {
   const id = resolveSidClass(sidClass);
   if (id && typeof sid.parseImport === "function") {
     const body = text.split(/\r?\n/).map((l) => (l.trim().startsWith("#") ? "" : l)).join("\n");
@@ -146,7 +146,7 @@ export function parseImportText(text: string, sidClass: string): { serialNumbers
   }
   const out: string[] = [];
   const bad: PssErrorDetail[] = [];
-  const check = sidCheck(sidClass);
+  const check = ownCheck ?? sidCheck(sidClass);
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
@@ -165,4 +165,27 @@ export function parseImportText(text: string, sidClass: string): { serialNumbers
     throw new PssError("InvalidImportFile", `import file: ${bad.length} malformed line(s): ${bad.slice(0, 3).map((d) => d.reason).join("; ")}${bad.length > 3 ? ` and ${bad.length - 3} more` : ""}`, bad);
   }
   return { serialNumbers: out };
+}
+
+/** A custom pool's own serial rule: a regular expression the whole serial number must match, and a length range. */
+export interface SerialRule {
+  pattern: string;
+  minLength: number;
+  maxLength: number;
+}
+
+/** The check of a custom serial rule (the pattern is anchored: it must match the whole serial number). */
+export function ruleCheck(rule: SerialRule): SerialCheck {
+  const re = new RegExp(`^(?:${rule.pattern})$`, "u");
+  return (s) => {
+    if (s.length < rule.minLength || s.length > rule.maxLength) return `has ${s.length} characters, ${rule.minLength === rule.maxLength ? `exactly ${rule.minLength}` : `${rule.minLength} to ${rule.maxLength}`} required`;
+    if (!re.test(s)) return `does not match the pool's serial pattern ${rule.pattern}`;
+    return null;
+  };
+}
+
+/** The SID class ids the sid module knows (for error messages). */
+export function knownSidClasses(): string[] {
+  const list = (sidModule as unknown as { listSidClasses?: () => Array<{ sidClassId: string }> }).listSidClasses;
+  return typeof list === "function" ? list().map((c) => c.sidClassId) : [];
 }
