@@ -2,10 +2,12 @@
    states stored and the audit records it wrote, and one refusal that reaches a Catch node with its code and leaves
    the file as it was. Test names start with the node type, so `mocha -g pss-sn-return-allocated` lists its tests. */
 import assert from "node:assert/strict";
+import * as fs from "fs";
 import * as path from "path";
 import { helper, allNodeModules, nextMessage, coreNodeModule } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { dbDigest } from "../helpers/digest";
+import { until } from "../helpers/until";
 import { openPoolStore, type AuditRecord, type SqlitePoolStore } from "../../nodes/core/store";
 import { aggregationFor } from "../../nodes/core/aggregation";
 import { PSS_FUNCTIONS } from "../../nodes/common/functions";
@@ -669,4 +671,139 @@ describe("the 20 PSS function nodes, each through a real pool file", function ()
       assert.equal(dbDigest(dbFile), before, "the pool file is exactly as before");
     });
   }
+});
+
+/** The default of a property as the editor gives it to a new node (the `defaults` of its .html in dist). */
+function editorDefault(type: string, prop: string): number {
+  const html = fs.readFileSync(path.resolve(__dirname, "..", "..", "nodes", type, `${type}.html`), "utf8");
+  const m = new RegExp(`\\b${prop}: \\{ value: (\\d+)`).exec(html);
+  assert.ok(m, `${type}.html gives ${prop} a numeric default`);
+  return Number(m[1]);
+}
+
+describe("what the function nodes show: empty and partial requests, pool low and top-ups", function () {
+  this.timeout(60_000);
+  let tmp: ReturnType<typeof tmpDir>;
+  let dbFile: string;
+
+  beforeEach(async function () {
+    tmp = tmpDir("serialflow-fn-");
+    dbFile = path.join(tmp.dir, "pool.db");
+    await helper.startServer();
+  });
+
+  afterEach(async function () {
+    await helper.unload();
+    await helper.stopServer();
+    tmp.cleanup();
+  });
+
+  /** Every status a node shows from now on. */
+  function statuses(id: string): Array<{ fill?: string; shape?: string; text?: string }> {
+    const n = helper.getNode(id) as any;
+    const seen: Array<{ fill?: string; shape?: string; text?: string }> = [];
+    const orig = n.status.bind(n);
+    n.status = (s: { fill?: string; shape?: string; text?: string }) => {
+      seen.push(s);
+      return orig(s);
+    };
+    return seen;
+  }
+
+  function lineFlow(o: { lowThreshold: number; requestCount: number; adminCount: number }) {
+    return [
+      { id: "t", type: "tab", label: "line" },
+      { id: "pool", type: "pss-pool", mode: "local", dbFile, poolId: POOL, sidClass: "GS1-SGTIN", criteria: [], guardPolicy: "strict", lowThreshold: o.lowThreshold, maxRequest: 10000 },
+      { id: "fn", z: "t", type: "pss-sn-request-allocated", name: "", pool: "pool", count: o.requestCount, snFormat: "SERIALONLY", snCollectionId: "", wires: [["out"]] },
+      { id: "st", z: "t", type: "pss-pool-admin", name: "pool status", pool: "pool", action: "status", count: o.adminCount, wires: [["admin-out"], ["admin-low"]] },
+      { id: "up", z: "t", type: "pss-pool-admin", name: "generate", pool: "pool", action: "generate", count: o.adminCount, wires: [["admin-out"], ["admin-low"]] },
+      { id: "out", z: "t", type: "helper" },
+      { id: "admin-out", z: "t", type: "helper" },
+      { id: "admin-low", z: "t", type: "helper" },
+      { id: "catcher", z: "t", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
+      { id: "caught", z: "t", type: "helper" },
+    ];
+  }
+
+  async function load(o: { lowThreshold: number; requestCount: number; adminCount: number }, free = 0) {
+    const store = openPoolStore(dbFile, { actor: "seed" });
+    try {
+      store.createPool({ poolId: POOL, sidClass: "GS1-SGTIN", selectionCriteria: { PoolID: POOL }, lowThreshold: o.lowThreshold });
+      if (free) store.provision(POOL, sns("FR", free));
+    } finally {
+      store.close();
+    }
+    await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, lineFlow(o) as any);
+  }
+
+  it("pss-sn-request-allocated: a partial result is sent on with InsufficientSerialNumbers and a yellow status", async function () {
+    await load({ lowThreshold: 0, requestCount: 10, adminCount: 1000 }, 4);
+    const seen = statuses("fn");
+    const got = nextMessage("out");
+    helper.getNode("fn").receive({ payload: { count: 10 } });
+    const msg = await got;
+    assert.equal(msg.payload.returnStatus, "InsufficientSerialNumbers");
+    assert.equal(msg.payload.snCollection.serialNumbers.length, 4);
+    assert.deepEqual(seen.at(-1), { fill: "yellow", shape: "dot", text: "4 · InsufficientSerialNumbers" });
+  });
+
+  it("pss-sn-request-allocated: on an empty pool nothing is sent; the Catch node gets InsufficientSerialNumbers naming the pool and the count, the status is red", async function () {
+    await load({ lowThreshold: 0, requestCount: 10, adminCount: 1000 });
+    const seen = statuses("fn");
+    const sent: Msg[] = [];
+    helper.getNode("out").on("input", (m: Msg) => sent.push(m));
+    const caught = nextMessage("caught");
+    helper.getNode("fn").receive({ payload: { count: 12 } });
+    const err = await caught;
+    assert.equal(err.error.code, "InsufficientSerialNumbers");
+    assert.match(err.error.message, /pool PF/);
+    assert.match(err.error.message, /\b12 were asked for/);
+    assert.deepEqual(sent, []);
+    assert.deepEqual(seen.at(-1), { fill: "red", shape: "dot", text: "InsufficientSerialNumbers" });
+  });
+
+  it("pss-sn-request-allocated: a fresh pool with the editor's defaults is not low after its first request", async function () {
+    const defaults = {
+      lowThreshold: editorDefault("pss-pool", "lowThreshold"),
+      requestCount: editorDefault("pss-sn-request-allocated", "count"),
+      adminCount: editorDefault("pss-pool-admin", "count"),
+    };
+    await load(defaults);
+    const seen = statuses("fn");
+    const adminSeen = statuses("up");
+    // fill the fresh pool the way the palette suggests: pss-pool-admin generate with its default count
+    const filled = nextMessage("admin-out");
+    helper.getNode("up").receive({ payload: { action: "generate" } });
+    assert.equal((await filled).payload.added, defaults.adminCount);
+    assert.equal(adminSeen.at(-1)?.fill, "green");
+    const got = nextMessage("out");
+    helper.getNode("fn").receive({ payload: {} });
+    const msg = await got;
+    assert.equal(msg.payload.snCollection.serialNumbers.length, defaults.requestCount);
+    assert.deepEqual(seen.at(-1), { fill: "green", shape: "dot", text: `${defaults.requestCount} · SNRequestAllocated` }, "no 'pool low' after the first request");
+  });
+
+  it("pss-sn-request-allocated and pss-pool-admin: a top-up clears the 'pool low' status of every node on the pool", async function () {
+    await load({ lowThreshold: 50, requestCount: 20, adminCount: 100 }, 60);
+    const fnSeen = statuses("fn");
+    const statusSeen = statuses("st");
+    // the request leaves 40 free, under 50: the function node says so
+    const got = nextMessage("out");
+    helper.getNode("fn").receive({ payload: {} });
+    await got;
+    assert.deepEqual(fnSeen.at(-1), { fill: "yellow", shape: "dot", text: "20 · pool low" });
+    // the status node reads the pool: low
+    const read = nextMessage("admin-out");
+    helper.getNode("st").receive({ payload: {} });
+    await read;
+    assert.deepEqual(statusSeen.at(-1), { fill: "yellow", shape: "dot", text: "40 free · low" });
+    // another node tops the pool up: both statuses clear without a message of their own
+    const topped = nextMessage("admin-out");
+    helper.getNode("up").receive({ payload: {} });
+    assert.equal((await topped).payload.added, 100);
+    await until("the function node's status to clear", () => (fnSeen.at(-1)?.fill === "green" ? true : undefined), 30_000);
+    assert.deepEqual(fnSeen.at(-1), { fill: "green", shape: "dot", text: "20 · SNRequestAllocated" });
+    await until("the status node to read the pool again", () => (statusSeen.at(-1)?.fill === "green" ? true : undefined), 30_000);
+    assert.deepEqual(statusSeen.at(-1), { fill: "green", shape: "dot", text: "140 free" });
+  });
 });
