@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   EVENTS, STATES, TRANSITIONS, TERMINAL_STATES, PssEvent, SerialNumberState, RETURN_STATUSES, transition, stateToEnum, stateFromEnum,
-  returnStatusToEnum, forwardSteps, transitionTableMarkdown,
+  returnStatusToEnum, forwardSteps, transitionTableMarkdown, POOL_FUNCTIONS, namedState, poolFunctionFor,
 } from "../../nodes/core/lifecycle";
 import { openPoolStore, PssError, SqlitePoolStore } from "../../nodes/core/store";
 import { tmpDir } from "../helpers/tmp";
@@ -138,4 +138,25 @@ describe("lifecycle: states, events, ReturnStatus and the transition table", fun
       });
     });
   }
+});
+
+describe("POOL_FUNCTIONS: the source and target states of the eight pool functions, stated once", function () {
+  it("names each method after its operation and named state (a return names its source), and agrees with the transition table", function () {
+    assert.equal(POOL_FUNCTIONS.length, 8);
+    const prefix = { request: "SNRequest", return: "SNReturn", push: "SNto" } as const;
+    for (const f of POOL_FUNCTIONS) {
+      assert.equal(f.method, `${prefix[f.operation]}${namedState(f)}`, f.method);
+      assert.equal(poolFunctionFor(f.operation, namedState(f)), f);
+      if (f.operation === "return") {
+        const event: PssEvent = f.source[0] === "Allocated" ? "sn_deallocating" : "sn_returning";
+        assert.deepEqual(transition(f.source[0], event), { allowed: true, to: f.target }, f.method);
+      } else {
+        for (const s of f.source) assert.ok(forwardSteps(s, f.target) !== null, `${f.method}: ${s} reaches ${f.target} along the forward path`);
+      }
+    }
+    assert.deepEqual(
+      POOL_FUNCTIONS.filter((f) => f.operation === "return").map((f) => [f.method, f.source, f.target]),
+      [["SNReturnUnallocated", ["Unallocated"], "Unassigned"], ["SNReturnAllocated", ["Allocated"], "Unallocated"]],
+    );
+  });
 });

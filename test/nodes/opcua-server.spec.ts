@@ -235,6 +235,9 @@ describe("pss-opcua-server node", function () {
       { ...remotePool("rStranger", "line"), pkiFolder: strangerPki },
       fnNode("reqStranger", "pss-sn-request-allocated", "rStranger"),
       fnNode("reqLine", "pss-sn-request-allocated", "rLine"),
+      fnNode("reqUnLine", "pss-sn-request-unallocated", "rLine"),
+      fnNode("retAlLine", "pss-sn-return-allocated", "rLine"),
+      fnNode("retUnLine", "pss-sn-return-unallocated", "rLine"),
       fnNode("pushReader", "pss-sn-to-encoded", "rReader"),
       fnNode("pushAdmin", "pss-sn-to-unallocated", "rAdmin"),
       fnNode("reqWrong", "pss-sn-request-allocated", "rWrong"),
@@ -261,6 +264,28 @@ describe("pss-opcua-server node", function () {
       const store = acquireStore(dbFile);
       try {
         assert.ok(serials.every((sn) => store.getSerialNumber(sn)?.state === "Allocated"));
+      } finally {
+        releaseStore(dbFile);
+      }
+    });
+
+    it("pss-sn-return-allocated and pss-sn-return-unallocated over a remote pool: SNReturn* give the numbers back to the server's pool", async function () {
+      await load(remoteFlow(), {}, creds);
+      const call = async (id: string, payload: unknown) => {
+        const got = nextMessage("out", 60000);
+        helper.getNode(id).receive({ payload });
+        return got;
+      };
+      const al = (await call("reqLine", { count: 3 })).payload.snCollection;
+      const un = (await call("reqUnLine", { count: 2 })).payload.snCollection;
+      assert.equal((await call("retAlLine", { snCollection: { id: al.id, serialNumbers: al.serialNumbers } })).payload.returnStatus, "NoError");
+      assert.equal((await call("retUnLine", { snCollection: { id: un.id, serialNumbers: un.serialNumbers } })).payload.returnStatus, "NoError");
+      const store = acquireStore(dbFile);
+      try {
+        assert.deepEqual(al.serialNumbers.map((sn: string) => store.getSerialNumber(sn)?.state), ["Unallocated", "Unallocated", "Unallocated"]);
+        assert.deepEqual(un.serialNumbers.map((sn: string) => store.getSerialNumber(sn)?.state), ["Unassigned", "Unassigned"]);
+        const methods = [...store.auditRecords({})].filter((r) => r.method?.startsWith("SNReturn")).map((r) => [r.method, r.event, r.fromState, r.toState]);
+        assert.deepEqual(methods, [["SNReturnAllocated", "sn_deallocating", "Allocated", "Unallocated"], ["SNReturnUnallocated", "sn_returning", "Unallocated", "Unassigned"]]);
       } finally {
         releaseStore(dbFile);
       }

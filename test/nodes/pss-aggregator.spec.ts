@@ -5,6 +5,7 @@ import * as path from "path";
 import { helper, allNodeModules, nextMessage, coreNodeModule } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { dbDigest } from "../helpers/digest";
+import { until as waitFor } from "../helpers/until";
 import { openPoolStore } from "../../nodes/core/store";
 import { Aggregation } from "../../nodes/core/aggregation";
 import { openFixture, ssccs, units, commission } from "../core/aggregation-fixture";
@@ -140,7 +141,7 @@ describe("pss-aggregator", function () {
     }
   });
 
-  it("closes a partial parent by message and after the idle time; refuses to close an empty one (Catch, message kept, nothing stored)", async function () {
+  it("closes a partial parent by message and after the idle time; closing with nothing open is a status note (no error, nothing stored)", async function () {
     const store = openFixture(dbFile, { units: 30, ssccFree: 10 });
     store.close();
     const levels = [{ name: "case", capacity: 12, parentPool: "SSCC", parentKind: "sscc" }];
@@ -155,13 +156,22 @@ describe("pss-aggregator", function () {
     assert.equal(packed[0].payload.full, false);
     assert.equal(packed[0].tag, "end of batch");
     assert.equal(labels[0].payload.level, "case");
-    // nothing open: closing is an error with a code, the message kept
+    // nothing open: closing is a normal moment on a line, a status note, not an error; nothing is sent or stored
     const before = dbDigest(dbFile);
-    const err = nextMessage("caught");
+    const caught = collect("caught");
+    const seen: Msg[] = [];
+    const orig = (node as any).status.bind(node);
+    (node as any).status = (st: Msg) => {
+      seen.push(st);
+      return orig(st);
+    };
     node.receive({ payload: { close: "case" }, tag: "again" });
-    const e = await err;
-    assert.equal(e.error.code, "EmptyParent");
-    assert.equal(e.tag, "again");
+    await waitFor("the status after the close", () => (seen.length ? true : undefined));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(caught.map((m) => m.error), [], "no error reaches the Catch node");
+    assert.equal(seen.at(-1)?.fill, "blue");
+    assert.match(String(seen.at(-1)?.text), /^nothing to close/);
+    assert.equal(packed.length, 1);
     assert.equal(dbDigest(dbFile), before);
     // idle: two scans, then silence closes the partial case by itself
     node.receive({ payload: "U000010" });

@@ -133,12 +133,12 @@ describe("pss-pool + pss-sn-request-allocated (Node-RED test helper)", function 
   it("the pool node creates its pool on first deploy when the file does not hold it", async function () {
     const other = path.join(tmp.dir, "fresh.db");
     await helper.load(modules(), flow(other));
-    const got = nextMessage("out");
+    const caught = nextMessage("caught");
     helper.getNode("req").receive({ payload: { count: 5 } });
-    const msg = await got;
-    // an empty pool answers with nothing, flagged, instead of failing
-    assert.equal(msg.payload.returnStatus, "InsufficientSerialNumbers");
-    assert.equal(msg.payload.snCollection.serialNumbers.length, 0);
+    const err = await caught;
+    // an empty pool cannot deliver: the error is at this node, not an empty list for the next one to trip on
+    assert.equal(err.error.code, "InsufficientSerialNumbers");
+    assert.match(err.error.message, new RegExp(`pool ${POOL}`));
     await helper.unload();
     const store = openPoolStore(other);
     try {
