@@ -13,7 +13,8 @@ export interface CommandRow {
 export const COMMANDS: CommandRow[] = [
   { words: ["pool", "status"], usage: "serialflow pool status --db FILE", summary: "print the count of serial numbers per pool and state", module: "pool" },
   { words: ["pool", "import"], usage: "serialflow pool import --db FILE --pool ID FILE", summary: "load an authority file (one serial number or code per line) into a pool", module: "pool" },
-  { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "check the hash chain of the audit log; name the first changed, removed or inserted record", module: "audit" },
+  { words: ["pool", "reconcile"], usage: "serialflow pool reconcile --db FILE [--pool ID] [--older-than DURATION] [--apply] [--report] [--json]", summary: "list numbers stranded Allocated or Encoded (by collection and age); --apply invalidates the never printed and scraps the printed; --report counts each pool and lot for batch release", module: "reconcile" },
+  { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "read-only: SQLite integrity check, the audit log's hash chain, and a replay of the log against every stored state; names the first record or number that differs", module: "audit" },
   { words: ["serve"], usage: "serialflow serve --db FILE --port N [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID]", summary: "run a headless OPEN-SCS OPC UA server on a pool file", module: "serve" },
   { words: ["epcis", "export"], usage: "serialflow epcis export --db FILE --from T --to T --out FILE", summary: "write the audited events of a period as an EPCIS 2.0 JSON-LD document", module: "epcis" },
 ];
