@@ -124,7 +124,8 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
       node.status({ fill: "red", shape: "ring", text: "no pool" });
     } else {
       pool.events.on("low", onLow);
-      node.status({});
+      // a pool that could not be opened (not a pool file, ...) shows red before the first message
+      node.status(pool.failure ? { fill: "red", shape: "ring", text: (pool.failure as Error & { code?: string }).code ?? "pool unavailable" } : {});
     }
 
     node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {

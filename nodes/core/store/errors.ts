@@ -82,3 +82,26 @@ export function asStoreError(err: unknown, file: string): unknown {
   if (code === "SQLITE_FULL") return new StoreError("DiskFull", `the pool file ${file} cannot grow: the disk (or the file's size limit) is full (${code}: ${msg}); nothing was changed`, code);
   return new StoreError("StorageError", `the pool file ${file} failed: ${code}: ${msg}; nothing was changed`, code);
 }
+
+/**
+ * Runs `fn` (one store call: one transaction, rolled back when it fails) and, while the file is locked by another
+ * process, tries again after a growing pause (setTimeout: the event loop keeps running) until `maxWaitMs` have passed;
+ * then fails with PoolBusy. Open the store with a short busyTimeoutMs, so that each try blocks only that long.
+ */
+export async function retryBusy<T>(fn: () => T, options: { file: string; maxWaitMs?: number }): Promise<T> {
+  const max = options.maxWaitMs ?? 10_000;
+  const start = Date.now();
+  let delay = 10;
+  for (;;) {
+    try {
+      return fn();
+    } catch (raw) {
+      const err = asStoreError(raw, options.file);
+      if (!(err instanceof StoreError && err.code === "PoolBusy")) throw err;
+      const waited = Date.now() - start;
+      if (waited >= max) throw new StoreError("PoolBusy", `${err.message} (still locked after ${(waited / 1000).toFixed(1)} s of retries)`, err.sqliteCode);
+      await new Promise((r) => setTimeout(r, Math.min(delay, max - waited)));
+      delay = Math.min(delay * 2, 250);
+    }
+  }
+}

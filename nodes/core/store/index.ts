@@ -13,7 +13,7 @@ import { APPLICATION_ID, POOL_TABLES, SCHEMA, SCHEMA_VERSION } from "./schema";
 export { APPLICATION_ID, SCHEMA_VERSION } from "./schema";
 import { SerialGenerator, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem } from "./serials";
 
-export { PssError, StoreError, asStoreError, listSome } from "./errors";
+export { PssError, StoreError, asStoreError, retryBusy, listSome } from "./errors";
 export type { PssErrorDetail, StoreErrorCode, StorageErrorCode } from "./errors";
 export { AUDIT_ACTIONS, GENESIS_HASH, auditHash, verifyRows } from "./audit";
 export type { AuditRecord, AuditRow, AuditAction, VerifyResult } from "./audit";
