@@ -42,7 +42,7 @@ function flow(dbFile: string, pool: Record<string, unknown> = {}) {
     { id: "f1", type: "tab", label: "test" },
     { id: "pool", type: "pss-pool", name: "", mode: "local", dbFile, poolId: POOL, sidClass: "test", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 10000, ...pool },
     { id: "req", z: "f1", type: "pss-sn-request-allocated", name: "", pool: "pool", count: 3, snFormat: "SERIALONLY", snCollectionId: "", wires: [["out"]] },
-    { id: "enc", z: "f1", type: "pss-labels-encoding-event", name: "", pool: "pool", snFormat: "SERIALONLY", snCollectionId: "", context: "", wires: [["out"]] },
+    { id: "enc", z: "f1", type: "pss-labels-encoding", name: "", pool: "pool", snFormat: "SERIALONLY", snCollectionId: "", context: "", wires: [["out"]] },
     { id: "admin", z: "f1", type: "pss-pool-admin", name: "", pool: "pool", action: "status", count: 10, olderThan: "", wires: [["out"], []] },
     { id: "out", z: "f1", type: "helper" },
     { id: "catcher", z: "f1", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
@@ -54,7 +54,7 @@ describe("pss-pool under faults (issue 13): locked file, full disk, foreign file
   this.timeout(120_000);
   let tmp: ReturnType<typeof tmpDir>;
   let dbFile: string;
-  const modules = () => [nodeModule("pss-pool"), nodeModule("pss-sn-request-allocated"), nodeModule("pss-labels-encoding-event"), nodeModule("pss-pool-admin"), coreNodeModule("25-catch")] as any;
+  const modules = () => [nodeModule("pss-pool"), nodeModule("pss-sn-request-allocated"), nodeModule("pss-labels-encoding"), nodeModule("pss-pool-admin"), coreNodeModule("25-catch")] as any;
 
   beforeEach(async function () {
     tmp = tmpDir();
@@ -98,8 +98,8 @@ describe("pss-pool under faults (issue 13): locked file, full disk, foreign file
       const msg = await caught;
       assert.equal(msg.error.code, "PoolBusy");
       assert.match(msg.error.message, /locked by another connection or process.*still locked after/);
-      const logged = (helper.log().args as unknown[][]).some((a) => typeof a[0] === "object" && (a[0] as { level?: number; msg?: unknown }).level === 20 && /locked/.test(String((a[0] as { msg?: unknown }).msg)));
-      assert.ok(logged, "the error is in Node-RED's log");
+      const logged = (helper.log().args as unknown[][]).some((a) => typeof a[0] === "object" && (a[0] as { level?: number }).level === 20 && /locked/.test(String((a[0] as { msg?: unknown }).msg)));
+      assert.ok(logged, `the error is in Node-RED's log: ${JSON.stringify(helper.log().args.map((a: unknown[]) => a[0]))}`);
     } finally {
       const worst = lag.stop();
       await lock.released;

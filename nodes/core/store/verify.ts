@@ -14,16 +14,17 @@ const PAGE = 500;
 export function replayStates(store: SqlitePoolStore): FileCheck | { ok: true; numbers: number } {
   const db = store.db;
   const enumOf = new Map(STATES.map((s, i) => [s as string, i]));
-  db.exec("DROP TABLE IF EXISTS temp.sf_replay; CREATE TEMP TABLE sf_replay (value TEXT PRIMARY KEY, state INTEGER NOT NULL, pool TEXT NOT NULL) WITHOUT ROWID");
-  const page = db.prepare("SELECT seq, event, pool_id, serial_numbers, from_state, to_state FROM audit WHERE seq > ? ORDER BY seq LIMIT ?");
+  db.exec("DROP TABLE IF EXISTS temp.sf_replay; CREATE TEMP TABLE sf_replay (value TEXT PRIMARY KEY, state INTEGER NOT NULL, pool TEXT NOT NULL, coll TEXT) WITHOUT ROWID");
+  const page = db.prepare("SELECT seq, event, pool_id, serial_numbers, from_state, to_state, method, sn_collection_id FROM audit WHERE seq > ? ORDER BY seq LIMIT ?");
   const known = db.prepare("SELECT j.value FROM json_each(?) j JOIN temp.sf_replay r ON r.value = j.value LIMIT 1").pluck();
   const wrongFrom = db.prepare("SELECT j.value AS v, r.state AS s FROM json_each(?) j LEFT JOIN temp.sf_replay r ON r.value = j.value WHERE r.state IS NOT ? OR r.pool IS NOT ? LIMIT 1");
-  const put = db.prepare("INSERT INTO temp.sf_replay (value, state, pool) SELECT value, ?, ? FROM json_each(?) WHERE true ON CONFLICT (value) DO UPDATE SET state = excluded.state");
+  // coll: the collection a request last handed the number out in
+  const put = db.prepare("INSERT INTO temp.sf_replay (value, state, pool, coll) SELECT value, ?, ?, ? FROM json_each(?) WHERE true ON CONFLICT (value) DO UPDATE SET state = excluded.state, coll = coalesce(excluded.coll, coll)");
   let last = 0;
   try {
     db.exec("BEGIN"); // one snapshot of the file for the whole replay
     for (;;) {
-      const rows = page.all(last, PAGE) as Array<{ seq: number; event: string; pool_id: string; serial_numbers: string; from_state: string | null; to_state: string | null }>;
+      const rows = page.all(last, PAGE) as Array<{ seq: number; event: string; pool_id: string; serial_numbers: string; from_state: string | null; to_state: string | null; method: string | null; sn_collection_id: string | null }>;
       if (rows.length === 0) break;
       for (const r of rows) {
         last = r.seq;
@@ -43,7 +44,7 @@ export function replayStates(store: SqlitePoolStore): FileCheck | { ok: true; nu
         if (r.to_state !== null) {
           const to = enumOf.get(r.to_state);
           if (to === undefined) return { ok: false, check: "state", seq: r.seq, message: `audit record ${r.seq} names an unknown state ${JSON.stringify(r.to_state)}` };
-          put.run(to, r.pool_id, json);
+          put.run(to, r.pool_id, r.method?.startsWith("SNRequest") ? r.sn_collection_id : null, json);
         }
       }
     }
@@ -59,6 +60,18 @@ export function replayStates(store: SqlitePoolStore): FileCheck | { ok: true; nu
     const counted = db.prepare(`SELECT p.pool_id AS pool, c.state AS state, c.n AS n, (SELECT count(*) FROM serial_number s WHERE s.pool = c.pool AND s.state = c.state) AS actual
       FROM pool_count c JOIN pool p ON p.pk = c.pool WHERE c.n != (SELECT count(*) FROM serial_number s WHERE s.pool = c.pool AND s.state = c.state) LIMIT 1`).get() as { pool: string; state: number; n: number; actual: number } | undefined;
     if (counted) return { ok: false, check: "counter", message: `pool ${counted.pool}: the counter of ${stateFromEnum(counted.state)} says ${counted.n}, the file holds ${counted.actual}` };
+    // what a repeated request would return again must be numbers the file holds
+    let lost: { coll: string; v: string } | undefined;
+    try {
+      lost = db.prepare(`SELECT coalesce(c.id, '#' || r.sn_collection) AS coll, j.value AS v FROM sn_request r LEFT JOIN sn_collection c ON c.pk = r.sn_collection, json_each(r.numbers) j
+        LEFT JOIN temp.sf_replay x ON x.value = j.value WHERE x.coll IS NOT c.id OR c.pk IS NULL LIMIT 1`).get() as { coll: string; v: string } | undefined;
+      const twice = db.prepare(`SELECT coalesce(c.id, '#' || r.sn_collection) AS coll, j.value AS v FROM sn_request r LEFT JOIN sn_collection c ON c.pk = r.sn_collection, json_each(r.numbers) j
+        GROUP BY r.sn_collection, j.value HAVING count(*) > 1 LIMIT 1`).get() as { coll: string; v: string } | undefined;
+      if (twice && !lost) return { ok: false, check: "state", serialNumber: twice.v, message: `SNCollection ${twice.coll}: a repeat of its request would return ${twice.v} twice (the request record was changed)` };
+    } catch (err) {
+      return { ok: false, check: "state", message: `the record of answered requests (sn_request) is damaged: ${(err as Error).message}` };
+    }
+    if (lost) return { ok: false, check: "state", serialNumber: lost.v, message: `SNCollection ${lost.coll}: a repeat of its request would return ${lost.v}, which the audit log does not hand out in that collection (the request record was changed)` };
     const numbers = db.prepare("SELECT count(*) FROM temp.sf_replay").pluck().get() as number;
     return { ok: true, numbers };
   } finally {
