@@ -3,7 +3,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "./red";
 import { functionByType, type PssFunction } from "./functions";
 import { keyValues, payloadObject, type Dict } from "./args";
-import { asNodeError, statusText } from "./errors";
+import { asNodeError, logIfStorageError, statusText } from "./errors";
 import { parseAggregation, parseCollection, parseLabelEvent, parseRequest, parseSnEvent, type FunctionDefaults } from "./parse";
 import type { LabelCollectionIn, PoolBackend, RequestResult, RequestTarget, PushTarget, ReturnTarget } from "./pool-backend";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
@@ -156,6 +156,7 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
         (err: unknown) => {
           const e = asNodeError(err);
           node.status({ fill: "red", shape: "dot", text: statusText(e) });
+          logIfStorageError(node as never, e);
           done(e);
         },
       );

@@ -2,7 +2,7 @@
    falls under its threshold (output 2) so a flow can replenish it before the line starves. */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { countArg, payloadObject } from "../common/args";
-import { InputError, asNodeError, statusText } from "../common/errors";
+import { InputError, asNodeError, logIfStorageError, statusText } from "../common/errors";
 import { parseDuration } from "../core/store";
 import type { LowPoolInfo, PoolConfigNode } from "../pss-pool/pss-pool";
 
@@ -88,6 +88,7 @@ export default function (RED: NodeAPI): void {
         (err: unknown) => {
           const e = asNodeError(err);
           node.status({ fill: "red", shape: "dot", text: statusText(e) });
+          logIfStorageError(node as never, e);
           done(e);
         },
       );
