@@ -29,10 +29,10 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const r = verifyPoolFile(store);
     if (r.ok) {
-      console.log(`audit log ok: ${r.records} records, ${r.numbers} serial numbers in ${r.pools} pool(s) replayed to their stored states, integrity ok, last hash ${r.lastHash}`);
+      console.log(`audit log ok: ${r.records} records, last hash ${r.lastHash}; ${r.numbers} serial numbers in ${r.pools} pool(s) replayed to their stored states; integrity ok`);
       return 0;
     }
-    if (r.check === "chain") console.error(`audit log BROKEN at record ${r.seq}: ${r.message}`);
+    if (r.check === "chain") console.error(`audit log BROKEN at record ${r.seq} (${r.kind}): ${r.message}`);
     else console.error(`audit verify FAILED (${r.check}): ${r.message}`);
     return 1;
   } catch (err) {

@@ -6,7 +6,7 @@ import type { SqlitePoolStore } from "./index";
 
 export type FileCheck =
   | { ok: true; records: number; numbers: number; pools: number; lastHash: string }
-  | { ok: false; check: "integrity" | "pool" | "log" | "chain" | "state" | "counter"; message: string; seq?: number; serialNumber?: string };
+  | { ok: false; check: "integrity" | "pool" | "log" | "chain" | "state" | "counter"; message: string; seq?: number; serialNumber?: string; kind?: string };
 
 const PAGE = 500;
 
@@ -92,7 +92,7 @@ export function verifyPoolFile(store: SqlitePoolStore): FileCheck {
   const records = db.prepare("SELECT count(*) FROM audit").pluck().get() as number;
   if (records === 0) return { ok: false, check: "log", message: `${store.file} holds no audit record: a pool file always has at least its pool's creation` };
   const chain = store.verifyAudit();
-  if (!chain.ok) return { ok: false, check: "chain", seq: chain.seq, message: `audit record ${chain.seq} (${chain.kind}): ${chain.message}` };
+  if (!chain.ok) return { ok: false, check: "chain", seq: chain.seq, kind: chain.kind, message: chain.message };
   const replay = replayStates(store);
   if (!replay.ok) return replay;
   return { ok: true, records: chain.count, numbers: (replay as { numbers: number }).numbers, pools, lastHash: chain.lastHash };
