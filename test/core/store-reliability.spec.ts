@@ -161,6 +161,35 @@ describe("pool store reliability (issue 13)", function () {
       }
     });
 
+    it("a version-1 pool file (unmarked, from before) is read as it is read-only, and marked when opened for writing", function () {
+      const s = line();
+      s.request("Allocated", { count: 2 });
+      s.close();
+      const raw = new Database(file);
+      raw.exec("DROP TABLE sn_request; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+      raw.pragma("application_id = 0");
+      raw.pragma("user_version = 0");
+      raw.close();
+      const before = bytes(file);
+      const ro = openPoolStore(file, { readonly: true });
+      try {
+        assert.equal(ro.countByState("P").Allocated, 2);
+        assert.equal(verifyPoolFile(ro).ok, true);
+      } finally {
+        ro.close();
+      }
+      assert.equal(bytes(file), before, "read-only leaves it as it was");
+      const rw = openPoolStore(file);
+      try {
+        assert.equal(rw.db.pragma("application_id", { simple: true }), APPLICATION_ID);
+        assert.equal(rw.db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+        const a = rw.request("Allocated", { count: 2, snCollectionId: "AFTER" });
+        assert.deepEqual(rw.request("Allocated", { count: 2, snCollectionId: "AFTER" }).snCollection.serialNumbers, a.snCollection.serialNumbers);
+      } finally {
+        rw.close();
+      }
+    });
+
     it("another application's SQLite file is refused with a clear message and left byte-identical", function () {
       const db = new Database(file);
       db.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('ACME')");
