@@ -1,8 +1,9 @@
-/* serialflow audit verify: recompute the audit log's hash chain and name the first record that was tampered with. */
+/* serialflow audit verify: SQLite's integrity check, a pool and an audit log present, the hash chain, and a replay of
+   the log against every stored state. Opens the file read-only: a read-only copy can be verified, nothing is written. */
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, required } from "../args";
-import { openPoolStore } from "../../nodes/core/store";
+import { openPoolStore, verifyPoolFile } from "../../nodes/core/store";
 
 const USAGE = "serialflow audit verify --db FILE";
 
@@ -18,14 +19,24 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`serialflow audit verify: no pool file at ${db}`);
     return 1;
   }
-  const store = openPoolStore(db, { actor: "serialflow-cli" });
+  let store;
   try {
-    const r = store.verifyAudit();
+    store = openPoolStore(db, { actor: "serialflow-cli", readonly: true, busyTimeoutMs: 5_000 });
+  } catch (err) {
+    console.error(`serialflow audit verify: FAILED: ${(err as Error).message}`);
+    return 1;
+  }
+  try {
+    const r = verifyPoolFile(store);
     if (r.ok) {
-      console.log(`audit log ok: ${r.count} records, last hash ${r.lastHash}`);
+      console.log(`audit log ok: ${r.records} records, last hash ${r.lastHash}; ${r.numbers} serial numbers in ${r.pools} pool(s) replayed to their stored states; integrity ok`);
       return 0;
     }
-    console.error(`audit log BROKEN at record ${r.seq} (${r.kind}): ${r.message}`);
+    if (r.check === "chain") console.error(`audit log BROKEN at record ${r.seq} (${r.kind}): ${r.message}`);
+    else console.error(`audit verify FAILED (${r.check}): ${r.message}`);
+    return 1;
+  } catch (err) {
+    console.error(`serialflow audit verify: FAILED: ${(err as Error).message}`);
     return 1;
   } finally {
     store.close();

@@ -14,10 +14,10 @@ export async function run(argv: string[]): Promise<number> {
   return isImport ? importCommand(argv) : status(argv);
 }
 
-function openExisting(file: string) {
+function openExisting(file: string, readonly = false) {
   // never create a pool file by accident: a typo in --db must not look like an empty pool
   if (!fs.existsSync(file)) throw new UsageError(`no pool file at ${file}`);
-  return openPoolStore(file, { actor: `serialflow-cli:${process.env.USER ?? "unknown"}` });
+  return openPoolStore(file, { actor: `serialflow-cli:${process.env.USER ?? "unknown"}`, readonly });
 }
 
 export async function status(argv: string[]): Promise<number> {
@@ -30,7 +30,7 @@ export async function status(argv: string[]): Promise<number> {
   }
   let store;
   try {
-    store = openExisting(db);
+    store = openExisting(db, true);
   } catch (err) {
     console.error(`serialflow pool status: ${(err as Error).message}`);
     return 1;

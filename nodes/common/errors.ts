@@ -42,3 +42,9 @@ export function asNodeError(err: unknown): Error & { code: string } {
 export function statusText(err: Error & { code?: string }): string {
   return (err.code ?? "error").slice(0, 32);
 }
+
+/** A storage failure (StoreError: PoolBusy, DiskFull, StorageError), not a refusal: always logged, even when a Catch
+    node handles it (Node-RED logs only the errors no Catch node takes). */
+export function logIfStorageError(node: { error(text: string): void }, err: Error & { code?: string }): void {
+  if (err.name === "StoreError") node.error(`${err.code}: ${err.message}`);
+}

@@ -1,5 +1,5 @@
 /* PoolBackend over the local SQLite store: every call is one store transaction. */
-import type { SqlitePoolStore } from "../core/store";
+import { batchReport, reconcile, retryBusy, type BatchReport, type ReconcileResult, type SqlitePoolStore } from "../core/store";
 import { aggregationFor, type Aggregation } from "../core/aggregation";
 import type {
   AggregationArgs, CollectionArgs, EventArgs, GuardResult, PoolBackend, PoolStatus, PushTarget, RecentEvent, RequestArgs,
@@ -15,9 +15,16 @@ export class LocalPoolBackend implements PoolBackend {
     /** criteria that select this pool when a message gives none */
     private readonly criteria: Dict,
     readonly maxPage: number,
+    /** how long a call waits, retrying asynchronously, while another process holds the file locked */
+    readonly busyWaitMs = 10_000,
   ) {
     // the hierarchy tables exist from the start, so that a refused first aggregation leaves the file as it was
     aggregationFor(store);
+  }
+
+  /** one store call; a locked file is retried with setTimeout pauses (never a synchronous wait), then PoolBusy */
+  private call<T>(f: () => T): Promise<T> {
+    return retryBusy(f, { file: this.store.file, maxWaitMs: this.busyWaitMs });
   }
 
   private crit(c: Dict | undefined): Dict {
@@ -25,7 +32,7 @@ export class LocalPoolBackend implements PoolBackend {
   }
 
   async request(target: RequestTarget, a: RequestArgs, actor: string): Promise<RequestResult> {
-    const r = this.store.request(target, {
+    const r = await this.call(() => this.store.request(target, {
       poolSelectionCriteria: this.crit(a.poolSelectionCriteria),
       snCollectionId: a.snCollectionId || undefined,
       count: a.count,
@@ -33,28 +40,28 @@ export class LocalPoolBackend implements PoolBackend {
       requestToken: a.requestToken || undefined,
       actor,
       context: a.context,
-    });
+    }));
     return { returnStatus: r.returnStatus, snCollection: { ...r.snCollection }, returnedRequestToken: r.returnedRequestToken };
   }
 
   async returnSerialNumbers(target: ReturnTarget, a: CollectionArgs, actor: string): Promise<{ returnStatus: string }> {
-    const r = this.store.returnSerialNumbers(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context });
+    const r = await this.call(() => this.store.returnSerialNumbers(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context }));
     return { returnStatus: r.returnStatus };
   }
 
   async pushTo(target: PushTarget, a: CollectionArgs, actor: string): Promise<{ returnStatus: string }> {
-    const r = this.store.pushTo(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context });
+    const r = await this.call(() => this.store.pushTo(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context }));
     return { returnStatus: r.returnStatus };
   }
 
   async applyEvent(event: string, a: EventArgs, actor: string): Promise<{ returnStatus: string; applied: number; anomalies: number }> {
-    const r = this.store.applyEvent(event as never, {
+    const r = await this.call(() => this.store.applyEvent(event as never, {
       serialNumbers: a.serialNumbers,
       snFormat: a.snFormat,
       labelCollection: a.labelCollection,
       context: a.context,
       actor,
-    });
+    }));
     return { returnStatus: r.returnStatus, applied: r.applied, anomalies: r.anomalies };
   }
 
@@ -66,21 +73,23 @@ export class LocalPoolBackend implements PoolBackend {
   async aggregate(event: "packing" | "unpacking", a: AggregationArgs, actor: string): Promise<{ returnStatus: string }> {
     // the aggregation core checks every rule and writes the hierarchy and its audit records in one transaction
     const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children, properties: e.parentProperties }));
-    const r = event === "packing"
+    const r = await this.call(() => event === "packing"
       ? this.aggregation().pack(elements, { actor, context: a.context })
-      : this.aggregation().unpackMany(elements, { actor, context: a.context });
+      : this.aggregation().unpackMany(elements, { actor, context: a.context }));
     return { returnStatus: r.returnStatus };
   }
 
   async checkEvent(event: string, serialNumbers: string[]): Promise<GuardResult> {
-    return this.store.checkEvent(event as never, serialNumbers) as GuardResult;
+    return (await this.call(() => this.store.checkEvent(event as never, serialNumbers))) as GuardResult;
   }
 
   async status(): Promise<PoolStatus> {
-    const pool = this.store.getPool(this.poolId);
-    const counts = this.store.countByState(this.poolId) as Record<string, number>;
-    const available = this.store.available(this.poolId);
-    return { poolId: this.poolId, counts, available, threshold: pool?.lowThreshold ?? 0 };
+    return this.call(() => {
+      const pool = this.store.getPool(this.poolId);
+      const counts = this.store.countByState(this.poolId) as Record<string, number>;
+      const available = this.store.available(this.poolId);
+      return { poolId: this.poolId, counts, available, threshold: pool?.lowThreshold ?? 0 };
+    });
   }
 
   async serialProperties(serialNumbers: string[]): Promise<Record<string, Record<string, string>>> {
@@ -103,10 +112,19 @@ export class LocalPoolBackend implements PoolBackend {
   }
 
   async generate(count: number, actor: string): Promise<{ added: number }> {
-    return this.store.provision(this.poolId, { generate: count }, { actor });
+    return this.call(() => this.store.provision(this.poolId, { generate: count }, { actor }));
   }
 
   async importText(text: string, actor: string): Promise<{ added: number }> {
-    return this.store.importFile(this.poolId, text, { actor });
+    return this.call(() => this.store.importFile(this.poolId, text, { actor }));
+  }
+
+  /** pss-pool-admin "reconcile": this pool's stranded numbers (older than olderThanMs), settled when `apply`, and
+      its batch report */
+  async reconcile(options: { olderThanMs?: number; apply: boolean }, actor: string): Promise<{ result: ReconcileResult; report: BatchReport }> {
+    return this.call(() => {
+      const result = reconcile(this.store, { poolId: this.poolId, olderThanMs: options.olderThanMs, apply: options.apply, actor, context: { olderThan: `${options.olderThanMs ?? 0}ms` } });
+      return { result, report: batchReport(this.store, this.poolId)[0] };
+    });
   }
 }

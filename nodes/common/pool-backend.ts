@@ -1,7 +1,7 @@
 /* What a PSS function node needs from a pool, whatever the pool is: a local SQLite store, or a remote
    OPEN-SCS server reached over OPC UA. Asynchronous so that both fit; the function nodes see only this. */
 import type { Dict } from "./args";
-import type { CollectionArgs as StoreCollectionArgs, EventArgs as StoreEventArgs, LabelCollectionIn, PushTarget, RequestTarget, ReturnTarget } from "../core/store";
+import type { BatchReport, ReconcileResult, CollectionArgs as StoreCollectionArgs, EventArgs as StoreEventArgs, LabelCollectionIn, PushTarget, RequestTarget, ReturnTarget } from "../core/store";
 
 export type { RequestTarget, PushTarget, ReturnTarget } from "../core/store";
 
@@ -92,4 +92,7 @@ export interface PoolBackend {
   generate(count: number, actor: string): Promise<{ added: number }>;
   /** pool administration: load an authority file (one code per line) for the pool's SID class */
   importText(text: string, actor: string): Promise<{ added: number }>;
+  /** pool administration: stranded numbers (Allocated/Encoded) listed, and settled when `apply`, with the batch
+      report; optional (a local pool only) */
+  reconcile?(options: { olderThanMs?: number; apply: boolean }, actor: string): Promise<{ result: ReconcileResult; report: BatchReport }>;
 }

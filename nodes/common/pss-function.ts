@@ -3,7 +3,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "./red";
 import { functionByType, type PssFunction } from "./functions";
 import { keyValues, payloadObject, type Dict } from "./args";
-import { InputError, asNodeError, statusText } from "./errors";
+import { InputError, asNodeError, logIfStorageError, statusText } from "./errors";
 import { namedState, poolFunction, type PoolFunctionStates } from "../core/lifecycle";
 import { parseAggregation, parseCollection, parseLabelEvent, parseRequest, parseSnEvent, type FunctionDefaults } from "./parse";
 import type { LabelCollectionIn, PoolBackend, RequestResult, RequestTarget, PushTarget, ReturnTarget } from "./pool-backend";
@@ -146,7 +146,8 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
     } else {
       pool.events.on("low", onLow);
       pool.events.on("level", onLevel);
-      node.status({});
+      // a pool that could not be opened (not a pool file, ...) shows red before the first message
+      node.status(pool.failure ? { fill: "red", shape: "ring", text: (pool.failure as Error & { code?: string }).code ?? "pool unavailable" } : {});
     }
 
     node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
@@ -180,6 +181,7 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
           lowText = undefined;
           low = false;
           node.status({ fill: "red", shape: "dot", text: statusText(e) });
+          logIfStorageError(node as never, e);
           done(e);
         },
       );

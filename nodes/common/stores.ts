@@ -10,6 +10,9 @@ interface Entry {
 
 const open = new Map<string, Entry>();
 
+/** the longest synchronous wait of one try on a locked pool file in Node-RED (ms) */
+export const NODE_BUSY_TIMEOUT_MS = 100;
+
 export function acquireStore(file: string): SqlitePoolStore {
   const key = path.resolve(file);
   const hit = open.get(key);
@@ -17,7 +20,9 @@ export function acquireStore(file: string): SqlitePoolStore {
     hit.refs++;
     return hit.store;
   }
-  const store = openPoolStore(key);
+  // a short busy wait: better-sqlite3 waits synchronously, so a locked file would freeze Node-RED; the backend
+  // retries with setTimeout instead (retryBusy)
+  const store = openPoolStore(key, { busyTimeoutMs: NODE_BUSY_TIMEOUT_MS });
   open.set(key, { store, refs: 1 });
   return store;
 }

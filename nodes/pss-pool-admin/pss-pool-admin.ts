@@ -2,16 +2,19 @@
    falls under its threshold (output 2) so a flow can replenish it before the line starves. */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { countArg, payloadObject } from "../common/args";
-import { InputError, asNodeError, statusText } from "../common/errors";
+import { InputError, asNodeError, logIfStorageError, statusText } from "../common/errors";
+import { parseDuration } from "../core/store";
 import type { LowPoolInfo, PoolConfigNode } from "../pss-pool/pss-pool";
 
 export interface AdminNodeDef extends NodeDef {
   pool: string;
-  action?: "generate" | "import" | "status";
+  action?: "generate" | "import" | "status" | "reconcile";
   count?: number | string;
+  /** reconcile: only numbers whose collection is at least this old ("30s", "15m", "2h"; empty: all) */
+  olderThan?: string;
 }
 
-const ACTIONS = ["generate", "import", "status"] as const;
+const ACTIONS = ["generate", "import", "status", "reconcile"] as const;
 type Action = (typeof ACTIONS)[number];
 
 export default function (RED: NodeAPI): void {
@@ -42,6 +45,7 @@ export default function (RED: NodeAPI): void {
     else {
       pool.events.on("low", onLow);
       pool.events.on("level", onLevel);
+      if (pool.failure) node.status({ fill: "red", shape: "ring", text: (pool.failure as Error & { code?: string }).code ?? "pool unavailable" });
     }
 
     node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
@@ -64,11 +68,33 @@ export default function (RED: NodeAPI): void {
           const r = await backend.importText(text, actor);
           return { action, poolId: pool.poolId, added: r.added, status: await backend.status() };
         }
+        if (action === "reconcile") {
+          if (!backend.reconcile) throw Object.assign(new Error(`pss-pool-admin: reconcile works on a local pool only; pool ${pool.poolId} is remote (reconcile on its server)`), { code: "NotSupported" });
+          if (p.apply !== undefined && typeof p.apply !== "boolean") throw new InputError("InvalidArgument", `msg.payload.apply must be true or false; it is ${JSON.stringify(p.apply)}`);
+          const older = p.olderThan ?? (config.olderThan && config.olderThan.trim() ? config.olderThan.trim() : undefined);
+          let olderThanMs = 0;
+          if (older !== undefined) {
+            if (typeof older !== "string") throw new InputError("InvalidArgument", `msg.payload.olderThan must be a duration such as "15m"; it is ${JSON.stringify(older)}`);
+            try {
+              olderThanMs = parseDuration(older);
+            } catch (err) {
+              throw new InputError("InvalidArgument", (err as Error).message);
+            }
+          }
+          const { result, report } = await backend.reconcile({ olderThanMs, apply: p.apply === true }, actor);
+          const stranded = result.groups.reduce((n, g) => n + g.serialNumbers.length, 0);
+          if (result.applied && stranded) node.log(`pool ${pool.poolId}: reconciled ${stranded} stranded number(s): ${result.invalidated} invalidated, ${result.scrapped} scrapped`);
+          return { action, poolId: pool.poolId, applied: result.applied, stranded, invalidated: result.invalidated, scrapped: result.scrapped, groups: result.groups, report, status: await backend.status() };
+        }
         return { action, poolId: pool.poolId, status: await backend.status() };
       };
       run().then(
         (result) => {
-          showStatus(result.status as { available: number; threshold: number });
+          const st = result.status as { available: number; threshold: number };
+          if (result.action === "reconcile") {
+            const n = result.stranded as number;
+            node.status({ fill: n && !result.applied ? "yellow" : "green", shape: "dot", text: result.applied ? `reconciled: ${result.invalidated} invalidated, ${result.scrapped} scrapped` : `${n} stranded` });
+          } else showStatus(st);
           msg.payload = result;
           send([msg, null]);
           done();
@@ -76,6 +102,7 @@ export default function (RED: NodeAPI): void {
         (err: unknown) => {
           const e = asNodeError(err);
           node.status({ fill: "red", shape: "dot", text: statusText(e) });
+          logIfStorageError(node as never, e);
           done(e);
         },
       );

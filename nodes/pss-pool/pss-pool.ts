@@ -36,6 +36,8 @@ export interface PoolNodeDef extends NodeDef {
   serverCertificate?: string;
   /** remote mode, development only: trust any server certificate */
   autoAcceptServerCertificate?: boolean;
+  /** local mode: how long a call retries (asynchronously) while another process holds the file locked; default 10 s */
+  busyWaitMs?: number | string;
 }
 
 /** What a pss-opcua-server node needs to expose a local pool. */
@@ -65,6 +67,8 @@ export interface PoolConfigNode extends Node {
   local?: LocalPoolInfo;
   /** the backend, or the reason the pool could not be opened */
   getBackend(): PoolBackend;
+  /** why the pool could not be opened (a file that is not a pool file, a locked file, ...), shown red by its users */
+  failure?: Error;
   events: EventEmitter;
 }
 
@@ -206,7 +210,7 @@ export default function (RED: NodeAPI): void {
           store = undefined;
           throw err;
         }
-        backend = new LocalPoolBackend(store, node.poolId, criteria, maxRequest);
+        backend = new LocalPoolBackend(store, node.poolId, criteria, maxRequest, intOr(config.busyWaitMs, 10_000));
         node.local = { dbFile, poolId: node.poolId, sidClass, criteria, maxRequest };
         onLow = (info: LowPoolInfo) => {
           if (info.poolId === node.poolId) node.events.emit("low", info);
@@ -221,6 +225,7 @@ export default function (RED: NodeAPI): void {
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
       node.status({ fill: "red", shape: "ring", text: (failure as Error & { code?: string }).code ?? "refused" });
+      node.failure = failure;
       node.error(`pool ${node.poolId}: ${failure.message}`);
     }
 

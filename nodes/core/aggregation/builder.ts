@@ -1,6 +1,7 @@
 /* The live builder: one scan at a time, as a camera sends them. Children wait in agg_pending (in the pool file,
    so a restart finds them); a full parent closes itself: its identifier is drawn from the level's pool, encoded
    and commissioned, the children are packed into it (audited), and it waits as a child of the next level. */
+import * as crypto from "crypto";
 import { PssError, type Dict, type StoreTransaction } from "../store";
 import { Aggregation, checkLevels, combine, mixingProblem, type AggregationLevel, type Refusal } from "./hierarchy";
 
@@ -201,7 +202,8 @@ export class AggregationBuilder {
   /** The next parent identifier of a level: drawn from its pool, encoded and commissioned (all audited). */
   private drawParent(tx: StoreTransaction, poolId: string, level: string, context: Dict): string {
     const store = this.agg.store;
-    const got = store.request("Allocated", { poolSelectionCriteria: { PoolID: poolId }, count: 1, snCollectionId: `AGG-${this.id}-${poolId}`, actor: tx.actor, context }).snCollection.serialNumbers;
+    // a collection per draw: a request repeated with a collection id returns the numbers it got the first time
+    const got = store.request("Allocated", { poolSelectionCriteria: { PoolID: poolId }, count: 1, snCollectionId: `AGG-${this.id}-${poolId}-${crypto.randomUUID()}`, actor: tx.actor, context }).snCollection.serialNumbers;
     if (got.length !== 1) throw new PssError("InsufficientSerialNumbers", `builder ${this.id}: pool ${poolId} has no free serial number for the next ${level}`);
     store.applyEvent("sn_encoding", { serialNumbers: got, poolId, actor: tx.actor, context });
     store.applyEvent("commissioning", { serialNumbers: got, poolId, actor: tx.actor, context });

@@ -22,7 +22,9 @@ export type StoreErrorCode =
   | "InvalidImportFile"
   | "TokenExpired"
   | "WrongCollection"
-  | "StoreClosed";
+  | "StoreClosed"
+  | "NotAPoolFile"
+  | "InvalidArgument";
 
 export class PssError extends Error {
   /** a ReturnStatus name (business refusal) or a StoreErrorCode */
@@ -45,4 +47,61 @@ export class PssError extends Error {
 export function listSome(items: readonly string[], first = 5): string {
   const shown = items.slice(0, first).map((s) => JSON.stringify(s)).join(", ");
   return items.length > first ? `${shown} and ${items.length - first} more` : shown;
+}
+
+/** Codes of StoreError: the storage failed, no PSS rule was broken. */
+export type StorageErrorCode = "PoolBusy" | "DiskFull" | "StorageError";
+
+/**
+ * A failure of the storage under the pool (file locked by another process, disk full, I/O error, corrupt file),
+ * never a business refusal: OPC UA answers it with a Bad_ status, a node with done(err) and this code. Nothing was
+ * changed (the transaction rolled back).
+ */
+export class StoreError extends Error {
+  readonly code: StorageErrorCode;
+  /** the SQLite result code behind it (SQLITE_BUSY, SQLITE_FULL, SQLITE_IOERR_WRITE, ...) */
+  readonly sqliteCode?: string;
+
+  constructor(code: StorageErrorCode, message: string, sqliteCode?: string) {
+    super(message);
+    this.name = "StoreError";
+    this.code = code;
+    if (sqliteCode) this.sqliteCode = sqliteCode;
+  }
+}
+
+/** A SQLite error as a StoreError (PoolBusy, DiskFull or StorageError); anything else is returned as it is. */
+export function asStoreError(err: unknown, file: string): unknown {
+  if (err instanceof StoreError || err instanceof PssError) return err;
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return err;
+  const msg = (err as Error).message;
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+    return new StoreError("PoolBusy", `the pool file ${file} is locked by another connection or process (${code}); nothing was changed, try again`, code);
+  }
+  if (code === "SQLITE_FULL") return new StoreError("DiskFull", `the pool file ${file} cannot grow: the disk (or the file's size limit) is full (${code}: ${msg}); nothing was changed`, code);
+  return new StoreError("StorageError", `the pool file ${file} failed: ${code}: ${msg}; nothing was changed`, code);
+}
+
+/**
+ * Runs `fn` (one store call: one transaction, rolled back when it fails) and, while the file is locked by another
+ * process, tries again after a growing pause (setTimeout: the event loop keeps running) until `maxWaitMs` have passed;
+ * then fails with PoolBusy. Open the store with a short busyTimeoutMs, so that each try blocks only that long.
+ */
+export async function retryBusy<T>(fn: () => T, options: { file: string; maxWaitMs?: number }): Promise<T> {
+  const max = options.maxWaitMs ?? 10_000;
+  const start = Date.now();
+  let delay = 10;
+  for (;;) {
+    try {
+      return fn();
+    } catch (raw) {
+      const err = asStoreError(raw, options.file);
+      if (!(err instanceof StoreError && err.code === "PoolBusy")) throw err;
+      const waited = Date.now() - start;
+      if (waited >= max) throw new StoreError("PoolBusy", `${err.message} (still locked after ${(waited / 1000).toFixed(1)} s of retries)`, err.sqliteCode);
+      await new Promise((r) => setTimeout(r, Math.min(delay, max - waited)));
+      delay = Math.min(delay * 2, 250);
+    }
+  }
 }

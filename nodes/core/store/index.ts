@@ -7,15 +7,20 @@ import {
   EVENTS, FORWARD_PATH, PssEvent, STATES, SerialNumberState, TERMINAL_STATES, TRANSITIONS, forwardSteps, isEvent,
   stateFromEnum, stateToEnum, transition,
 } from "../lifecycle";
-import { PssError, PssErrorDetail, listSome } from "./errors";
+import { PssError, PssErrorDetail, StoreError, asStoreError, listSome } from "./errors";
 import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, canonicalContext, rowToRecord, verifyRows } from "./audit";
-import { SCHEMA, SCHEMA_VERSION } from "./schema";
+import { APPLICATION_ID, POOL_TABLES, SCHEMA, SCHEMA_VERSION } from "./schema";
+export { APPLICATION_ID, SCHEMA_VERSION } from "./schema";
 import { SerialGenerator, SerialRule, SerialCheck, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem, resolveSidClass, ruleCheck, knownSidClasses } from "./serials";
 
-export { PssError, listSome } from "./errors";
-export type { PssErrorDetail, StoreErrorCode } from "./errors";
+export { PssError, StoreError, asStoreError, retryBusy, listSome } from "./errors";
+export type { PssErrorDetail, StoreErrorCode, StorageErrorCode } from "./errors";
 export { AUDIT_ACTIONS, GENESIS_HASH, auditHash, verifyRows } from "./audit";
 export type { AuditRecord, AuditRow, AuditAction, VerifyResult } from "./audit";
+export { strandedNumbers, reconcile, batchReport, parseDuration } from "./reconcile";
+export type { StrandedGroup, StrandedQuery, ReconcileResult, BatchReport, BatchCounts } from "./reconcile";
+export { verifyPoolFile, replayStates } from "./verify";
+export type { FileCheck } from "./verify";
 export { defaultGenerator, parseImportText, basicSerialProblem, resolveSidClass, sidCheck, ruleCheck, knownSidClasses } from "./serials";
 export type { SerialGenerator, SerialCheck, SerialRule } from "./serials";
 
@@ -204,6 +209,34 @@ export interface OpenOptions {
   cacheSizeKb?: number;
   /** "FULL" (default) or "NORMAL" */
   synchronous?: "FULL" | "NORMAL";
+  /** open an existing pool file read-only: nothing is written, not even the schema (a read-only copy can be read) */
+  readonly?: boolean;
+}
+
+/**
+ * What a file is, read before anything is written: "empty" (new or zero-length: a pool file is made in it),
+ * "legacy" (a pool file from before application_id: marked on open), "current"; anything else is refused,
+ * untouched, with a message that says what the file looks like.
+ */
+export function inspectPoolFile(db: Database.Database, file: string): "empty" | "legacy" | "current" {
+  let appId: number, version: number, tables: string[];
+  try {
+    appId = db.pragma("application_id", { simple: true }) as number;
+    version = db.pragma("user_version", { simple: true }) as number;
+    tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") throw new PssError("NotAPoolFile", `${file} is not a SerialFlow pool file: it is not a SQLite database (${code}); it was left untouched`);
+    throw err;
+  }
+  if (appId === APPLICATION_ID) {
+    if (version > SCHEMA_VERSION) throw new PssError("InvalidPool", `${file} has pool schema version ${version}; this SerialFlow reads versions 1 to ${SCHEMA_VERSION}; it was left untouched`);
+    return version === SCHEMA_VERSION ? "current" : "legacy";
+  }
+  if (appId === 0 && tables.length === 0 && version === 0) return "empty";
+  if (appId === 0 && POOL_TABLES.every((t) => tables.includes(t))) return "legacy";
+  const what = appId !== 0 ? `SQLite application_id 0x${(appId >>> 0).toString(16)}` : `tables ${listSome(tables, 6)}`;
+  throw new PssError("NotAPoolFile", `${file} is not a SerialFlow pool file (${what}); it belongs to another application and was left untouched`);
 }
 
 /** The contract the node layer, the OPC UA server and the EPCIS exporter code against. */
@@ -352,6 +385,8 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
   private touched = new Set<number>();
   private pending: AuditRecord[] = [];
   private closed = false;
+  /** opened read-only: nothing is ever written (pool status, audit verify, reconcile without --apply) */
+  readonly readonly: boolean;
   private readonly runTx: Database.Transaction<(f: () => unknown) => unknown>;
   private readonly q: ReturnType<SqlitePoolStore["prepare"]>;
   private hierarchy: HierarchyHook | undefined;
@@ -363,24 +398,42 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     this.generator = options.generator ?? defaultGenerator;
     this.tokenTtlMs = options.tokenTtlMs ?? 3_600_000;
     this.clock = options.clock ?? Date.now;
-    this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
+    this.readonly = options.readonly === true;
+    const busy = Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000));
     try {
-      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma(`synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
+      this.db = new Database(file, { timeout: busy, readonly: this.readonly, fileMustExist: this.readonly });
+    } catch (err) {
+      throw asStoreError(err, file);
+    }
+    try {
+      this.db.pragma(`busy_timeout = ${busy}`);
+      // look before writing anything: another application's file is refused and left as it is
+      const kind = inspectPoolFile(this.db, file);
+      if (this.readonly) {
+        if (kind === "empty") throw new PssError("NotAPoolFile", `${file} is empty: it holds no pool and no audit log`);
+        // a version-1 file has no sn_request table; a read-only connection gets an empty one in its temp schema
+        if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sn_request'").get()) this.db.exec("CREATE TEMP TABLE sn_request (sn_collection INTEGER PRIMARY KEY, target INTEGER NOT NULL, count INTEGER NOT NULL, numbers TEXT NOT NULL, token TEXT NOT NULL)");
+      } else {
+        this.db.pragma("journal_mode = WAL");
+        this.db.pragma(`synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
+      }
       // 16 MB of page cache keeps the upper levels of the big indexes in memory: flat cost per operation as pools grow
       this.db.pragma(`cache_size = -${Math.max(2_000, Math.floor(options.cacheSizeKb ?? 16_384))}`);
       this.runTx = this.db.transaction((f: () => unknown) => f());
-      this.runTx.immediate(() => {
-        this.db.exec(SCHEMA);
-        const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
-        if (v === undefined) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-        else if (Number(v) !== SCHEMA_VERSION) throw new PssError("InvalidPool", `${file} has pool schema version ${v}; this SerialFlow reads version ${SCHEMA_VERSION}`);
-      });
+      if (!this.readonly && kind !== "current") {
+        this.runTx.immediate(() => {
+          this.db.exec(SCHEMA);
+          const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+          if (v !== undefined && !(Number(v) >= 1 && Number(v) <= SCHEMA_VERSION)) throw new PssError("InvalidPool", `${file} has pool schema version ${v}; this SerialFlow reads versions 1 to ${SCHEMA_VERSION}`);
+          this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
+          this.db.pragma(`application_id = ${APPLICATION_ID}`);
+          this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        });
+      }
       this.q = this.prepare();
     } catch (err) {
       this.db.close();
-      throw err;
+      throw asStoreError(err, file);
     }
   }
 
@@ -420,6 +473,8 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
       deleteColl: db.prepare("DELETE FROM sn_collection WHERE pk = ?"),
       labelById: db.prepare("SELECT pk FROM label_collection WHERE id = ?").pluck(),
       insertLabel: db.prepare("INSERT INTO label_collection (id, description, properties, created) VALUES (?, ?, ?, ?)"),
+      snRequest: db.prepare("SELECT count, numbers, token FROM sn_request WHERE sn_collection = ?"),
+      insertSnRequest: db.prepare("INSERT OR IGNORE INTO sn_request (sn_collection, target, count, numbers, token) VALUES (?, ?, ?, ?, ?)"),
       token: db.prepare("SELECT token, pool, target, sn_collection, remaining, expires FROM request_token WHERE token = ?"),
       insertToken: db.prepare("INSERT INTO request_token (token, pool, target, sn_collection, remaining, expires) VALUES (?, ?, ?, ?, ?, ?)"),
       deleteToken: db.prepare("DELETE FROM request_token WHERE token = ?"),
@@ -440,6 +495,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
    */
   transaction<T>(fn: (tx: StoreTransaction) => T, options: { actor?: string } = {}): T {
     if (this.closed) throw new PssError("StoreClosed", `the pool store ${this.file} is closed`);
+    if (this.readonly) throw new StoreError("StorageError", `the pool store ${this.file} is open read-only: nothing can be changed through it`);
     const actor = options.actor ?? this.actor;
     const tx: StoreTransaction = { db: this.db, actor, audit: (rec) => this.appendAudit({ actor, ...rec }) };
     const outer = this.depth === 0;
@@ -453,7 +509,8 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
         this.touched.clear();
         this.pending = [];
       }
-      throw err;
+      // a locked file, a full disk, an I/O error: a StoreError of its own, never read as a PSS refusal
+      throw outer ? asStoreError(err, this.file) : err;
     }
     this.depth--;
     if (outer) {
@@ -810,6 +867,20 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
             throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} belongs to pool ${other}, not pool ${pool.pool_id}`);
           }
           if (c && c.state !== S(target)) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} holds ${stateFromEnum(c.state)} numbers, not ${target} ones`);
+          const prev = c ? (this.q.snRequest.get(c.pk) as { count: number; numbers: string; token: string } | undefined) : undefined;
+          if (c && prev) {
+            // a repeat of a request already answered (a retry after a lost answer): the same numbers, nothing new
+            if (prev.count !== n) {
+              throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} was requested already with count ${prev.count}; a repeat with the same count returns the same numbers, a count of ${n} is refused (use a new snCollectionId for more numbers)`, undefined, "CollectionRequestedAlready");
+            }
+            const numbers = JSON.parse(prev.numbers) as string[];
+            const token = prev.token && this.q.token.get(prev.token) ? prev.token : "";
+            return {
+              returnStatus: numbers.length < Math.min(prev.count, pool.max_request) ? "InsufficientSerialNumbers" as const : "NoError" as const,
+              snCollection: { id: c.id, description: c.description, state: target, associatedPoolId: pool.pool_id, serialNumbers: numbers },
+              returnedRequestToken: token,
+            };
+          }
           if (c) coll = c;
           else {
             coll = this.newCollection(collId, pool, target, actor);
@@ -831,6 +902,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
         this.q.insertToken.run(returned, pool.pk, S(target), coll.pk, remaining - got.length, now + this.tokenTtlMs);
       }
       if (got.length === 0 && createdColl) this.q.deleteColl.run(coll.pk);
+      else if (collId !== undefined && token === undefined && got.length) this.q.insertSnRequest.run(coll.pk, S(target), remaining, JSON.stringify(got), returned);
       return {
         returnStatus: insufficient ? "InsufficientSerialNumbers" : "NoError",
         snCollection: { id: coll.id, description: coll.description, state: target, associatedPoolId: pool.pool_id, serialNumbers: got },

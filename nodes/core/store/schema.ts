@@ -1,7 +1,12 @@
 /* The SQLite schema of a pool file. Integer keys for pools and collections keep the per-number rows and the
    "free numbers of a pool in a state" index small; the value index makes every serial number unique in the file. */
 
-export const SCHEMA_VERSION = 1;
+/** the pool schema's version, kept in SQLite's user_version (and meta.schema_version); 2 added sn_request */
+export const SCHEMA_VERSION = 2;
+/** SQLite application_id of a SerialFlow pool file: "SFLW" (0x53464C57), so other tools (and we) can tell it */
+export const APPLICATION_ID = 0x53464c57;
+/** the tables every pool file has: a file with other tables and none of these is not ours */
+export const POOL_TABLES = ["meta", "pool", "sn_collection", "serial_number", "audit", "audit_head"];
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -71,6 +76,15 @@ CREATE TABLE IF NOT EXISTS request_token (
   remaining INTEGER NOT NULL,
   expires INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- what a request with an snCollectionId asked and got: a repeat of it (a retry after a lost answer) gets the same
+CREATE TABLE IF NOT EXISTS sn_request (
+  sn_collection INTEGER PRIMARY KEY,
+  target INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  numbers TEXT NOT NULL,
+  token TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
