@@ -92,6 +92,26 @@ export function installSessionLimits(server: OPCUAServer, limits: OpenScsSession
   }
 }
 
+/** Close every TCP connection that has not opened its secure channel (Hello, then OpenSecureChannel) within
+    `ms`. node-opcua's own `timeout` cannot do this: it is also the idle time after which it drops an established
+    connection, so it must stay long. Call after server.start(). */
+export function installHandshakeDeadline(server: OPCUAServer, ms: number): void {
+  type Channel = { remotePort?: number; remoteAddress?: string; isOpened?: boolean };
+  for (const ep of server.endpoints as unknown as Array<{ _server?: { on(e: "connection", f: (s: import("net").Socket) => void): void }; getChannels(): Channel[] }>) {
+    ep._server?.on("connection", (socket) => {
+      const port = socket.remotePort;
+      const address = socket.remoteAddress;
+      const timer = setTimeout(() => {
+        if (socket.destroyed) return;
+        const opened = ep.getChannels().some((ch) => ch.remotePort === port && ch.remoteAddress === address && ch.isOpened === true);
+        if (!opened) socket.destroy();
+      }, ms);
+      timer.unref();
+      socket.once("close", () => clearTimeout(timer));
+    });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 export interface ThrottleOptions {

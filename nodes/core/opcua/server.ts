@@ -15,7 +15,7 @@ import { CodecError, decodeAggregation, decodeLabelCollection, KeyValue, Label, 
 import { StoreBackend } from "./backend";
 import type { OpenScsBackend, Dict, EventName, SidClassInfo, StoreLike, AggregationElementIn } from "./backend";
 import { getSidClass } from "../sid";
-import { sessionLimits, installSessionLimits, Throttle, DEFAULT_THROTTLE, quietDecoderWarnings, scopeCalls } from "./guard";
+import { sessionLimits, installSessionLimits, installHandshakeDeadline, Throttle, DEFAULT_THROTTLE, quietDecoderWarnings, scopeCalls } from "./guard";
 import type { OpenScsSessionLimits, ThrottleOptions } from "./guard";
 
 export type Role = "reader" | "requester" | "pusher" | "reporter" | "operator" | "admin";
@@ -461,8 +461,6 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         hostname: host,
         serverCapabilities: { maxSessions: session.maxSessions },
         maxConnectionsPerEndpoint: session.maxConnections,
-        // the HEL/ACK (and OpenSecureChannel) time allowed to a new connection: a silent socket is closed after it
-        timeout: session.handshakeTimeout,
         nodesets: [nodesets.standard, { name: "OPENSCS-SER (SerialFlow model)", source: generateNodeSet2() }],
         serverCertificateManager,
         userCertificateManager,
@@ -710,6 +708,7 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
 
       await server.start();
       guardLateConnections(server);
+      installHandshakeDeadline(server, session.handshakeTimeout);
       const port = server.endpoints[0].port;
       const endpointUrl = `opc.tcp://${host.includes(":") ? `[${host}]` : host}:${port}`;
       const certificate = Buffer.from(server.getCertificate());
