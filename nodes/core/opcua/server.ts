@@ -704,7 +704,7 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         }, statusOnly);
       }
 
-      installEpcisStream(addressSpace, eventManager, nsIndex, limits, rightsOf, callerOf, backend, log);
+      installEpcisStream(addressSpace, eventManager, nsIndex, limits, rightsOf, callerOf, backend, log, (context, method) => refusePrivilege(callerOf(context), addressOf(context), method));
 
       await server.start();
       guardLateConnections(server);
@@ -761,6 +761,7 @@ function guardLateConnections(server: OPCUAServer): void {
 function installEpcisStream(
   addressSpace: AddressSpace, eventManager: UAObject, nsIndex: number, limits: OpenScsLimits,
   rightsOf: (user: string | null) => Set<Right>, callerOf: (c: ISessionContext) => string | null, backend: OpenScsBackend, log: (m: string) => void,
+  refuse: (context: ISessionContext, method: string) => Promise<void>,
 ): void {
   const stream = eventManager.getComponentByName("EPCISStream", nsIndex) as UAObject | null;
   if (!stream) throw new Error("EventManager has no EPCISStream");
@@ -778,6 +779,10 @@ function installEpcisStream(
   method("GenerateFileForRead").bindMethod(async (_args: Variant[], _context: ISessionContext) => ({ statusCode: StatusCodes.BadNotReadable }));
 
   method("GenerateFileForWrite").bindMethod(async (args: Variant[], context: ISessionContext): Promise<CallMethodResultOptions> => {
+    if (!allowed(context)) {
+      await refuse(context, "GenerateFileForWrite");
+      return { statusCode: StatusCodes.BadUserAccessDenied };
+    }
     try {
       return generateFileForWrite(args, context);
     } catch (err) {
@@ -786,7 +791,6 @@ function installEpcisStream(
     }
   });
   const generateFileForWrite = (args: Variant[], context: ISessionContext): CallMethodResultOptions => {
-    if (!allowed(context)) return { statusCode: StatusCodes.BadUserAccessDenied };
     if (args.length > 1) return { statusCode: StatusCodes.BadTooManyArguments };
     const options: Dict = {};
     const g = args[0]?.value as Record<string, unknown> | null | undefined;
@@ -830,7 +834,10 @@ function installEpcisStream(
   };
 
   method("CloseAndCommit").bindMethod(async (args: Variant[], context: ISessionContext): Promise<CallMethodResultOptions> => {
-    if (!allowed(context)) return { statusCode: StatusCodes.BadUserAccessDenied };
+    if (!allowed(context)) {
+      await refuse(context, "CloseAndCommit");
+      return { statusCode: StatusCodes.BadUserAccessDenied };
+    }
     if (args.length !== 1 || args[0].dataType !== DataType.UInt32) return { statusCode: StatusCodes.BadInvalidArgument };
     const entry = open.get(args[0].value as number);
     if (!entry) return { statusCode: StatusCodes.BadInvalidArgument };
@@ -841,6 +848,13 @@ function installEpcisStream(
     try {
       await backend.acceptEpcis(document, { options: entry.options, actor: `opcua:${entry.user ?? "anonymous"}` });
     } catch (err) {
+      // a locked or full database is not the document's fault
+      const fault = faultStatus(err);
+      const code = (err as { code?: unknown })?.code;
+      if (fault !== StatusCodes.BadInternalError) {
+        log(`OPEN-SCS EPCISStream.CloseAndCommit failed (${fault.name}${typeof code === "string" ? `, ${code}` : ""}): ${err instanceof Error ? err.message : String(err)}`);
+        return { statusCode: fault };
+      }
       log(`OPEN-SCS EPCISStream commit refused: ${err instanceof Error ? err.message : String(err)}`);
       return { statusCode: StatusCodes.BadInvalidArgument };
     }
