@@ -3,12 +3,34 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, required, UsageError } from "../args";
 import { openPoolStore, SN_FORMATS } from "../../nodes/core/store";
-import { createOpenScsServer, ROLES, Role, OpenScsUser } from "../../nodes/core/opcua";
+import { createOpenScsServer, sessionLimits, ROLES, Role, OpenScsUser, OpenScsSessionLimits } from "../../nodes/core/opcua";
+
+const LIMIT_FLAGS: Array<[string, keyof OpenScsSessionLimits, number]> = [
+  ["max-sessions", "maxSessions", 1], ["max-session-timeout", "maxSessionTimeout", 1000], ["max-connections", "maxConnections", 1], ["handshake-timeout", "handshakeTimeout", 1000],
+];
+
+/** The session limits given by flags (timeouts in seconds), checked. */
+function limitFlags(p: { options: Map<string, string[]> }): OpenScsSessionLimits {
+  const out: Partial<OpenScsSessionLimits> = {};
+  for (const [flag, key, scale] of LIMIT_FLAGS) {
+    const v = p.options.get(flag)?.at(-1);
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1) throw new UsageError(`--${flag} ${v} is not a whole number of at least 1`);
+    out[key] = n * scale;
+  }
+  try {
+    return sessionLimits(out);
+  } catch (err) {
+    const flag = LIMIT_FLAGS.find(([, k]) => (err as Error).message.startsWith(k));
+    throw new UsageError(`--${flag?.[0] ?? "limits"}: ${(err as Error).message}${flag && flag[2] === 1000 ? " (ms; the flag is in seconds)" : ""}`);
+  }
+}
 
 /** The SID class of the default pool created on an empty file, when --sid-class is not given. */
 export const DEFAULT_SID_CLASS = "GS1-SGTIN";
 
-const USAGE = "serialflow serve --db FILE --port N [--host ADDR] [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID] [--pki DIR] [--trust CERT]... [--auto-accept-certificates] [--security-none]";
+const USAGE = "serialflow serve --db FILE --port N [--host ADDR] [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID] [--pki DIR] [--trust CERT]... [--auto-accept-certificates] [--security-none] [--max-sessions N] [--max-session-timeout SECONDS] [--max-connections N] [--handshake-timeout SECONDS]";
 
 function parseUser(spec: string): OpenScsUser {
   // NAME:PASSWORD:ROLE[,ROLE]; the password may itself contain ":" (the role is after the last one)
@@ -27,17 +49,18 @@ function parseUser(spec: string): OpenScsUser {
 export async function run(args: string[]): Promise<number> {
   let p;
   try {
-    p = parseArgs(args, { values: ["db", "port", "host", "user", "sid-class", "pki", "trust"], flags: ["allow-anonymous", "auto-accept-certificates", "security-none"] });
+    p = parseArgs(args, { values: ["db", "port", "host", "user", "sid-class", "pki", "trust", ...LIMIT_FLAGS.map(([f]) => f)], flags: ["allow-anonymous", "auto-accept-certificates", "security-none"] });
   } catch (err) {
     console.error(`serialflow serve: ${(err as Error).message}\nUsage: ${USAGE}`);
     return 2;
   }
-  let db: string, port: number, users: OpenScsUser[];
+  let db: string, port: number, users: OpenScsUser[], limits: OpenScsSessionLimits;
   try {
     db = path.resolve(required(p, "db"));
     port = Number(required(p, "port"));
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${required(p, "port")} is not a TCP port number`);
     users = (p.options.get("user") ?? []).map(parseUser);
+    limits = limitFlags(p);
   } catch (err) {
     console.error(`serialflow serve: ${(err as Error).message}\nUsage: ${USAGE}`);
     return 2;
@@ -80,6 +103,7 @@ export async function run(args: string[]): Promise<number> {
       autoAcceptUnknownCertificates: p.flags.has("auto-accept-certificates"),
       security: p.flags.has("security-none") ? { modes: ["None", "SignAndEncrypt"] } : undefined,
       snFormats: [...SN_FORMATS],
+      sessionLimits: limits,
     });
   } catch (err) {
     store.close();
@@ -90,6 +114,7 @@ export async function run(args: string[]): Promise<number> {
   const certFile = path.join(pkiFolder, "server-certificate.der");
   fs.writeFileSync(certFile, server.certificate);
   console.log(`serialflow serve: OPEN-SCS server listening on ${server.endpointUrl}`);
+  console.log(`serialflow serve: at most ${limits.maxSessions} sessions (timeout at most ${limits.maxSessionTimeout / 1000} s), ${limits.maxConnections} connections, ${limits.handshakeTimeout / 1000} s to open a secure channel`);
   console.log(`serialflow serve: server certificate (give it to clients to trust): ${certFile}`);
   console.log(`serialflow serve: trusted client certificates go in ${path.join(pkiFolder, "server", "trusted", "certs")}`);
 

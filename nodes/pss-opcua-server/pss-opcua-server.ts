@@ -6,7 +6,7 @@ import * as path from "path";
 import type { NodeAPI, Node, NodeDef } from "../common/red";
 import { acquireStore, releaseStore } from "../common/stores";
 import { ExposedPoolsBackend, type ExposedPool } from "../common/exposed-backend";
-import { createOpenScsServer, ROLES, type OpenScsServer, type OpenScsUser, type Role, type SecurityModeName, type SecurityPolicyName, type OpenScsLimits } from "../core/opcua";
+import { createOpenScsServer, ROLES, sessionLimits, type OpenScsServer, type OpenScsUser, type Role, type SecurityModeName, type SecurityPolicyName, type OpenScsLimits, type OpenScsSessionLimits } from "../core/opcua";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
 
 /** Users are rows of the node; each row's password is the credential password<slot>. */
@@ -38,6 +38,14 @@ export interface OpcUaServerNodeDef extends NodeDef {
   maxSNPushable?: number | string;
   maxEvents?: number | string;
   maxAggregationEvents?: number | string;
+  /** sessions open at once (empty: 100) */
+  maxSessions?: number | string;
+  /** the longest session timeout a client may ask for, in seconds (empty: 300) */
+  maxSessionTimeout?: number | string;
+  /** TCP connections at once (empty: 150, or sessions + 50) */
+  maxConnections?: number | string;
+  /** seconds a new connection has to open its secure channel (empty: 10) */
+  handshakeTimeout?: number | string;
 }
 
 export interface OpcUaServerNode extends Node {
@@ -92,6 +100,27 @@ function limits(config: OpcUaServerNodeDef): Partial<OpenScsLimits> {
   return out;
 }
 
+/** The session limits of the node's config (timeouts in seconds there, in ms for the server); checked here so a
+    bad value stops the start with a clear message. */
+export function nodeSessionLimits(config: OpcUaServerNodeDef): OpenScsSessionLimits {
+  const out: Partial<OpenScsSessionLimits> = {};
+  const fields: Array<[keyof OpenScsSessionLimits, string, number]> = [
+    ["maxSessions", "Sessions", 1], ["maxSessionTimeout", "Session timeout ceiling (s)", 1000], ["maxConnections", "Connections", 1], ["handshakeTimeout", "Handshake time (s)", 1000],
+  ];
+  for (const [k, label, scale] of fields) {
+    const v = config[k];
+    if (v === undefined || v === null || (typeof v === "string" && v.trim() === "")) continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${label} must be a whole number of at least 1, not ${JSON.stringify(v)}`);
+    out[k] = n * scale;
+  }
+  try {
+    return sessionLimits(out);
+  } catch (err) {
+    throw new Error(`session limits: ${(err as Error).message.replace(/(maxSessionTimeout|handshakeTimeout)( must be a whole number from )(\d+) to (\d+)/, (_m, k: string, t: string, lo: string, hi: string) => `${k} (s)${t}${Number(lo) / 1000} to ${Number(hi) / 1000}`)}`);
+  }
+}
+
 export default function (RED: NodeAPI): void {
   function PssOpcUaServerNode(this: OpcUaServerNode, config: OpcUaServerNodeDef) {
     RED.nodes.createNode(this, config);
@@ -135,6 +164,7 @@ export default function (RED: NodeAPI): void {
         anonymousRoles: [anonymousRole],
         autoAcceptUnknownCertificates: config.autoAcceptUnknownCertificates === true,
         limits: limits(config),
+        sessionLimits: nodeSessionLimits(config),
         log: (m: string) => node.warn(m),
       });
       if (config.allowAnonymous === true) node.warn(`anonymous access is on (role ${anonymousRole}): for development only`);

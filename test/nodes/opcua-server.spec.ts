@@ -192,6 +192,33 @@ describe("pss-opcua-server node", function () {
     }
   });
 
+  it("takes its session limits from the node (empty: 100 sessions, 300 s, 150 connections, 10 s) and refuses a bad one with a red status", async function () {
+    const defaults = await load();
+    assert.deepEqual(defaults.sessionLimits, { maxSessions: 100, maxSessionTimeout: 300_000, maxConnections: 150, handshakeTimeout: 10_000 });
+    await helper.unload();
+    const server = await load([], { maxSessions: "3", maxSessionTimeout: "30", maxConnections: "20", handshakeTimeout: "5" });
+    assert.deepEqual(server.sessionLimits, { maxSessions: 3, maxSessionTimeout: 30_000, maxConnections: 20, handshakeTimeout: 5_000 });
+    assert.equal(server.raw.engine.serverCapabilities.maxSessions, 3);
+    assert.equal(server.raw.maxConnectionsPerEndpoint, 20);
+    const { client, session, cm } = await plainSession(server.endpointUrl, clientPki, server.certificate, { userName: "line", password: "line-pw" });
+    try {
+      (client as unknown as { requestedSessionTimeout: number }).requestedSessionTimeout = 3_600_000;
+      const second = await client.createSession({ type: UserTokenType.UserName, userName: "line", password: "line-pw" });
+      assert.ok((second as unknown as { timeout: number }).timeout <= 30_000, "the session timeout is capped");
+      await client.createSession({ type: UserTokenType.UserName, userName: "line", password: "line-pw" });
+      await assert.rejects(client.createSession({ type: UserTokenType.UserName, userName: "line", password: "line-pw" }), /TooManySessions/);
+      assert.ok(session.sessionId);
+    } finally {
+      await client.disconnect();
+      await cm.dispose();
+    }
+    await helper.unload();
+    await helper.load(allNodeModules() as any, serverFlow({ dbFile, port, pkiFolder: serverPki, server: { maxSessions: "many" } }) as any, { srv: userConfig().credentials } as any);
+    assert.equal(await (helper.getNode("srv") as unknown as OpcUaServerNode).started, undefined);
+    const errors = (helper.getNode("srv") as any).error.args.map((a: any[]) => String(a[0]));
+    assert.ok(errors.some((e: string) => /Sessions must be a whole number of at least 1, not "many"/.test(e)), errors.join(" | "));
+  });
+
   it("reports a configuration it cannot serve (a remote pool exposed, a user without password) with a red status, no listener", async function () {
     await helper.load(allNodeModules() as any, [
       { id: "t", type: "tab" },

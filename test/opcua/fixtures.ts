@@ -56,7 +56,8 @@ export async function startRig(options: { provision?: number; pool?: Partial<Par
   store.createPool({ poolId: "default", sidClass: TEST_SID_CLASS, selectionCriteria: { GTIN: "09506000134352" }, maxRequest: 10_000, isDefault: true, ...(options.pool ?? {}) });
   if (options.provision) store.provision("default", { generate: options.provision });
   const { folder, clientCert } = await sharedPki();
-  const server = await createOpenScsServer({ store, port: 0, pkiFolder: folder, users: USERS, log: () => undefined, ...(options.server ?? {}) });
+  // refusals are slowed far less than in production (0.5 s doubling to 10 s), so tests of refusals stay quick
+  const server = await createOpenScsServer({ store, port: 0, pkiFolder: folder, users: USERS, log: () => undefined, throttle: { baseDelay: 50, maxDelay: 400 }, ...(options.server ?? {}) });
   await server.trustClientCertificate(clientCert);
   const clients: OpenScsClient[] = [];
   return {

@@ -63,6 +63,37 @@ describe("serialflow serve", function () {
     assert.ok(!fs.existsSync(path.join(tmp.dir, "x.db")), "no pool file is created for a refused command line");
   });
 
+  it("takes session limits from --max-sessions, --max-session-timeout, --max-connections, --handshake-timeout; refuses bad ones", async function () {
+    const bad = spawnSync(process.execPath, [CLI, "serve", "--db", path.join(tmp.dir, "x.db"), "--port", "0", "--user", "a:b:admin", "--max-sessions", "lots"], { encoding: "utf8" });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--max-sessions lots is not a whole number/);
+    const tooShort = spawnSync(process.execPath, [CLI, "serve", "--db", path.join(tmp.dir, "x.db"), "--port", "0", "--user", "a:b:admin", "--max-session-timeout", "0"], { encoding: "utf8" });
+    assert.equal(tooShort.status, 2);
+    assert.ok(!fs.existsSync(path.join(tmp.dir, "x.db")), "no pool file is created for a refused command line");
+
+    const { folder: clientPki, clientCert } = await sharedPki();
+    const certFile = path.join(tmp.dir, "client-limits.der");
+    fs.writeFileSync(certFile, clientCert);
+    const db = path.join(tmp.dir, "limits.db");
+    const pki = path.join(tmp.dir, "limits-pki");
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, "serve", "--db", db, "--port", String(port), "--user", "line:pw:operator", "--pki", pki, "--trust", certFile,
+      "--max-sessions", "2", "--max-session-timeout", "60", "--max-connections", "30", "--handshake-timeout", "5"], { stdio: ["ignore", "pipe", "pipe"] });
+    const clients: Array<{ close(): Promise<void> }> = [];
+    try {
+      await waitForLine(child, /at most 2 sessions \(timeout at most 60 s\), 30 connections, 5 s to open a secure channel/);
+      const serverCert = fs.readFileSync(path.join(pki, "server-certificate.der"));
+      const connect = () => connectOpenScs({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, user: "line", password: "pw", pkiFolder: clientPki, trustServerCertificate: serverCert, maxRetry: 0 });
+      clients.push(await connect(), await connect());
+      await assert.rejects(connect(), /TooManySessions/);
+    } finally {
+      for (const c of clients) await c.close().catch(() => undefined);
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    }
+  });
+
   it("creates a default pool on an empty file, takes pushed numbers at once, and stops cleanly on SIGTERM and SIGINT", async function () {
     const { folder: clientPki, clientCert } = await sharedPki();
     const certFile = path.join(tmp.dir, "client.der");

@@ -4,5 +4,7 @@ export { generateNodeSet2 } from "./nodeset";
 export * from "./codecs";
 export * from "./backend";
 export * from "./server";
+export { DEFAULT_SESSION_LIMITS, DEFAULT_THROTTLE, sessionLimits } from "./guard";
+export type { OpenScsSessionLimits, ThrottleOptions } from "./guard";
 export * from "./client";
 export * from "./remote";

@@ -16,6 +16,8 @@ import { StoreBackend } from "./backend";
 import type { OpenScsBackend, Dict, EventName, SidClassInfo, StoreLike, AggregationElementIn, RequestTarget, ReturnTarget, PushTarget } from "./backend";
 import { POOL_FUNCTIONS, namedState } from "../lifecycle";
 import { getSidClass } from "../sid";
+import { sessionLimits, installSessionLimits, installHandshakeDeadline, Throttle, DEFAULT_THROTTLE, quietDecoderWarnings, scopeCalls } from "./guard";
+import type { OpenScsSessionLimits, ThrottleOptions } from "./guard";
 
 export type Role = "reader" | "requester" | "pusher" | "reporter" | "operator" | "admin";
 export type Right = "request" | "return" | "push" | "report";
@@ -76,6 +78,10 @@ export interface OpenScsServerOptions {
   sidClasses?: SidClassInfo[];
   applicationUri?: string;
   productName?: string;
+  /** sessions, session timeout, connections, handshake time (DEFAULT_SESSION_LIMITS) */
+  sessionLimits?: Partial<OpenScsSessionLimits>;
+  /** the delay after failed logins and refused calls, per user and per address (DEFAULT_THROTTLE) */
+  throttle?: Partial<ThrottleOptions>;
   /** where warnings go (default console.warn) */
   log?: (message: string) => void;
 }
@@ -88,6 +94,7 @@ export interface OpenScsServer {
   /** NodeIds of the instances, for clients that do not browse */
   readonly nodes: { poolManager: NodeId; eventManager: NodeId; aggregationManager: NodeId; folder: NodeId; sidClasses: NodeId[] };
   readonly limits: OpenScsLimits;
+  readonly sessionLimits: OpenScsSessionLimits;
   /** the server's application certificate (DER), for a client to trust explicitly */
   readonly certificate: Buffer;
   /** trust a client application certificate (DER) */
@@ -278,22 +285,38 @@ function serialNumbersOf(lc: LabelCollection): string[] {
 
 // ---------------------------------------------------------------------------------------------------
 
-type Family = "pool" | "label" | "sid" | "sn" | "aggregation";
+export type Family = "pool" | "label" | "sid" | "sn" | "aggregation";
 
-/** The ReturnStatus for an error the backend threw, or null when it is not a business refusal. */
-function refusalStatus(err: unknown, family: Family): string | null {
+/** The codes of PSS rule refusals that are not ReturnStatus names: the store's state guards and identity rules,
+    the aggregation rules, the SID class checks. Only these, and the ReturnStatus names, become a ReturnStatus;
+    any other error (a locked or full database, an I/O error, a bug) is a Bad_ status and is logged. */
+export const PSS_REFUSAL_CODES: ReadonlySet<string> = new Set([
+  // store guards and identity rules (nodes/core/store/errors.ts)
+  "TransitionForbidden", "UnknownSerialNumber", "DuplicateInBatch", "DuplicateSerialNumber", "UnknownPool",
+  "InvalidSerialNumber", "InvalidContext", "TokenExpired", "WrongCollection",
+  // aggregation rules (nodes/core/aggregation)
+  "InvalidArgument", "Cycle", "EmptyParent", "NotAParent", "NotInParent", "NotTopLevel", "ParentInProgress",
+  "AlreadyPacked", "AlreadyInProgress", "CapacityExceeded", "InvalidParent", "MixingRefused", "WrongChildLevel",
+  "WrongParentLevel", "WrongParentPool", "AggregationUnavailable",
+  // SID class checks of a serial number (nodes/core/sid)
+  "BadSerial", "NotGS1",
+]);
+
+/** The ReturnStatus for an error the backend threw, or null when it is not a PSS rule refusal. */
+export function refusalStatus(err: unknown, family: Family): string | null {
   const code = (err as { code?: unknown })?.code;
   if (typeof code !== "string") return null;
   if (RETURN_STATUS_NAMES.includes(code) && code !== "Undefined" && code !== "NoError") return code;
+  if (!PSS_REFUSAL_CODES.has(code)) return null;
   switch (code) {
     case "TokenExpired":
       return "InvalidRequestToken";
     case "UnknownPool":
       return "InvalidSelectionCriteria";
     case "InvalidSerialNumber":
+    case "BadSerial":
+    case "NotGS1":
       return "InvalidSerialNumbersFormat";
-    case "InvalidCount":
-      return null;
   }
   // a state guard or identity refusal (TransitionForbidden, UnknownSerialNumber, DuplicateInBatch, ...)
   switch (family) {
@@ -309,6 +332,18 @@ function refusalStatus(err: unknown, family: Family): string | null {
   }
 }
 
+/** The OPC UA status for an error that is not a PSS refusal: the database busy or locked by another process
+    (Bad_ResourceUnavailable: try again later), the disk full (Bad_OutOfMemory: call maintenance), a closed store
+    (Bad_ResourceUnavailable), anything else Bad_InternalError. */
+export function faultStatus(err: unknown): StatusCode {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const message = typeof e?.message === "string" ? e.message : "";
+  if (/^SQLITE_(FULL|IOERR_WRITE)/.test(code) || /^(ENOSPC|EDQUOT)$/.test(code) || /DiskFull|StoreFull/i.test(code) || /database or disk is full/i.test(message)) return StatusCodes.BadOutOfMemory;
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code) || /Busy|Locked|StoreClosed/i.test(code) || /database is locked/i.test(message)) return StatusCodes.BadResourceUnavailable;
+  return StatusCodes.BadInternalError;
+}
+
 const returnStatus = (name: string) => new Variant({ dataType: DataType.Int32, value: returnStatusValue(name) });
 
 function resolveSidClass(id: string): SidClassInfo {
@@ -318,6 +353,15 @@ function resolveSidClass(id: string): SidClassInfo {
     // a class the sid module does not know (a pool file from elsewhere): described by its id alone
     return { sidClassId: id, sidClassOwner: "", syntaxSpecification: "", allowedCharacterSet: "" };
   }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => (ms > 0 ? setTimeout(r, ms) : r()));
+
+/** A user name for the log: quoted and cut short, so a hostile name cannot forge or flood log lines. */
+function showUser(user: string | null): string {
+  if (user === null) return "anonymous";
+  if (user === NO_USER) return "a certificate user";
+  return `user ${JSON.stringify(user.length > 64 ? `${user.slice(0, 64)}…` : user)}`;
 }
 
 /** Password check in constant time, so response timing does not leak how much of a guess was right. */
@@ -375,6 +419,9 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
   await serverCertificateManager.initialize();
   await userCertificateManager.initialize();
 
+  const session = sessionLimits(options.sessionLimits);
+  let refusePrivilege: (user: string | null, address: string, method: string) => Promise<void> = async () => undefined;
+
   let opcua: OPCUAServer | undefined;
   try {
     return await (async (): Promise<OpenScsServer> => {
@@ -384,10 +431,37 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         return new Set(roles.flatMap((r) => ROLE_RIGHTS[r]));
       };
 
+      // failed logins and refused calls: logged, and answered later and later per user and per address
+      const throttleOptions: ThrottleOptions = { ...DEFAULT_THROTTLE, ...Object.fromEntries(Object.entries(options.throttle ?? {}).filter(([, v]) => typeof v === "number")) };
+      const logins = new Throttle(throttleOptions);
+      const refusals = new Throttle(throttleOptions);
+      const checkLogin = async (userName: string, password: string, address: string): Promise<boolean> => {
+        const keys = [`user:${userName}`, `address:${address}`];
+        await logins.wait(keys);
+        const ok = users.some((u) => u.name === userName && samePassword(u.password, password));
+        if (ok) {
+          logins.succeed(keys);
+          return true;
+        }
+        const { failures, delay } = logins.fail(keys);
+        log(`OPEN-SCS login refused: ${showUser(userName)} from ${address} (ActivateSession, wrong user name or password; failure ${failures}, answered after ${delay} ms)`);
+        await sleep(delay);
+        return false;
+      };
+      refusePrivilege = async (user: string | null, address: string, method: string): Promise<void> => {
+        const keys = [`user:${user ?? "\u0000anonymous"}`, `address:${address}`];
+        await refusals.wait(keys);
+        const { failures, delay } = refusals.fail(keys);
+        log(`OPEN-SCS ${method} refused: ${showUser(user)} from ${address} has no "${METHOD_RIGHT[method]}" right (InsufficientPrivilegeToExecute; refusal ${failures}, answered after ${delay} ms)`);
+        await sleep(delay);
+      };
+
       const server = new OPCUAServer({
         port: options.port ?? 4840,
         host,
         hostname: host,
+        serverCapabilities: { maxSessions: session.maxSessions },
+        maxConnectionsPerEndpoint: session.maxConnections,
         nodesets: [nodesets.standard, { name: "OPENSCS-SER (SerialFlow model)", source: generateNodeSet2() }],
         serverCertificateManager,
         userCertificateManager,
@@ -395,7 +469,9 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         securityPolicies: policies,
         allowAnonymous: options.allowAnonymous === true,
         userManager: {
-          isValidUser: (userName: string, password: string) => users.some((u) => u.name === userName && samePassword(u.password, password)),
+          isValidUserAsync(this: { channel?: { remoteAddress?: string } }, userName: string, password: string, callback: (err: Error | null, ok?: boolean) => void) {
+            checkLogin(userName, password, this?.channel?.remoteAddress || "unknown address").then((ok) => callback(null, ok), (err: Error) => callback(err));
+          },
         },
         serverInfo: {
           applicationUri: options.applicationUri ?? "urn:serialflow:openscs-server",
@@ -407,6 +483,9 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         isAuditing: false,
       });
       await server.initialize();
+      installSessionLimits(server, session, log);
+      quietDecoderWarnings();
+      scopeCalls(server);
 
       const addressSpace = server.engine.addressSpace as AddressSpace;
       const nsIndex = addressSpace.getNamespaceIndex(NAMESPACE_URI);
@@ -477,23 +556,40 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         return NO_USER;
       };
 
+      const addressOf = (context: ISessionContext): string => {
+        const ch = (context.session as { channel?: { remoteAddress?: string } } | undefined)?.channel;
+        return ch?.remoteAddress || "unknown address";
+      };
       const bind = (obj: UAObject, name: string, family: Family, handler: (args: Variant[], actor: string) => Promise<Variant[]>, outputsOnRefusal: () => Variant[]) => {
         const m = (obj.getMethodByName(name, nsIndex) ?? obj.getMethodByName(name)) as UAMethod | null;
         if (!m) throw new Error(`${obj.browseName.toString()} has no method ${name}`);
         m.bindMethod(async function (this: UAMethod, inputArguments: Variant[], context: ISessionContext): Promise<CallMethodResultOptions> {
+          const user = callerOf(context);
           try {
-            const user = callerOf(context);
             if (!rightsOf(user).has(METHOD_RIGHT[name])) {
+              await refusePrivilege(user, addressOf(context), name);
               return { statusCode: StatusCodes.Good, outputArguments: [returnStatus("InsufficientPrivilegeToExecute"), ...outputsOnRefusal().slice(1)] };
             }
             const outputArguments = await handler(inputArguments, `opcua:${user ?? "anonymous"}`);
             return { statusCode: StatusCodes.Good, outputArguments };
           } catch (err) {
-            if (err instanceof CallError) return { statusCode: err.statusCode };
+            const who = `${showUser(user)} from ${addressOf(context)}`;
+            if (err instanceof CallError) {
+              log(`OPEN-SCS ${name} refused (${err.statusCode.name}): ${err.message} [${who}]`);
+              return { statusCode: err.statusCode };
+            }
+            if ((err as { code?: unknown })?.code === "InvalidCount") {
+              // a Count beyond what the pool hands out in one request: a value outside its range
+              log(`OPEN-SCS ${name} refused (BadOutOfRange): ${(err as Error).message} [${who}]`);
+              return { statusCode: StatusCodes.BadOutOfRange };
+            }
             const status = refusalStatus(err, family);
             if (status) return { statusCode: StatusCodes.Good, outputArguments: [returnStatus(status), ...outputsOnRefusal().slice(1)] };
-            log(`OPEN-SCS ${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-            return { statusCode: StatusCodes.BadInternalError };
+            const fault = faultStatus(err);
+            const code = (err as { code?: unknown })?.code;
+            const what = err instanceof Error ? (fault === StatusCodes.BadInternalError ? err.stack ?? err.message : err.message) : String(err);
+            log(`OPEN-SCS ${name} failed (${fault.name}${typeof code === "string" ? `, ${code}` : ""}): ${what} [${who}]`);
+            return { statusCode: fault };
           }
         });
       };
@@ -610,10 +706,11 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         }, statusOnly);
       }
 
-      installEpcisStream(addressSpace, eventManager, nsIndex, limits, rightsOf, callerOf, backend, log);
+      installEpcisStream(addressSpace, eventManager, nsIndex, limits, rightsOf, callerOf, backend, log, (context, method) => refusePrivilege(callerOf(context), addressOf(context), method));
 
       await server.start();
       guardLateConnections(server);
+      installHandshakeDeadline(server, session.handshakeTimeout);
       const port = server.endpoints[0].port;
       const endpointUrl = `opc.tcp://${host.includes(":") ? `[${host}]` : host}:${port}`;
       const certificate = Buffer.from(server.getCertificate());
@@ -625,6 +722,7 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
         namespaceIndex: nsIndex,
         nodes: { poolManager: poolManager.nodeId, eventManager: eventManager.nodeId, aggregationManager: aggregationManager.nodeId, folder: folder.nodeId, sidClasses: sidClassNodes },
         limits,
+        sessionLimits: session,
         certificate,
         raw: server,
         trustClientCertificate: (der: Buffer) => serverCertificateManager.trustCertificate(der),
@@ -665,6 +763,7 @@ function guardLateConnections(server: OPCUAServer): void {
 function installEpcisStream(
   addressSpace: AddressSpace, eventManager: UAObject, nsIndex: number, limits: OpenScsLimits,
   rightsOf: (user: string | null) => Set<Right>, callerOf: (c: ISessionContext) => string | null, backend: OpenScsBackend, log: (m: string) => void,
+  refuse: (context: ISessionContext, method: string) => Promise<void>,
 ): void {
   const stream = eventManager.getComponentByName("EPCISStream", nsIndex) as UAObject | null;
   if (!stream) throw new Error("EventManager has no EPCISStream");
@@ -682,6 +781,10 @@ function installEpcisStream(
   method("GenerateFileForRead").bindMethod(async (_args: Variant[], _context: ISessionContext) => ({ statusCode: StatusCodes.BadNotReadable }));
 
   method("GenerateFileForWrite").bindMethod(async (args: Variant[], context: ISessionContext): Promise<CallMethodResultOptions> => {
+    if (!allowed(context)) {
+      await refuse(context, "GenerateFileForWrite");
+      return { statusCode: StatusCodes.BadUserAccessDenied };
+    }
     try {
       return generateFileForWrite(args, context);
     } catch (err) {
@@ -690,7 +793,6 @@ function installEpcisStream(
     }
   });
   const generateFileForWrite = (args: Variant[], context: ISessionContext): CallMethodResultOptions => {
-    if (!allowed(context)) return { statusCode: StatusCodes.BadUserAccessDenied };
     if (args.length > 1) return { statusCode: StatusCodes.BadTooManyArguments };
     const options: Dict = {};
     const g = args[0]?.value as Record<string, unknown> | null | undefined;
@@ -734,7 +836,10 @@ function installEpcisStream(
   };
 
   method("CloseAndCommit").bindMethod(async (args: Variant[], context: ISessionContext): Promise<CallMethodResultOptions> => {
-    if (!allowed(context)) return { statusCode: StatusCodes.BadUserAccessDenied };
+    if (!allowed(context)) {
+      await refuse(context, "CloseAndCommit");
+      return { statusCode: StatusCodes.BadUserAccessDenied };
+    }
     if (args.length !== 1 || args[0].dataType !== DataType.UInt32) return { statusCode: StatusCodes.BadInvalidArgument };
     const entry = open.get(args[0].value as number);
     if (!entry) return { statusCode: StatusCodes.BadInvalidArgument };
@@ -745,6 +850,13 @@ function installEpcisStream(
     try {
       await backend.acceptEpcis(document, { options: entry.options, actor: `opcua:${entry.user ?? "anonymous"}` });
     } catch (err) {
+      // a locked or full database is not the document's fault
+      const fault = faultStatus(err);
+      const code = (err as { code?: unknown })?.code;
+      if (fault !== StatusCodes.BadInternalError) {
+        log(`OPEN-SCS EPCISStream.CloseAndCommit failed (${fault.name}${typeof code === "string" ? `, ${code}` : ""}): ${err instanceof Error ? err.message : String(err)}`);
+        return { statusCode: fault };
+      }
       log(`OPEN-SCS EPCISStream commit refused: ${err instanceof Error ? err.message : String(err)}`);
       // the pool refused an event (state guard, hierarchy): the document was sound, the pool's state forbids it
       return { statusCode: (err as { code?: string }).code === "ImportRefused" ? StatusCodes.BadInvalidState : StatusCodes.BadInvalidArgument };
