@@ -18,7 +18,7 @@ describe("serialflow audit verify: tamper tests (issue 13)", function () {
     tmp = tmpDir();
     file = path.join(tmp.dir, "pool.db");
     const s = openPoolStore(file);
-    s.createPool({ poolId: "P", sidClass: "test", isDefault: true });
+    s.createPool({ poolId: "P", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, isDefault: true });
     s.provision("P", Array.from({ length: 40 }, (_, i) => `SN-${String(i).padStart(3, "0")}`));
     const got = s.request("Allocated", { count: 10, snCollectionId: "C1" }).snCollection.serialNumbers;
     s.applyEvent("sn_encoding", { serialNumbers: got });

@@ -28,7 +28,7 @@ describe("MUST SHOW (issue 13): 10 SIGKILLs of a running line, then reconcile", 
     const file = path.join(tmp.dir, "line.db");
     const log = path.join(tmp.dir, "requests.log");
     const setup = openPoolStore(file);
-    setup.createPool({ poolId: "LINE", sidClass: "test", isDefault: true });
+    setup.createPool({ poolId: "LINE", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, isDefault: true });
     setup.provision("LINE", { generate: 200_000 });
     setup.close();
     for (let run = 0; run < 10; run++) {

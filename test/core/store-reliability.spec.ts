@@ -38,7 +38,7 @@ describe("pool store reliability (issue 13)", function () {
 
   function line(): ReturnType<typeof openPoolStore> {
     const s = openPoolStore(file);
-    s.createPool({ poolId: "P", sidClass: "test", isDefault: true, maxRequest: 10 });
+    s.createPool({ poolId: "P", sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, isDefault: true, maxRequest: 10 });
     s.provision("P", Array.from({ length: 100 }, (_, i) => `N${String(i).padStart(3, "0")}`));
     return s;
   }

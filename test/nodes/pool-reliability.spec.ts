@@ -40,7 +40,7 @@ function lagMeter(): { stop: () => number } {
 function flow(dbFile: string, pool: Record<string, unknown> = {}) {
   return [
     { id: "f1", type: "tab", label: "test" },
-    { id: "pool", type: "pss-pool", name: "", mode: "local", dbFile, poolId: POOL, sidClass: "test", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 10000, ...pool },
+    { id: "pool", type: "pss-pool", name: "", mode: "local", dbFile, poolId: POOL, sidClass: "custom", serialPattern: ".+", serialLength: "1-128", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 10000, ...pool },
     { id: "req", z: "f1", type: "pss-sn-request-allocated", name: "", pool: "pool", count: 3, snFormat: "SERIALONLY", snCollectionId: "", wires: [["out"]] },
     { id: "enc", z: "f1", type: "pss-labels-encoding", name: "", pool: "pool", snFormat: "SERIALONLY", snCollectionId: "", context: "", wires: [["out"]] },
     { id: "admin", z: "f1", type: "pss-pool-admin", name: "", pool: "pool", action: "status", count: 10, olderThan: "", wires: [["out"], []] },
@@ -60,7 +60,7 @@ describe("pss-pool under faults (issue 13): locked file, full disk, foreign file
     tmp = tmpDir();
     dbFile = path.join(tmp.dir, "pool.db");
     const store = openPoolStore(dbFile);
-    store.createPool({ poolId: POOL, sidClass: "test", selectionCriteria: { PoolID: POOL } });
+    store.createPool({ poolId: POOL, sidClass: "custom", serialRule: { pattern: ".+", minLength: 1, maxLength: 128 }, selectionCriteria: { PoolID: POOL } });
     store.provision(POOL, Array.from({ length: 100 }, (_, i) => `SN${String(i).padStart(4, "0")}`));
     store.close();
     await helper.startServer();

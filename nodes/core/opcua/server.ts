@@ -307,7 +307,9 @@ export function refusalStatus(err: unknown, family: Family): string | null {
   const code = (err as { code?: unknown })?.code;
   if (typeof code !== "string") return null;
   if (RETURN_STATUS_NAMES.includes(code) && code !== "Undefined" && code !== "NoError") return code;
-  if (!PSS_REFUSAL_CODES.has(code)) return null;
+  // every rule of the store (PssError) is a refusal, whatever its code; storage faults are StoreError, not PssError
+  const ruleError = (err as Error).name === "PssError" && code !== "StoreClosed" && code !== "NotAPoolFile";
+  if (!PSS_REFUSAL_CODES.has(code) && !ruleError) return null;
   switch (code) {
     case "TokenExpired":
       return "InvalidRequestToken";
