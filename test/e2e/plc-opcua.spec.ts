@@ -87,6 +87,14 @@ describe("examples/PLC over OPC UA.json: node-red-contrib-opcua's OpcUa-Client n
     }
   });
 
+  it("our package registers no type of node-red-contrib-opcua (a user who has it installed gets no duplicate types)", function () {
+    const ours = Object.keys(require(path.join(REPO_ROOT, "package.json"))["node-red"].nodes as Record<string, string>);
+    const theirs = Object.keys(require("node-red-contrib-opcua/package.json")["node-red"].nodes as Record<string, string>);
+    assert.ok(theirs.includes("OpcUa-Client") && theirs.includes("OpcUa-Endpoint"));
+    assert.deepEqual(ours.filter((t) => !t.startsWith("pss-")), [], "every type we register is a pss- type");
+    assert.deepEqual(ours.filter((t) => theirs.includes(t)), []);
+  });
+
   it("reads the PLC's counters through the OpcUa-Client and rejects / passes the unit at the gate by writing RejectNext / PassNext", async function () {
     const port = await freePort();
     const text = fs.readFileSync(FILE, "utf8").replace(/"opcuaPort": 4841/, `"opcuaPort": ${port}`).replace(/127\.0\.0\.1:4841/g, `127.0.0.1:${port}`);
@@ -148,5 +156,12 @@ describe("examples/PLC over OPC UA.json: node-red-contrib-opcua's OpcUa-Client n
     const c2 = await readCounters();
     assert.deepEqual(c2, { total: 5, good: 1, rejected: 1, pending: 3 });
     assert.deepEqual(c2, own(), "the OpcUa-Client reads the gate's decisions back");
+
+    // clean-up: the client disconnected, the flow unloaded, the PLC's port is free again
+    await (helper.getNode(client.id) as any).client?.disconnect();
+    await helper.unload();
+    await new Promise<void>((resolve, reject) => {
+      const srv = net.createServer().once("error", reject).listen(port, "127.0.0.1", () => srv.close(() => resolve()));
+    });
   });
 });
