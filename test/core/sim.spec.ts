@@ -304,17 +304,39 @@ describe("sim: PLC", function () {
         for (const d of dv) assert.equal(d.statusCode.value, StatusCodes.Good.value);
         return Object.fromEntries(Object.keys(ep.nodeIds).map((k, i) => [k, dv[i].value.value]));
       };
-      assert.deepEqual(await read(), { total: 0, good: 0, rejected: 0, pending: 0, running: false, unitsPerMinute: 120 });
+      assert.deepEqual(await read(), { total: 0, good: 0, rejected: 0, pending: 0, running: false, unitsPerMinute: 120, passNext: false, rejectNext: false });
       plc.step(5);
       plc.pass("U000001");
       plc.pass("U000002");
       plc.reject("U000003");
-      assert.deepEqual(await read(), { total: 5, good: 2, rejected: 1, pending: 2, running: false, unitsPerMinute: 120 });
+      assert.deepEqual(await read(), { total: 5, good: 2, rejected: 1, pending: 2, running: false, unitsPerMinute: 120, passNext: false, rejectNext: false });
       const dt = await s.read({ nodeId: ep.nodeIds.total, attributeId: AttributeIds.DataType });
       assert.equal(dt.value.value.value, DataType.UInt32);
       const w = await s.write({ nodeId: ep.nodeIds.good, attributeId: AttributeIds.Value, value: { value: { dataType: DataType.UInt32, value: 99 } } });
       assert.notEqual(w.value, StatusCodes.Good.value, "a client cannot write the counters");
       assert.equal(plc.counters().good, 2);
+      await s.close();
+    });
+
+    it("operates the reject gate through the writable PassNext / RejectNext commands, oldest unit first", async function () {
+      plc = new SimPlc();
+      const ep = await plc.serveOpcua({ port: 0, pkiFolder: path.join(tmp.dir, "pki") });
+      assert.equal(ep.nodeIds.rejectNext, `ns=${ep.namespaceIndex};s=SimulatedLine.RejectNext`);
+      const s = await session(ep.endpointUrl);
+      const gate: string[] = [];
+      plc.on("gate", (g) => gate.push(`${g.unitId} ${g.decision} (${g.reason})`));
+      const write = async (nodeId: string, value: unknown, dataType = DataType.Boolean) =>
+        (await s.write({ nodeId, attributeId: AttributeIds.Value, value: { value: { dataType, value } } })).value;
+      assert.equal(await write(ep.nodeIds.rejectNext, true), StatusCodes.BadInvalidState.value, "no unit at the gate: refused");
+      plc.step(3);
+      assert.equal(await write(ep.nodeIds.rejectNext, true), StatusCodes.Good.value);
+      assert.equal(await write(ep.nodeIds.passNext, true), StatusCodes.Good.value);
+      assert.equal(await write(ep.nodeIds.rejectNext, false), StatusCodes.Good.value, "false is accepted and does nothing");
+      assert.equal(await write(ep.nodeIds.rejectNext, 1, DataType.UInt32), StatusCodes.BadTypeMismatch.value);
+      assert.deepEqual(gate, ["U000001 rejected (rejected over OPC UA)", "U000002 good (passed over OPC UA)"]);
+      assert.deepEqual(plc.counters(), { total: 3, good: 1, rejected: 1, pending: 1, running: false, unitsPerMinute: 60 });
+      const r = await s.read({ nodeId: ep.nodeIds.rejectNext, attributeId: AttributeIds.Value });
+      assert.equal(r.value.value, false, "the command bit reads false");
       await s.close();
     });
 

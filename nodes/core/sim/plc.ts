@@ -57,8 +57,9 @@ export interface PlcOpcuaEndpoint {
   endpointUrl: string;
   port: number;
   namespaceIndex: number;
-  /** NodeId strings of the variables, e.g. total: "ns=1;s=SimulatedLine.Total" */
-  nodeIds: Record<"total" | "good" | "rejected" | "pending" | "running" | "unitsPerMinute", string>;
+  /** NodeId strings of the variables, e.g. total: "ns=1;s=SimulatedLine.Total"; passNext / rejectNext are the
+   *  writable gate commands */
+  nodeIds: Record<"total" | "good" | "rejected" | "pending" | "running" | "unitsPerMinute" | "passNext" | "rejectNext", string>;
 }
 
 export const PLC_NAMESPACE_URI = "urn:serialflow:sim-plc";
@@ -181,6 +182,13 @@ export class SimPlc extends EventEmitter {
     return ev;
   }
 
+  /** Decides the oldest undecided unit (the one at the gate), as a PLC's gate command bit does. */
+  decideNext(decision: GateEvent["decision"], reason: string): GateEvent {
+    const first = this.pending.keys().next();
+    if (first.done) throw new SimError("NoUnitAtGate", "no undecided unit is at the gate");
+    return this.decide(first.value, decision, reason);
+  }
+
   /** Units that reached the gate without a decision are rejected: a unit nobody vouched for never ships. */
   private failSafe(lastSeq: number): void {
     for (const [id, seq] of this.pending) {
@@ -190,7 +198,8 @@ export class SimPlc extends EventEmitter {
     }
   }
 
-  /** Serves the counters over OPC UA (security mode None, anonymous, read-only variables) on loopback. */
+  /** Serves the counters over OPC UA (security mode None, anonymous, read-only counters) on loopback, with two
+   *  writable Boolean gate commands: writing true to PassNext / RejectNext decides the oldest undecided unit. */
   async serveOpcua(options: PlcOpcuaOptions): Promise<PlcOpcuaEndpoint> {
     if (this.opcua) throw new SimError("AlreadyServing", "the PLC's OPC UA server is running already");
     const host = checkLoopbackHost(options.host);
@@ -240,6 +249,34 @@ export class SimPlc extends EventEmitter {
           minimumSamplingInterval: 100,
           // a UInt32 counter saturates rather than wraps (4,294,967,295 units)
           value: { get: () => new ua.Variant({ dataType: ua.DataType[type], value: type === "UInt32" ? Math.min(Number(get()), 0xffffffff) : get() }) },
+        });
+        nodeIds[key] = v.nodeId.toString();
+      }
+      // the gate command bits: writing true decides the unit at the gate (BadInvalidState when none is);
+      // false is accepted and does nothing; they read false
+      const commands: Array<["passNext" | "rejectNext", string, GateEvent["decision"]]> = [
+        ["passNext", "PassNext", "good"],
+        ["rejectNext", "RejectNext", "rejected"],
+      ];
+      for (const [key, name, decision] of commands) {
+        const v = ns.addVariable({
+          componentOf: folder,
+          browseName: name,
+          nodeId: `s=SimulatedLine.${name}`,
+          dataType: "Boolean",
+          accessLevel: "CurrentRead | CurrentWrite",
+          userAccessLevel: "CurrentRead | CurrentWrite",
+          minimumSamplingInterval: 100,
+          value: {
+            get: () => new ua.Variant({ dataType: ua.DataType.Boolean, value: false }),
+            set: (variant: { dataType: number; value: unknown }) => {
+              if (variant.dataType !== ua.DataType.Boolean) return ua.StatusCodes.BadTypeMismatch;
+              if (variant.value !== true) return ua.StatusCodes.Good;
+              if (this.pending.size === 0) return ua.StatusCodes.BadInvalidState;
+              this.decideNext(decision, decision === "good" ? "passed over OPC UA" : "rejected over OPC UA");
+              return ua.StatusCodes.Good;
+            },
+          },
         });
         nodeIds[key] = v.nodeId.toString();
       }
