@@ -89,4 +89,34 @@ function layoutProblems(flow, bounds = { width: 1600, height: 1000 }) {
   return out;
 }
 
-module.exports = { labelOf, sizeOf, areaOf, layoutProblems };
+/** Left-align the nodes in columns: the x each node is given names its column (x values within 40 px share one);
+ *  each column is as wide as its widest node (from its label), so no node overlaps its neighbour. */
+function compact(nodes) {
+  const rows = [...new Set(nodes.filter((n) => n._row !== undefined).map((n) => n._row))];
+  for (const r of rows) compactRow(nodes.filter((n) => n._row === r));
+  for (const n of nodes) delete n._row;
+}
+
+/** one row of the flow (a step: its nodes and those stacked under them) in columns */
+function compactRow(nodes) {
+  const placed = nodes.filter((n) => typeof n.x === "number");
+  const xs = [...new Set(placed.map((n) => n.x))].sort((a, b) => a - b);
+  const cols = [];
+  for (const x of xs) {
+    if (cols.length && x - cols[cols.length - 1].to <= 40) cols[cols.length - 1].to = x;
+    else cols.push({ from: x, to: x });
+  }
+  const colOf = (x) => cols.findIndex((c) => x >= c.from && x <= c.to);
+  const width = cols.map(() => 0);
+  const extra = (n) => (n.type === "inject" ? 25 : 0) + (n.type === "debug" ? 25 : 0);
+  for (const n of placed) width[colOf(n.x)] = Math.max(width[colOf(n.x)], sizeOf(n).w + extra(n));
+  let left = 20;
+  const lefts = width.map((w) => {
+    const l = left;
+    left += w + 30;
+    return l;
+  });
+  for (const n of placed) n.x = Math.round(lefts[colOf(n.x)] + (n.type === "inject" ? 25 : 0) + sizeOf(n).w / 2);
+}
+
+module.exports = { labelOf, sizeOf, areaOf, layoutProblems, compact };
