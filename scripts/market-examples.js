@@ -558,7 +558,8 @@ return [{ payload: { gtin: '${m.gtin}', lot: '${LOT}', expiry: '${EXPIRY}', pall
   markets.push(m);
 }
 
-const outDir = path.join(__dirname, "..", "examples");
+// a folder as the first argument: write there instead (the test that compares the committed examples does)
+const outDir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, "..", "examples");
 for (const m of markets) {
   const flow = build(m);
   fs.writeFileSync(path.join(outDir, m.file), JSON.stringify(flow, null, 4) + "\n");
