@@ -92,7 +92,9 @@ function inputDocs(fn) {
 }
 
 function outputDocs(fn) {
-  const base = [["payload.returnStatus", "string", "the OPEN-SCS ReturnStatus name: NoError, or InsufficientSerialNumbers for a partial result"]];
+  const base = [["payload.returnStatus", "string", fn.shape === "request"
+    ? "the OPEN-SCS ReturnStatus name: NoError, or InsufficientSerialNumbers for a partial result (some numbers, fewer than asked for)"
+    : "the OPEN-SCS ReturnStatus name: NoError"]];
   if (fn.shape === "request") base.push(["payload.snCollection", "object", "{ id, description, state, associatedPoolId, serialNumbers }"], ["payload.returnedRequestToken", "string", "non-empty when more pages wait (only when you page by hand)"]);
   else if (fn.shape === "labelEvent") base.push(["payload.labelCollection", "object", "the label collection as stored"], ["payload.serialNumbers", "array", "the serial numbers of the event"]);
   else if (fn.shape === "aggregation") base.push(["payload.aggregationElement", "array", "[{ parent, children }] as recorded"]);
@@ -104,6 +106,21 @@ function dl(rows) {
   return ['<dl class="message-properties">', ...rows.map(([n, t, d]) => `  <dt>${esc(n)} <span class="property-type">${esc(t)}</span></dt>\n  <dd>${esc(d)}</dd>`), "</dl>"].join("\n");
 }
 
+/** A pool function's source and target states, from POOL_FUNCTIONS (via the table). */
+function statesHtml(fn) {
+  if (!fn.operation) return "";
+  const from = fn.source.join(" or ");
+  return `\n<p>Serial numbers: from <b>${esc(from)}</b> to <b>${esc(fn.target)}</b>${fn.operation === "push" ? " (numbers the pool does not know are added first)" : ""}.</p>`;
+}
+
+function requestHtml(fn) {
+  if (fn.shape !== "request") return "";
+  return `\n<p>When the pool holds fewer free numbers than asked for, the node sends the ones it got, with
+<code>payload.returnStatus</code> <code>InsufficientSerialNumbers</code> and a yellow status. When it gets none at all,
+nothing is sent: the node reports an error to a <b>Catch</b> node with <code>msg.error.code</code>
+<code>InsufficientSerialNumbers</code> and a message naming the pool and the count asked for.</p>`;
+}
+
 function helpHtml(fn) {
   return `<script type="text/html" data-help-name="${fn.type}">
 <p>${esc(fn.summary)} OPEN-SCS method <code>${fn.method}</code> (OPC 30260, ${fn.manager}).</p>
@@ -112,12 +129,13 @@ ${dl(inputDocs(fn))}
 <h3>Outputs</h3>
 ${dl(outputDocs(fn))}
 <h3>Details</h3>
-<p>${esc(fn.effect)}</p>
+<p>${esc(fn.effect)}</p>${statesHtml(fn)}${requestHtml(fn)}
 <p>The call is one transaction in the pool: every serial number of the message changes, with its audit record, or none does.
 A refusal (an unknown serial number, a transition the PSS state model forbids, an unknown collection or pool) goes to a
 <b>Catch</b> node with the original message; <code>msg.error.code</code> names the rule and <code>msg.error.cause.details</code>
 lists each serial number concerned with its state and the reason. The pool is left exactly as before.</p>
-<p>Status: green with the last count, yellow for a partial result or a pool under its threshold, red with the error code.</p>
+<p>Status: green with the last count, yellow for a partial result or a pool under its threshold (a top-up clears
+"pool low"), red with the error code.</p>
 </script>
 `;
 }

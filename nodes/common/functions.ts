@@ -1,6 +1,10 @@
 /* The 20 PSS functions, described once. The runtime registration (pss-function.ts) and the editor
    definitions (scripts/build-assets.js writes each node's .html, help and catalogue) are derived from
-   this table: adding a function is one row. Method names and argument order: OPC 30260 (MODEL.md §3). */
+   this table: adding a function is one row. Method names and argument order: OPC 30260 (MODEL.md §3).
+   The source and target states of the eight pool functions come from the core's POOL_FUNCTIONS, the one
+   statement of them that the OPC UA server and the remote pool read too. */
+import { poolFunction, type PoolOperation } from "../core/lifecycle";
+import type { SerialNumberState } from "../core/lifecycle";
 
 export type ArgumentShape =
   /** SNRequest*: SNCollectionID, Count, SNFormat, PoolSelectionCriteria, RequestToken */
@@ -23,10 +27,12 @@ export interface PssFunction {
   method: string;
   manager: Manager;
   shape: ArgumentShape;
-  /** request/return/push: the state the numbers end in (or are drawn in, for SNRequestUnassigned) */
-  target?: "Unassigned" | "Unallocated" | "Allocated" | "Encoded";
-  /** return or push, for the snCollection shape */
-  operation?: "return" | "push";
+  /** pool functions (from POOL_FUNCTIONS): request, return or push */
+  operation?: PoolOperation;
+  /** pool functions (from POOL_FUNCTIONS): the states the numbers come from */
+  source?: readonly SerialNumberState[];
+  /** pool functions (from POOL_FUNCTIONS): the state the numbers end in */
+  target?: SerialNumberState;
   /** the PSS event the call records (events and aggregation) */
   event?:
     | "sn_invalidating"
@@ -47,31 +53,36 @@ export interface PssFunction {
   effect: string;
 }
 
-const F = (row: PssFunction): PssFunction => row;
+/** A row; a pool function's operation, source and target states are taken from POOL_FUNCTIONS by its method name. */
+function F(row: Omit<PssFunction, "operation" | "source" | "target">): PssFunction {
+  const pool = poolFunction(row.method);
+  if (row.manager === "PoolManager" && !pool) throw new Error(`internal: ${row.method} is not in POOL_FUNCTIONS`);
+  return pool ? { ...row, operation: pool.operation, source: pool.source, target: pool.target } : row;
+}
 
 export const PSS_FUNCTIONS: readonly PssFunction[] = [
-  F({ type: "pss-sn-request-unassigned", method: "SNRequestUnassigned", manager: "PoolManager", shape: "request", target: "Unassigned",
+  F({ type: "pss-sn-request-unassigned", method: "SNRequestUnassigned", manager: "PoolManager", shape: "request",
       summary: "Requests unassigned serial numbers from a pool, for another pool to manage.",
       effect: "The numbers stay Unassigned, bound to the returned SN collection; they are never handed out again." }),
-  F({ type: "pss-sn-request-unallocated", method: "SNRequestUnallocated", manager: "PoolManager", shape: "request", target: "Unallocated",
+  F({ type: "pss-sn-request-unallocated", method: "SNRequestUnallocated", manager: "PoolManager", shape: "request",
       summary: "Requests serial numbers for production (Unassigned → Unallocated).",
       effect: "Unassigned numbers move to Unallocated and are bound to the returned SN collection." }),
-  F({ type: "pss-sn-request-allocated", method: "SNRequestAllocated", manager: "PoolManager", shape: "request", target: "Allocated",
+  F({ type: "pss-sn-request-allocated", method: "SNRequestAllocated", manager: "PoolManager", shape: "request",
       summary: "Requests serial numbers for a packaging run (→ Allocated).",
       effect: "Free Unallocated numbers, then Unassigned ones, move to Allocated and are bound to the returned SN collection." }),
-  F({ type: "pss-sn-return-unallocated", method: "SNReturnUnallocated", manager: "PoolManager", shape: "snCollection", target: "Unassigned", operation: "return",
+  F({ type: "pss-sn-return-unallocated", method: "SNReturnUnallocated", manager: "PoolManager", shape: "snCollection",
       summary: "Gives unallocated serial numbers back to their pool (Unallocated → Unassigned).",
       effect: "The numbers of the named SN collection go back to Unassigned and become free in the pool." }),
-  F({ type: "pss-sn-return-allocated", method: "SNReturnAllocated", manager: "PoolManager", shape: "snCollection", target: "Unallocated", operation: "return",
+  F({ type: "pss-sn-return-allocated", method: "SNReturnAllocated", manager: "PoolManager", shape: "snCollection",
       summary: "Gives allocated serial numbers back to their pool (Allocated → Unallocated).",
       effect: "The numbers of the named SN collection go back to Unallocated and become free in the pool." }),
-  F({ type: "pss-sn-to-unallocated", method: "SNtoUnallocated", manager: "PoolManager", shape: "snCollection", target: "Unallocated", operation: "push",
+  F({ type: "pss-sn-to-unallocated", method: "SNtoUnallocated", manager: "PoolManager", shape: "snCollection",
       summary: "Pushes serial numbers into the pool in state Unallocated (unsolicited).",
       effect: "Numbers unknown to the pool are added; known ones move to Unallocated where the state model allows it." }),
-  F({ type: "pss-sn-to-allocated", method: "SNtoAllocated", manager: "PoolManager", shape: "snCollection", target: "Allocated", operation: "push",
+  F({ type: "pss-sn-to-allocated", method: "SNtoAllocated", manager: "PoolManager", shape: "snCollection",
       summary: "Pushes serial numbers into the pool in state Allocated (unsolicited).",
       effect: "Numbers unknown to the pool are added; known ones move to Allocated where the state model allows it." }),
-  F({ type: "pss-sn-to-encoded", method: "SNtoEncoded", manager: "PoolManager", shape: "snCollection", target: "Encoded", operation: "push",
+  F({ type: "pss-sn-to-encoded", method: "SNtoEncoded", manager: "PoolManager", shape: "snCollection",
       summary: "Pushes serial numbers into the pool in state Encoded (unsolicited).",
       effect: "Numbers unknown to the pool are added; known ones move to Encoded where the state model allows it." }),
   F({ type: "pss-sn-invalidating", method: "SNInvalidatingEvent", manager: "EventManager", shape: "snEvent", event: "sn_invalidating",

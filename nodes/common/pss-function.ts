@@ -3,7 +3,8 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "./red";
 import { functionByType, type PssFunction } from "./functions";
 import { keyValues, payloadObject, type Dict } from "./args";
-import { asNodeError, statusText } from "./errors";
+import { InputError, asNodeError, statusText } from "./errors";
+import { namedState, poolFunction, type PoolFunctionStates } from "../core/lifecycle";
 import { parseAggregation, parseCollection, parseLabelEvent, parseRequest, parseSnEvent, type FunctionDefaults } from "./parse";
 import type { LabelCollectionIn, PoolBackend, RequestResult, RequestTarget, PushTarget, ReturnTarget } from "./pool-backend";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
@@ -19,27 +20,30 @@ export interface FunctionNodeDef extends NodeDef {
 /** Run one PSS function against a pool backend. Exported for the state guard, the admin node and tests. */
 export async function runFunction(fn: PssFunction, backend: PoolBackend, payload: unknown, d: FunctionDefaults, actor: string): Promise<Record<string, unknown>> {
   const p = payloadObject(payload, fn.shape === "request");
+  // the pool functions' states, from the one table (POOL_FUNCTIONS) the OPC UA server and the remote pool read too
+  const pool = poolFunction(fn.method) as PoolFunctionStates;
   switch (fn.shape) {
     case "request": {
       const args = parseRequest(p, d);
-      let page = await backend.request(fn.target as RequestTarget, args, actor);
-      if (!args.pageAll) return { ...page };
+      const target = namedState(pool) as RequestTarget;
+      let page = await backend.request(target, args, actor);
+      if (!args.pageAll) return { ...nothingDelivered(fn, args.count, page) };
       const serials = [...page.snCollection.serialNumbers];
       let status = page.returnStatus;
       let last: RequestResult = page;
       while (page.returnedRequestToken) {
-        page = await backend.request(fn.target as RequestTarget, { ...args, requestToken: page.returnedRequestToken }, actor);
+        page = await backend.request(target, { ...args, requestToken: page.returnedRequestToken }, actor);
         for (const s of page.snCollection.serialNumbers) serials.push(s);
         if (page.returnStatus !== "NoError") status = page.returnStatus;
         last = page;
       }
-      return { returnStatus: status, snCollection: { ...last.snCollection, serialNumbers: serials }, returnedRequestToken: "" };
+      return { ...nothingDelivered(fn, args.count, { returnStatus: status, snCollection: { ...last.snCollection, serialNumbers: serials }, returnedRequestToken: "" }) };
     }
     case "snCollection": {
-      const args = parseCollection(p, d, fn.operation as "return" | "push");
-      const r = fn.operation === "return"
-        ? await backend.returnSerialNumbers(fn.target as ReturnTarget, args, actor)
-        : await backend.pushTo(fn.target as PushTarget, args, actor);
+      const args = parseCollection(p, d, pool.operation as "return" | "push");
+      const r = pool.operation === "return"
+        ? await backend.returnSerialNumbers(namedState(pool) as ReturnTarget, args, actor)
+        : await backend.pushTo(namedState(pool) as PushTarget, args, actor);
       return { returnStatus: r.returnStatus, snCollection: args.snCollection };
     }
     case "snEvent": {
@@ -65,6 +69,16 @@ export async function runFunction(fn: PssFunction, backend: PoolBackend, payload
       return { returnStatus: r.returnStatus, aggregationElement: args.elements.map((e) => ({ parent: e.parent, children: e.children })), ...recorded(fn, args.context) };
     }
   }
+}
+
+/** A request that yields no serial number at all cannot deliver: an error at this node (Catch gets
+    InsufficientSerialNumbers), not an empty list for the next node to trip on. A partial result goes on. */
+function nothingDelivered(fn: PssFunction, count: number, result: RequestResult): RequestResult {
+  if (result.snCollection.serialNumbers.length > 0) return result;
+  const where = result.snCollection.associatedPoolId ? `pool ${result.snCollection.associatedPoolId}` : "the pool";
+  const free = fn.source?.join(" or ") ?? "free";
+  throw new InputError("InsufficientSerialNumbers",
+    `${fn.method}: ${where} has no ${free} serial number to give; ${count} ${count === 1 ? "was" : "were"} asked for (top the pool up with pss-pool-admin)`);
 }
 
 /** The PSS event a call recorded, with its time and context, on the result (payload.pssEvent): pss-epcis turns such
@@ -120,10 +134,18 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
     const onLow = () => {
       low = true;
     };
+    /** the text of the last result while it says "pool low": a top-up (or a return) clears it */
+    let lowText: string | undefined;
+    const onLevel = (info: { low: boolean }) => {
+      if (info.low || lowText === undefined) return;
+      node.status({ fill: "green", shape: "dot", text: lowText });
+      lowText = undefined;
+    };
     if (!pool) {
       node.status({ fill: "red", shape: "ring", text: "no pool" });
     } else {
       pool.events.on("low", onLow);
+      pool.events.on("level", onLevel);
       node.status({});
     }
 
@@ -147,6 +169,7 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
             shape: "dot",
             text: partial ? `${n} · ${String(result.returnStatus)}` : low ? `${n} · pool low` : `${n} · ${fn.method}`,
           });
+          lowText = !partial && low ? `${n} · ${fn.method}` : undefined;
           low = false;
           msg.payload = result;
           send(msg);
@@ -154,6 +177,8 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
         },
         (err: unknown) => {
           const e = asNodeError(err);
+          lowText = undefined;
+          low = false;
           node.status({ fill: "red", shape: "dot", text: statusText(e) });
           done(e);
         },
@@ -161,7 +186,10 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {
-      if (pool) pool.events.off("low", onLow);
+      if (pool) {
+        pool.events.off("low", onLow);
+        pool.events.off("level", onLevel);
+      }
       done();
     });
   }

@@ -8,6 +8,7 @@ import type {
   RequestResult, RequestTarget, ReturnTarget,
 } from "./pool-backend";
 import type { Dict } from "./args";
+import { poolFunctionFor } from "../core/lifecycle";
 
 /** An error of the remote pool, with the code a Catch node branches on. */
 export class RemotePoolBackendError extends Error {
@@ -99,7 +100,7 @@ export class RemotePoolBackend implements PoolBackend {
   }
 
   request(target: RequestTarget, a: RequestArgs, _actor: string): Promise<RequestResult> {
-    return this.run(`SNRequest${target}`, async (p) => {
+    return this.run(poolFunctionFor("request", target)?.method ?? `request ${target}`, async (p) => {
       const r = await p.request(target, {
         count: a.count, snCollectionId: a.snCollectionId, snFormat: a.snFormat, poolSelectionCriteria: a.poolSelectionCriteria, requestToken: a.requestToken,
       });
@@ -108,11 +109,11 @@ export class RemotePoolBackend implements PoolBackend {
   }
 
   returnSerialNumbers(target: ReturnTarget, a: CollectionArgs, _actor: string): Promise<{ returnStatus: string }> {
-    return this.run(`SNReturn${target}`, (p) => p.returnSerialNumbers(target, { snCollection: a.snCollection, poolSelectionCriteria: a.poolSelectionCriteria, snFormat: a.snFormat }));
+    return this.run(poolFunctionFor("return", target)?.method ?? `return ${target}`, (p) => p.returnSerialNumbers(target, { snCollection: a.snCollection, poolSelectionCriteria: a.poolSelectionCriteria, snFormat: a.snFormat }));
   }
 
   pushTo(target: PushTarget, a: CollectionArgs, _actor: string): Promise<{ returnStatus: string }> {
-    return this.run(`SNto${target}`, (p) => p.pushTo(target, { snCollection: a.snCollection, poolSelectionCriteria: a.poolSelectionCriteria, snFormat: a.snFormat }));
+    return this.run(poolFunctionFor("push", target)?.method ?? `push ${target}`, (p) => p.pushTo(target, { snCollection: a.snCollection, poolSelectionCriteria: a.poolSelectionCriteria, snFormat: a.snFormat }));
   }
 
   applyEvent(event: string, a: EventArgs, _actor: string): Promise<{ returnStatus: string; applied: number; anomalies: number }> {

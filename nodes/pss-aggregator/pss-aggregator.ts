@@ -114,9 +114,21 @@ export default function (RED: NodeAPI): void {
           const raw = command ? command.close : typeof p === "string" ? p : undefined;
           const level = raw === true || raw === undefined || raw === "" || raw === null ? undefined : raw;
           if (level !== undefined && typeof level !== "string") throw new InputError("InvalidArgument", "msg.payload.close must be true, \"all\" or a level name");
-          const [packed, labels] = closedMessages(msg, b.close(level));
-          send([packed, null, labels]);
-          showOpen();
+          let list: ClosedParent[] | undefined;
+          try {
+            list = b.close(level);
+          } catch (err) {
+            // nothing open to close is a normal moment on a line (the end of a batch came right after a full case)
+            if ((err as { code?: unknown }).code !== "EmptyParent") throw err;
+          }
+          if (list) {
+            const [packed, labels] = closedMessages(msg, list);
+            send([packed, null, labels]);
+            showOpen();
+          } else {
+            const open = openText(b.open());
+            node.status({ fill: "blue", shape: "ring", text: `nothing to close${open ? ` · ${open}` : ""}` });
+          }
         } else if (command && command.remove !== undefined) {
           if (typeof command.remove !== "string") throw new InputError("InvalidArgument", "msg.payload.remove must be the serial number to take out of its open parent");
           msg.payload = b.remove(command.remove.trim());

@@ -20,12 +20,29 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const pool = RED.nodes.getNode(config.pool) as PoolConfigNode | null;
     const defaultCount = Number(config.count);
+    /** the status says the pool is low: the next commit that leaves it above its threshold (a top-up) refreshes it */
+    let showsLow = false;
+    const showStatus = (st: { available: number; threshold: number }) => {
+      showsLow = st.available < st.threshold;
+      node.status({ fill: showsLow ? "yellow" : "green", shape: "dot", text: `${st.available} free${showsLow ? " · low" : ""}` });
+    };
     const onLow = (info: LowPoolInfo) => {
+      showsLow = true;
       node.status({ fill: "yellow", shape: "dot", text: `low: ${info.available} left` });
       node.send([null, { topic: "pool-low", payload: { poolId: info.poolId, available: info.available, threshold: info.threshold } }]);
     };
+    const onLevel = (info: { low: boolean }) => {
+      if (info.low || !showsLow || !pool) return;
+      showsLow = false;
+      Promise.resolve()
+        .then(() => pool.getBackend().status())
+        .then(showStatus, () => undefined);
+    };
     if (!pool) node.status({ fill: "red", shape: "ring", text: "no pool" });
-    else pool.events.on("low", onLow);
+    else {
+      pool.events.on("low", onLow);
+      pool.events.on("level", onLevel);
+    }
 
     node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
       const run = async (): Promise<Record<string, unknown>> => {
@@ -51,9 +68,7 @@ export default function (RED: NodeAPI): void {
       };
       run().then(
         (result) => {
-          const st = result.status as { available: number; threshold: number };
-          const low = st.available < st.threshold;
-          node.status({ fill: low ? "yellow" : "green", shape: "dot", text: `${st.available} free${low ? " · low" : ""}` });
+          showStatus(result.status as { available: number; threshold: number });
           msg.payload = result;
           send([msg, null]);
           done();
@@ -67,7 +82,10 @@ export default function (RED: NodeAPI): void {
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {
-      if (pool) pool.events.off("low", onLow);
+      if (pool) {
+        pool.events.off("low", onLow);
+        pool.events.off("level", onLevel);
+      }
       done();
     });
   }

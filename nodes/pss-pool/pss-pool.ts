@@ -143,6 +143,7 @@ export default function (RED: NodeAPI): void {
     let failure: Error | undefined;
     let dbFile: string | undefined;
     let onLow: ((info: LowPoolInfo) => void) | undefined;
+    let onLevel: ((info: LowPoolInfo & { low: boolean }) => void) | undefined;
     let store: SqlitePoolStore | undefined;
 
     const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
@@ -193,6 +194,11 @@ export default function (RED: NodeAPI): void {
           if (info.poolId === node.poolId) node.events.emit("low", info);
         };
         store.on("low", onLow as never);
+        // after every commit on the pool, low or not: nodes that show "pool low" clear it after a top-up
+        onLevel = (info: LowPoolInfo & { low: boolean }) => {
+          if (info.poolId === node.poolId) node.events.emit("level", info);
+        };
+        store.on("level", onLevel as never);
       }
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
@@ -226,6 +232,7 @@ export default function (RED: NodeAPI): void {
       try {
         if (dbFile && store) {
           if (onLow) store.off("low", onLow);
+          if (onLevel) store.off("level", onLevel);
           releaseStore(dbFile);
         }
       } finally {

@@ -199,3 +199,48 @@ export function transitionTableMarkdown(): string {
   }).join(" | ")} |`);
   return [head, sep, ...rows].join("\n");
 }
+
+/** What a PoolManager function does with the numbers it names. */
+export type PoolOperation = "request" | "return" | "push";
+
+export interface PoolFunctionStates {
+  /** the OPC 30260 method name */
+  method: "SNRequestUnassigned" | "SNRequestUnallocated" | "SNRequestAllocated" | "SNReturnUnallocated" | "SNReturnAllocated" | "SNtoUnallocated" | "SNtoAllocated" | "SNtoEncoded";
+  operation: PoolOperation;
+  /** the states the numbers come from (a request takes free ones; a push also adds numbers the pool does not know) */
+  source: readonly SerialNumberState[];
+  /** the state the numbers end in */
+  target: SerialNumberState;
+}
+
+/**
+ * The eight pool functions, with the state their numbers come from and the state they end in, stated once: the function
+ * nodes, the OPC UA server, the remote pool and the help text all read them here. A return names its SOURCE
+ * (SNReturnAllocated gives Allocated numbers back, to Unallocated); a request or a push names its TARGET.
+ */
+export const POOL_FUNCTIONS: readonly PoolFunctionStates[] = [
+  { method: "SNRequestUnassigned", operation: "request", source: ["Unassigned"], target: "Unassigned" },
+  { method: "SNRequestUnallocated", operation: "request", source: ["Unassigned"], target: "Unallocated" },
+  { method: "SNRequestAllocated", operation: "request", source: ["Unallocated", "Unassigned"], target: "Allocated" },
+  { method: "SNReturnUnallocated", operation: "return", source: ["Unallocated"], target: "Unassigned" },
+  { method: "SNReturnAllocated", operation: "return", source: ["Allocated"], target: "Unallocated" },
+  { method: "SNtoUnallocated", operation: "push", source: ["Unassigned"], target: "Unallocated" },
+  { method: "SNtoAllocated", operation: "push", source: ["Unassigned", "Unallocated"], target: "Allocated" },
+  { method: "SNtoEncoded", operation: "push", source: ["Unassigned", "Unallocated", "Allocated"], target: "Encoded" },
+];
+
+/** The state a pool function's name carries, which is what the store, the OPC UA backend and the remote pool are
+    called with: the target of a request or a push, the source of a return. */
+export function namedState(f: PoolFunctionStates): SerialNumberState {
+  return f.operation === "return" ? f.source[0] : f.target;
+}
+
+/** The pool function of a method name (SNReturnAllocated, ...), or undefined. */
+export function poolFunction(method: string): PoolFunctionStates | undefined {
+  return POOL_FUNCTIONS.find((f) => f.method === method);
+}
+
+/** The pool function an operation on a named state is (("return", "Allocated") is SNReturnAllocated), or undefined. */
+export function poolFunctionFor(operation: PoolOperation, state: string): PoolFunctionStates | undefined {
+  return POOL_FUNCTIONS.find((f) => f.operation === operation && namedState(f) === state);
+}

@@ -6,6 +6,7 @@ import { EVENT_OF_METHOD } from "./server";
 import { stateName } from "./model";
 import type { Dict, EventName, RequestTarget, ReturnTarget, PushTarget, RequestResult } from "./backend";
 import type { LabelCollection } from "./codecs";
+import { poolFunctionFor, type PoolOperation } from "../lifecycle";
 
 export class RemotePoolError extends Error {
   constructor(readonly code: string, message: string, readonly accepted = 0) {
@@ -63,22 +64,32 @@ export class RemotePool {
     if (returnStatus !== "NoError") throw new RemotePoolError(returnStatus, `remote OPEN-SCS ${method} refused: ${returnStatus}${accepted ? ` (after ${accepted} serial numbers were accepted in earlier calls)` : ""}`, accepted);
   }
 
+  /** The OPEN-SCS method of a pool operation on its named state (POOL_FUNCTIONS: a return names its source). */
+  private static method<M extends string>(operation: PoolOperation, state: string): M {
+    const f = poolFunctionFor(operation, state);
+    if (!f) throw new RemotePoolError("InvalidEvent", `no OPEN-SCS pool function ${operation}s ${JSON.stringify(state)} serial numbers`);
+    return f.method as M;
+  }
+
   /** One page, as the local store's request: follow returnedRequestToken for more. */
   async request(target: RequestTarget, a: { count: number; snCollectionId?: string; snFormat?: string; poolSelectionCriteria?: Dict; requestToken?: string }): Promise<RequestResult> {
+    const method = RemotePool.method("request", target);
     const r = await this.client.snRequest(target, { ...a, poolSelectionCriteria: this.crit(a.poolSelectionCriteria) });
-    if (r.returnStatus !== "InsufficientSerialNumbers") RemotePool.check(`SNRequest${target}`, r.returnStatus);
+    if (r.returnStatus !== "InsufficientSerialNumbers") RemotePool.check(method, r.returnStatus);
     return { returnStatus: r.returnStatus, snCollection: r.snCollection, returnedRequestToken: r.returnedRequestToken };
   }
 
   async returnSerialNumbers(target: ReturnTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria?: Dict; snFormat?: string }): Promise<{ returnStatus: string }> {
-    const r = await this.client.collectionAll(`SNReturn${target}`, { ...a, poolSelectionCriteria: this.crit(a.poolSelectionCriteria) });
-    RemotePool.check(`SNReturn${target}`, r.returnStatus, r.accepted);
+    const method = RemotePool.method<Parameters<OpenScsClient["collectionAll"]>[0]>("return", target);
+    const r = await this.client.collectionAll(method, { ...a, poolSelectionCriteria: this.crit(a.poolSelectionCriteria) });
+    RemotePool.check(method, r.returnStatus, r.accepted);
     return { returnStatus: "NoError" };
   }
 
   async pushTo(target: PushTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria?: Dict; snFormat?: string }): Promise<{ returnStatus: string }> {
-    const r = await this.client.collectionAll(`SNto${target}`, { ...a, poolSelectionCriteria: this.crit(a.poolSelectionCriteria) });
-    RemotePool.check(`SNto${target}`, r.returnStatus, r.accepted);
+    const method = RemotePool.method<Parameters<OpenScsClient["collectionAll"]>[0]>("push", target);
+    const r = await this.client.collectionAll(method, { ...a, poolSelectionCriteria: this.crit(a.poolSelectionCriteria) });
+    RemotePool.check(method, r.returnStatus, r.accepted);
     return { returnStatus: "NoError" };
   }
 

@@ -13,7 +13,8 @@ import { generateNodeSet2 } from "./nodeset";
 import { NAMESPACE_URI, RETURN_STATUS_NAMES, returnStatusValue, stateValue, EVENT_METHODS } from "./model";
 import { CodecError, decodeAggregation, decodeLabelCollection, KeyValue, Label, LabelCollection } from "./codecs";
 import { StoreBackend } from "./backend";
-import type { OpenScsBackend, Dict, EventName, SidClassInfo, StoreLike, AggregationElementIn } from "./backend";
+import type { OpenScsBackend, Dict, EventName, SidClassInfo, StoreLike, AggregationElementIn, RequestTarget, ReturnTarget, PushTarget } from "./backend";
+import { POOL_FUNCTIONS, namedState } from "../lifecycle";
 import { getSidClass } from "../sid";
 
 export type Role = "reader" | "requester" | "pusher" | "reporter" | "operator" | "admin";
@@ -510,8 +511,10 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
       const statusOnly = () => [returnStatus("Undefined")];
 
       // Pool manager: the three requests
-      for (const target of ["Unassigned", "Unallocated", "Allocated"] as const) {
-        bind(poolManager, `SNRequest${target}`, "pool", async (args, actor) => {
+      // the pool functions and their states come from POOL_FUNCTIONS, as for the function nodes and the remote pool
+      for (const f of POOL_FUNCTIONS.filter((x) => x.operation === "request")) {
+        const target = namedState(f) as RequestTarget;
+        bind(poolManager, f.method, "pool", async (args, actor) => {
           argCount(args, 5);
           const snCollectionId = str(args[0], "SNCollectionID");
           const count = uint32(args[1], "Count");
@@ -540,11 +543,10 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
           const r = await call({ snCollection, poolSelectionCriteria, snFormat: snFormat || "SERIALONLY", actor });
           return [returnStatus(r.returnStatus)];
         }, statusOnly);
-      collectionMethod("SNReturnUnallocated", limits.maxSNReturnable, (a) => backend.returnSerialNumbers("Unallocated", a));
-      collectionMethod("SNReturnAllocated", limits.maxSNReturnable, (a) => backend.returnSerialNumbers("Allocated", a));
-      collectionMethod("SNtoUnallocated", limits.maxSNPushable, (a) => backend.pushTo("Unallocated", a));
-      collectionMethod("SNtoAllocated", limits.maxSNPushable, (a) => backend.pushTo("Allocated", a));
-      collectionMethod("SNtoEncoded", limits.maxSNPushable, (a) => backend.pushTo("Encoded", a));
+      for (const f of POOL_FUNCTIONS) {
+        if (f.operation === "return") collectionMethod(f.method, limits.maxSNReturnable, (a) => backend.returnSerialNumbers(namedState(f) as ReturnTarget, a));
+        else if (f.operation === "push") collectionMethod(f.method, limits.maxSNPushable, (a) => backend.pushTo(namedState(f) as PushTarget, a));
+      }
 
       // Event manager
       for (const m of EVENT_METHODS) {

@@ -367,7 +367,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
 
   /**
    * Runs fn in one BEGIN IMMEDIATE transaction (a savepoint when nested); audit records appended through the
-   * StoreTransaction commit with it. "low" and "audit" events fire after the outermost commit.
+   * StoreTransaction commit with it. "low", "level" and "audit" events fire after the outermost commit.
    */
   transaction<T>(fn: (tx: StoreTransaction) => T, options: { actor?: string } = {}): T {
     if (this.closed) throw new PssError("StoreClosed", `the pool store ${this.file} is closed`);
@@ -404,12 +404,16 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     this.touched.clear();
     this.pending = [];
     if (records.length && this.listenerCount("audit") > 0) this.emit("audit", records);
-    if (this.listenerCount("low") === 0) return;
+    if (this.listenerCount("low") === 0 && this.listenerCount("level") === 0) return;
     for (const pk of touched) {
       const row = this.q.poolByPk.get(pk) as PoolRow | undefined;
       if (!row || row.low_threshold <= 0) continue;
       const available = this.q.freeUpTo.get({ pool: pk, limit: row.low_threshold }) as number;
-      if (available < row.low_threshold) this.emit("low", { poolId: row.pool_id, available, threshold: row.low_threshold } satisfies LowPoolInfo);
+      const info: LowPoolInfo = { poolId: row.pool_id, available, threshold: row.low_threshold };
+      if (available < row.low_threshold) this.emit("low", info);
+      // "level": after every commit on a pool with a threshold, low or not, so a status saying "low" can clear after a
+      // top-up; `available` counts up to the threshold only
+      this.emit("level", { ...info, low: available < row.low_threshold });
     }
   }
 
