@@ -170,7 +170,12 @@ describe("examples/: every flow imports, deploys and runs", function () {
     const shipments: string[][] = [];
     const docs: Doc[] = [];
     helper.getNode((ship.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => shipments.push(m.payload.serialNumbers));
-    helper.getNode((exporter!.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => docs.push(m.payload));
+    // each shipped case's document is written to a new file, announced with its path
+    const docFiles: string[] = [];
+    helper.getNode((exporter!.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => {
+      docFiles.push(m.payload.file);
+      docs.push(JSON.parse(fs.readFileSync(m.payload.file, "utf8")));
+    });
     const refusedScans: string[] = [];
     for (const t of (aggregator!.wires ?? [])[1] ?? []) helper.getNode(t).on("input", (m: Record<string, any>) => refusedScans.push(`${m.payload.code}: ${m.payload.reason}`));
 
@@ -235,6 +240,8 @@ describe("examples/: every flow imports, deploys and runs", function () {
 
     // one EPCIS document per shipped case, valid, and together: every commissioning, every case packed, every shipment
     assert.equal(docs.length, cases, "an EPCIS document per shipped case");
+    assert.equal(new Set(docFiles).size, cases, "each in a file of its own");
+    for (const f of docFiles) assert.ok(f.startsWith(path.join(tmp.dir, "serialflow", "demo") + path.sep), `${f} under the user directory`);
     const validate = epcisSchemaValidator();
     const events = docs.flatMap((d) => {
       assert.equal(d.type, "EPCISDocument");
