@@ -231,7 +231,13 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
       await page.waitForSelector(".red-ui-notification:has-text('Successfully deployed')", { timeout: 30000 });
       await pressInjects();
       await waitForGreen(file);
-      await page.waitForTimeout(1000);
+      await page.waitForTimeout(3000);
+      // after the click-through, no node of the example shows a red status
+      const red = (await statuses()).filter((st) => st.fill === "red").map((st) => `${st.type} ${st.name || st.id}: ${st.text}`);
+      assert.deepEqual(red, [], `${file}: no node ends red`);
+      // the whole example in view for the picture, as a person zooms out to see it
+      await page.evaluate(() => RED.actions.invoke("core:zoom-out"));
+      await page.waitForTimeout(500);
       await page.screenshot({ path: path.join(SHOTS, `example-${file.replace(/\.json$/, "").replace(/[^A-Za-z0-9]+/g, "-")}.png`) });
       assert.deepEqual(consoleErrors, [], `${file}: no console error`);
     });
