@@ -193,7 +193,7 @@ function build(m) {
   quiet(id("gate-out"), "gate", "payload", 400, "payload.decision", y + 60);
   pss("pss-sn-request-allocated", id("request"), "one number per unit", id("pool"), 600, [[id("label")]]);
   add({ id: id("label"), type: "pss-label", z, name: m.labelName || "label (ZPL)", pool: id("pool"), sidClass: "", gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, nhrn: m.nhrn || "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 800, y, wires: [[id("printer"), id("label-out")]] });
-  quiet(id("label-out"), "ZPL", "payload.zpl", 800, "payload.serialNumber", y + 60);
+  quiet(id("label-out"), "ZPL", "payload.zpl", 800, "payload.labels[0].serialNumber", y + 60);
   add({ id: id("printer"), type: "pss-sim-printer", z, name: "label printer", transport: "tcp", port: 0, misprintRate: "0.03", seed: m.seed || "1", sidClass: m.sidClass, gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, x: 1000, y, wires: [[id("encode")], [id("invalidate")]] });
   const lotCtx = JSON.stringify({ lot: LOT, expiry: EXPIRY });
   pss("pss-labels-encoding", id("encode"), "printed", id("pool"), 1200, [[id("to-camera")]], lotCtx);
@@ -227,7 +227,7 @@ function build(m) {
     if (m.parentLabel) {
       fn(id("parent-label-req"), "parent label request", "msg.payload = { serialNumbers: [msg.payload.serialNumber] };\nreturn msg;", 1, 800, [[id("parent-label")]], y + 60);
       add({ id: id("parent-label"), type: "pss-label", z, name: "SSCC label", pool: id("sscc-pool"), sidClass: "", gtin: "", lot: "", expiry: "", nhrn: "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 1000, y: y + 60, wires: [[id("parent-label-out")]] });
-      quiet(id("parent-label-out"), "SSCC ZPL", "payload.zpl", 1200, "payload.serialNumber", y + 60);
+      quiet(id("parent-label-out"), "SSCC ZPL", "payload.zpl", 1200, "payload.labels[0].serialNumber", y + 60);
     }
     nextRow(120);
   }
