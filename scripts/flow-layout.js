@@ -56,6 +56,28 @@ function sizeOf(n) {
   return { w, h: Math.max(30, outputs * 15) };
 }
 
+/** The width of the status text a node shows under its box once it ran (the longest it usually gets). */
+function statusChars(n) {
+  if (n.type === "debug") {
+    if (!n.tostatus) return 0;
+    return /file|filename/.test(String(n.statusVal)) ? 48 : 14;
+  }
+  switch (n.type) {
+    case "inject": case "comment": case "link in": case "link out": case "catch": case "function": return 0;
+    case "pss-sim-printer": return 34;
+    case "pss-sim-camera": return 34;
+    case "pss-sim-plc": return 30;
+    case "pss-state-guard": return 18;
+    case "pss-pool-admin": return 16;
+    case "pss-aggregator": return 24;
+    case "pss-label": return 20;
+    case "pss-epcis": return 14 + String(n.outFile || "").length;
+    case "pss-file-out": return 4 + String(n.file || "").length;
+    default: return n.type.startsWith("pss-") ? 6 + methodOf(n.type).length : 12;
+  }
+}
+const statusWidth = (n) => (statusChars(n) ? 14 + statusChars(n) * 6.6 : 0);
+
 /** The area a node takes on the canvas: its box, the inject / debug button beside it, the status text under it. */
 function areaOf(n) {
   const { w, h } = sizeOf(n);
@@ -63,6 +85,7 @@ function areaOf(n) {
   let right = n.x + w / 2;
   if (n.type === "inject") left -= 25;
   if (n.type === "debug") right += 25;
+  right = Math.max(right, n.x - w / 2 + statusWidth(n));
   const status = n.type === "comment" || n.type === "inject" || isLink(n) ? 0 : STATUS;
   return { id: n.id, left, right, top: n.y - h / 2, bottom: n.y + h / 2 + status };
 }
@@ -109,14 +132,14 @@ function compactRow(nodes) {
   const colOf = (x) => cols.findIndex((c) => x >= c.from && x <= c.to);
   const width = cols.map(() => 0);
   const extra = (n) => (n.type === "inject" ? 25 : 0) + (n.type === "debug" ? 25 : 0);
-  for (const n of placed) width[colOf(n.x)] = Math.max(width[colOf(n.x)], sizeOf(n).w + extra(n));
+  for (const n of placed) width[colOf(n.x)] = Math.max(width[colOf(n.x)], sizeOf(n).w + extra(n), statusWidth(n));
   let left = 20;
   const lefts = width.map((w) => {
     const l = left;
-    left += w + 30;
+    left += w + 20;
     return l;
   });
   for (const n of placed) n.x = Math.round(lefts[colOf(n.x)] + (n.type === "inject" ? 25 : 0) + sizeOf(n).w / 2);
 }
 
-module.exports = { labelOf, sizeOf, areaOf, layoutProblems, compact };
+module.exports = { labelOf, sizeOf, statusWidth, areaOf, layoutProblems, compact };

@@ -513,7 +513,7 @@ for (const sscc of flow.get('decommissionedSsccs') || []) rows.push(['SSCC_DECOM
 msg.payload = rows.join('\\r\\n') + '\\r\\n';
 return msg;`, 1, 800, [[c.id("file")]]);
       c.fileOut(c.id("file"), "CSV report file", `serialflow/${m.db}/eda-report-{seq}.csv`, 1000, [c.id("out")]);
-      c.debug(c.id("out"), "CSV report", "file", 1200, "file");
+      c.debug(c.id("out"), "CSV report", "file", 1200);
     },
   ];
   markets.push(m);
@@ -551,7 +551,7 @@ const pallets = msg.payload.serialNumbers.map(walk);
 return [{ payload: { gtin: '${m.gtin}', lot: '${LOT}', expiry: '${EXPIRY}', pallets } }, { payload: rows.join('\\r\\n') + '\\r\\n' }];`, 2, 800, [[c.id("file")], [c.id("csv-file")]]);
       c.fileOut(c.id("file"), "parent-child JSON", `serialflow/${m.db}/parent-child-{seq}.json`, 1000, [c.id("out")]);
       c.fileOut(c.id("csv-file"), "parent-child CSV", `serialflow/${m.db}/parent-child-{seq}.csv`, 1000, [c.id("out")], c.y + 60);
-      c.debug(c.id("out"), "parent-child upload", "file", 1200, "file");
+      c.debug(c.id("out"), "upload files", "file", 1200);
       c.nextRow(60);
     },
   ];

@@ -42,7 +42,7 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
     nr = await startNodeRed(tmp.dir, { SERIALFLOW_RESET_FLOW: "1" });
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
-    page = await browser.newPage({ viewport: { width: 1680, height: 1000 } });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
     });
@@ -97,6 +97,19 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
     return ids.length;
   }
 
+  /** the whole flow in view for a picture: zoomed out to 0.6 (four clicks on the zoom-out button), scrolled to the
+   *  top left corner; the zoom is reset after, so the next example is clicked at 1:1 */
+  async function framed(shoot: () => Promise<unknown>) {
+    await page.evaluate(() => {
+      RED.actions.invoke("core:zoom-reset");
+      for (let i = 0; i < 4; i++) RED.actions.invoke("core:zoom-out");
+    });
+    await page.locator("#red-ui-workspace-chart").evaluate((el) => el.scrollTo(0, 0));
+    await page.waitForTimeout(500);
+    await shoot();
+    await page.evaluate(() => RED.actions.invoke("core:zoom-reset"));
+  }
+
   async function waitForGreen(what: string) {
     try {
       await page.waitForFunction(() => {
@@ -118,7 +131,7 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
     await pressInjects();
     await waitForGreen("the demo flow");
     await page.waitForTimeout(1500); // let the statuses settle for the picture
-    await page.screenshot({ path: path.join(SHOTS, "demo-flow.png") });
+    await framed(async () => page.screenshot({ path: path.join(SHOTS, "demo-flow.png") }));
   });
 
   it("lists every node type of the package in the palette (config nodes in the registry)", async function () {
@@ -235,10 +248,7 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
       // after the click-through, no node of the example shows a red status
       const red = (await statuses()).filter((st) => st.fill === "red").map((st) => `${st.type} ${st.name || st.id}: ${st.text}`);
       assert.deepEqual(red, [], `${file}: no node ends red`);
-      // the whole example in view for the picture, as a person zooms out to see it
-      await page.evaluate(() => RED.actions.invoke("core:zoom-out"));
-      await page.waitForTimeout(500);
-      await page.screenshot({ path: path.join(SHOTS, `example-${file.replace(/\.json$/, "").replace(/[^A-Za-z0-9]+/g, "-")}.png`) });
+      await framed(async () => page.screenshot({ path: path.join(SHOTS, `example-${file.replace(/\.json$/, "").replace(/[^A-Za-z0-9]+/g, "-")}.png`) }));
       assert.deepEqual(consoleErrors, [], `${file}: no console error`);
     });
   }
