@@ -66,7 +66,7 @@ function statusChars(n) {
     case "inject": case "comment": case "link in": case "link out": case "catch": case "function": return 0;
     case "pss-sim-printer": return 34;
     case "pss-sim-camera": return 34;
-    case "pss-sim-plc": return 30;
+    case "pss-sim-plc": return 42;
     case "pss-state-guard": return 18;
     case "pss-pool-admin": return 16;
     case "pss-aggregator": return 24;
@@ -76,7 +76,7 @@ function statusChars(n) {
     default: return n.type.startsWith("pss-") ? 6 + methodOf(n.type).length : 12;
   }
 }
-const statusWidth = (n) => (statusChars(n) ? 14 + statusChars(n) * 6.6 : 0);
+const statusWidth = (n) => (statusChars(n) ? 14 + statusChars(n) * 5.8 : 0); // the status font: about 5.2 px a character, measured in the editor
 
 /** The area a node takes on the canvas: its box, the inject / debug button beside it, the status text under it. */
 function areaOf(n) {

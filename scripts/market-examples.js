@@ -157,7 +157,7 @@ function build(m) {
   const fileOut = (fid, name, file, x, wires, fy = y) => add({ id: fid, type: "pss-file-out", z, name, file, x, y: fy, wires: [wires] });
 
   // step 1: numbers into the pool(s); a row of space under the comment (the deploy notification covers the top)
-  nextRow(100);
+  nextRow(140);
   const step1 = [];
   if (m.provision === "generate") {
     step1.push(id("gen"));
@@ -299,9 +299,9 @@ return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }
         c.pss("pss-sid-decommissioning", c.id("decom"), "exported", c.id("pool"), 600, [[c.id("decom-out")]], JSON.stringify({ euState: "exported" }));
         c.pss("pss-sid-inspecting", c.id("sample"), "sample", c.id("pool"), 600, [[c.id("decom-out")]], JSON.stringify({ euState: "sample" }), c.y + 60);
         c.debug(c.id("decom-out"), "decommissioned", "payload", 800, "payload.returnStatus");
-        c.nextRow(120);
+        c.nextRow(110);
         c.inject(5, "5. Upload the state changes", "", "date", [c.id("epcis")]);
-        c.nextRow(80);
+        c.nextRow(70);
         c.inject(6, "6. Release the rest", "", "date", [c.id("ship-pick")]);
         c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 400, [[c.id("ship")]]);
         c.pss("pss-sid-shipping", c.id("ship"), "released", c.id("pool"), 600, [[c.id("ship-out")]]);

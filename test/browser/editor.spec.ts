@@ -76,6 +76,8 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
         .sort((a: any, b: any) => a.y - b.y || a.x - b.x)
         .map((n: any) => n.id),
     )) as string[];
+    // a person waits for the deploy notification to go before clicking the buttons under it
+    await page.waitForSelector(".red-ui-notification", { state: "detached", timeout: 15000 }).catch(() => undefined);
     for (const id of ids) {
       // the button posts /inject/<id>: that request answered 200 is the proof the click landed; a click that does
       // not land (no request at all) is tried again once, never one that did

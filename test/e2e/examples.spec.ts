@@ -7,6 +7,7 @@ import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { until } from "../helpers/until";
+import { freePort } from "../helpers/net";
 import { epcisSchemaValidator } from "../helpers/epcis-schema";
 import { REPO_ROOT } from "../helpers/paths";
 import { openPoolStore } from "../../nodes/core/store";
@@ -75,6 +76,12 @@ describe("examples/: every flow imports, deploys and runs", function () {
   for (const file of files) {
     it(`${file}: deploys cleanly${file === "Simulated line demo.json" ? ` and runs ${UNITS} units through the simulated line` : ""}`, async function () {
       const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), "utf8")) as FlowNode[];
+      // the server example serves on 4840 as imported; here on a free port, since other Node-REDs may hold 4840
+      const port = await freePort();
+      for (const n of flow) {
+        if (n.type === "pss-opcua-server" && n.port === 4840) n.port = port;
+        if (n.type === "pss-pool" && typeof n.endpointUrl === "string") n.endpointUrl = n.endpointUrl.replace(":4840", `:${port}`);
+      }
       const core = coreModules();
       const unknownTypes = [...new Set(flow.map((n) => n.type))].filter((t) => t !== "tab" && !t.startsWith("pss-") && !(t in core));
       assert.deepEqual(unknownTypes, [], "the example uses only our nodes and core nodes");
