@@ -66,7 +66,7 @@ function statusChars(n) {
     case "inject": case "comment": case "link in": case "link out": case "catch": case "function": return 0;
     case "pss-sim-printer": return 34;
     case "pss-sim-camera": return 34;
-    case "pss-sim-plc": return 42;
+    case "pss-sim-plc": return n.opcua ? 62 : 42;
     case "pss-state-guard": return 18;
     case "pss-pool-admin": return 16;
     case "pss-aggregator": return 24;
