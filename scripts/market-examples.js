@@ -106,21 +106,22 @@ return { payload: { action: 'import', data: lines.join('\\n') } };`;
 
 /* ---- the flow builder ---- */
 
+const { compact } = require("./flow-layout");
+
 function build(m) {
   const P = m.prefix;
   const id = (s) => `${P}-${s}`;
   const nodes = [];
-  // x is a node's centre: keep the left edge of the widest injects and the comment inside the canvas
+  let y = 40;
   const add = (n) => {
-    if (typeof n.x === "number") n.x += 120;
+    if (n.z) n._row = y;
     nodes.push(n);
     return n;
   };
-  let y = 40;
   const nextRow = (dy = 60) => (y += dy);
   const tab = add({ id: id("tab"), type: "tab", label: m.tab, disabled: false, info: m.info });
   const z = tab.id;
-  add({ id: id("comment"), type: "comment", z, name: m.commentTitle, info: m.comment, x: 330, y, wires: [] });
+  add({ id: id("comment"), type: "comment", z, name: m.commentTitle, info: m.comment, x: 0, y, wires: [] });
 
   // pools: one file per example, so every example's numbers, hierarchy and audit log stay apart in one user dir
   const dbFile = `serialflow/${m.db}.db`;
@@ -130,11 +131,13 @@ function build(m) {
   for (const extraPool of m.extraPools || []) pool(extraPool.id, extraPool.poolId, extraPool.sidClass, extraPool.criteria || [], { name: extraPool.name, low: 0 });
 
   const inject = (n, name, payload, payloadType, wires) =>
-    add({ id: id(`i-${n}`), type: "inject", z, name, props: [{ p: "payload" }], repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", payload, payloadType, x: 170, y, wires: [wires] });
+    add({ id: id(`i-${n}`), type: "inject", z, name, props: [{ p: "payload" }], repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", payload, payloadType, x: 100, y, wires: [wires] });
   const fn = (fid, name, func, outputs, x, wires, fy = y) =>
     add({ id: fid, type: "function", z, name, func, outputs, timeout: 0, noerr: 0, initialize: "", finalize: "", libs: [], x, y: fy, wires });
-  const debug = (did, name, complete, x, statusVal = "", fy = y) =>
-    add({ id: did, type: "debug", z, name, active: true, tosidebar: true, console: false, tostatus: !!statusVal, complete, targetType: "msg", statusVal, statusType: "msg", x, y: fy, wires: [] });
+  // a debug node that would flood the sidebar (one message per unit) shows its value in its status only
+  const debug = (did, name, complete, x, statusVal = "", fy = y, sidebar = true) =>
+    add({ id: did, type: "debug", z, name, active: true, tosidebar: sidebar, console: false, tostatus: !!statusVal, complete, targetType: "msg", statusVal, statusType: "msg", x, y: fy, wires: [] });
+  const quiet = (did, name, complete, x, statusVal, fy = y) => debug(did, name, complete, x, statusVal, fy, false);
   const admin = (aid, name, poolRef, action, x, wires, fy = y) =>
     add({ id: aid, type: "pss-pool-admin", z, name, pool: poolRef, action, count: m.generate || 100, x, y: fy, wires });
   const pss = (type, pid, name, poolRef, x, wires, context = "", fy = y) => {
@@ -143,78 +146,96 @@ function build(m) {
     else n.context = context;
     return add(n);
   };
+  // rows are joined by link nodes, not by wires running back across the canvas
+  const linkIn = (lid, name, x, wires, fy = y) => add({ id: lid, type: "link in", z, name, links: [], x, y: fy, wires: [wires] });
+  const linkOut = (lid, name, target, x, fy = y) => {
+    const n = add({ id: lid, type: "link out", z, name, mode: "link", links: [target], x, y: fy, wires: [] });
+    const t = nodes.find((k) => k.id === target);
+    if (t) t.links.push(lid);
+    return n;
+  };
+  const fileOut = (fid, name, file, x, wires, fy = y) => add({ id: fid, type: "pss-file-out", z, name, file, x, y: fy, wires: [wires] });
 
   // step 1: numbers into the pool(s); a row of space under the comment (the deploy notification covers the top)
   nextRow(140);
   const step1 = [];
   if (m.provision === "generate") {
     step1.push(id("gen"));
-    admin(id("gen"), `generate ${m.generate} (${m.sidClass})`, id("pool"), "generate", 470, [[id("pool-out")], []]);
+    admin(id("gen"), `generate ${m.generate} (${m.sidClass})`, id("pool"), "generate", 400, [[id("pool-out")], []]);
     for (const extraPool of (m.extraPools || []).filter((e) => e.generate)) {
       step1.push(extraPool.id + "-gen");
-      admin(extraPool.id + "-gen", `generate ${m.generate} (${extraPool.poolId})`, extraPool.id, "generate", 470, [[id("pool-out")], []], y + 40);
+      admin(extraPool.id + "-gen", `generate ${m.generate} (${extraPool.poolId})`, extraPool.id, "generate", 400, [[id("pool-out")], []], y + 60);
     }
   } else {
     step1.push(id("order"));
-    fn(id("order"), m.provision === "ru" ? "authority order (demo codes)" : "issuer's unit codes (demo)", m.provision === "ru" ? RU_ORDER(m.gtin, m.generate) : CN_CODES(m.drugCode, m.generate, "packs"), 1, 440, [[id("import")]]);
-    admin(id("import"), "import codes", id("pool"), "import", 660, [[id("pool-out")], []]);
+    fn(id("order"), m.provision === "ru" ? "authority order (demo codes)" : "issuer's unit codes (demo)", m.provision === "ru" ? RU_ORDER(m.gtin, m.generate) : CN_CODES(m.drugCode, m.generate, "packs"), 1, 400, [[id("import")]]);
+    admin(id("import"), "import codes", id("pool"), "import", 600, [[id("pool-out")], []]);
   }
   if (m.caseCodes) {
     step1.push(id("case-codes"));
-    fn(id("case-codes"), "issuer's case codes (demo)", CN_CODES(m.caseCodes.drugCode, m.caseCodes.n, "cases"), 1, 440, [[id("case-import")]], y + 40);
-    admin(id("case-import"), "import case codes", m.caseCodes.pool, "import", 660, [[id("pool-out")], []], y + 40);
+    fn(id("case-codes"), "issuer's case codes (demo)", CN_CODES(m.caseCodes.drugCode, m.caseCodes.n, "cases"), 1, 400, [[id("case-import")]], y + 60);
+    admin(id("case-import"), "import case codes", m.caseCodes.pool, "import", 600, [[id("pool-out")], []], y + 60);
   }
   if (m.sscc) {
     step1.push(id("sscc-status"));
-    admin(id("sscc-status"), "SSCC pool status", id("sscc-pool"), "status", 440, [[id("sscc-range")], []], y + 40);
-    fn(id("sscc-range"), `next ${m.sscc.n} SSCCs`, SSCC_RANGE(m.sscc.gcp, m.sscc.n), 1, 660, [[id("sscc-import")]], y + 40);
-    admin(id("sscc-import"), "import SSCCs", id("sscc-pool"), "import", 870, [[id("pool-out")], []], y + 40);
+    admin(id("sscc-status"), "SSCC pool status", id("sscc-pool"), "status", 400, [[id("sscc-range")], []], y + 60);
+    fn(id("sscc-range"), `next ${m.sscc.n} SSCCs`, SSCC_RANGE(m.sscc.gcp, m.sscc.n), 1, 600, [[id("sscc-import")]], y + 60);
+    admin(id("sscc-import"), "import SSCCs", id("sscc-pool"), "import", 800, [[id("pool-out")], []], y + 60);
   }
-  debug(id("pool-out"), "pool", "payload", 1080, "payload.added");
+  debug(id("pool-out"), "pool", "payload", 1000, "payload.added");
   inject(1, m.step1Name, "", "date", step1);
-  nextRow(m.sscc || m.caseCodes || m.extraPools ? 100 : 60);
+  nextRow(m.sscc || m.caseCodes || m.extraPools ? 140 : 80);
 
-  // step 2: the line
+  // step 2: the line (three rows: number and print; read, decide and commission; the gate back to the PLC)
   inject(2, `2. Run ${UNITS} units`, JSON.stringify({ command: "step", count: UNITS }), "json", [id("plc")]);
-  add({ id: id("plc"), type: "pss-sim-plc", z, name: "line PLC", unitsPerMinute: 60, gateDistance: 0, idPrefix: "U", autoStart: false, opcua: false, opcuaPort: 0, x: 380, y, wires: [[id("request")], [id("gate-out")]] });
-  debug(id("gate-out"), "gate", "payload", 380, "payload.decision", y + 60);
-  pss("pss-sn-request-allocated", id("request"), "one number per unit", id("pool"), 580, [[id("label")]]);
-  add({ id: id("label"), type: "pss-label", z, name: m.labelName || "label (ZPL)", pool: id("pool"), sidClass: "", gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, nhrn: m.nhrn || "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 780, y, wires: [[id("printer"), id("label-out")]] });
-  debug(id("label-out"), "ZPL", "payload.zpl", 980, "", y - 40);
-  add({ id: id("printer"), type: "pss-sim-printer", z, name: "label printer", transport: "tcp", port: 0, misprintRate: "0.03", seed: m.seed || "1", sidClass: m.sidClass, gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, x: 980, y, wires: [[id("encode")], [id("invalidate")]] });
+  add({ id: id("plc"), type: "pss-sim-plc", z, name: "line PLC", unitsPerMinute: 60, gateDistance: 0, idPrefix: "U", autoStart: false, opcua: false, opcuaPort: 0, x: 400, y, wires: [[id("request")], [id("gate-out")]] });
+  linkIn(id("to-plc"), "gate decision", 300, [id("plc")], y + 60);
+  quiet(id("gate-out"), "gate", "payload", 400, "payload.decision", y + 60);
+  pss("pss-sn-request-allocated", id("request"), "one number per unit", id("pool"), 600, [[id("label")]]);
+  add({ id: id("label"), type: "pss-label", z, name: m.labelName || "label (ZPL)", pool: id("pool"), sidClass: "", gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, nhrn: m.nhrn || "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 800, y, wires: [[id("printer"), id("label-out")]] });
+  quiet(id("label-out"), "ZPL", "payload.zpl", 800, "payload.labels[0].serialNumber", y + 60);
+  add({ id: id("printer"), type: "pss-sim-printer", z, name: "label printer", transport: "tcp", port: 0, misprintRate: "0.03", seed: m.seed || "1", sidClass: m.sidClass, gtin: m.gtin || "", lot: LOT, expiry: EXPIRY, x: 1000, y, wires: [[id("encode")], [id("invalidate")]] });
   const lotCtx = JSON.stringify({ lot: LOT, expiry: EXPIRY });
-  pss("pss-labels-encoding", id("encode"), "printed", id("pool"), 1180, [[id("camera")]], lotCtx);
-  pss("pss-sn-invalidating", id("invalidate"), "misprint: invalidate", id("pool"), 1190, [[id("reject")]], JSON.stringify({ reason: "misprint" }), y + 60);
-  nextRow(120);
+  pss("pss-labels-encoding", id("encode"), "printed", id("pool"), 1200, [[id("to-camera")]], lotCtx);
+  linkOut(id("to-camera"), "to the camera", id("camera-in"), 1400);
+  pss("pss-sn-invalidating", id("invalidate"), "misprint: invalidate", id("pool"), 1200, [[id("reject")]], JSON.stringify({ reason: "misprint" }), y + 60);
+  nextRow(140);
+  linkIn(id("camera-in"), "printed labels", 100, [id("camera")]);
   add({ id: id("camera"), type: "pss-sim-camera", z, name: "vision camera", seed: m.seed || "1", noReadRate: "0.02", doubleReadRate: "0", wrongCodeRate: "0.01", lowGradeRate: "0.01", minGrade: "C", x: 200, y, wires: [[id("verify")], [id("scrap")]] });
-  fn(id("verify"), "right code, grade ≥ C?", VERIFY, 3, 410, [[id("guard")], [id("scrap")], [id("double-out")]]);
-  debug(id("double-out"), "double read", "payload", 410, "payload.code", y + 60);
-  add({ id: id("guard"), type: "pss-state-guard", z, name: "commissionable?", pool: id("pool"), event: "commissioning", x: 620, y, wires: [[id("commission")], [id("guard-out")]] });
-  debug(id("guard-out"), "not commissionable", "payload.refused", 620, "", y + 60);
-  pss("pss-sid-commissioning", id("commission"), "commissioned (lot, expiry)", id("pool"), 850, [[id("gate")]], lotCtx);
-  fn(id("gate"), m.aggregation ? "gate: pass · scan into case" : "gate: pass", GATE, 2, 1080, [[id("plc")], m.aggregation ? [id("aggregator")] : []]);
-  pss("pss-labels-scrapping", id("scrap"), "label scrapped", id("pool"), 850, [[id("reject")]], "", y + 60);
-  fn(id("reject"), "gate: reject", REJECT, 1, 1080, [[id("plc")]], y + 60);
-  nextRow(120);
+  fn(id("verify"), "right code, grade ≥ C?", VERIFY, 3, 400, [[id("guard")], [id("scrap")], [id("double-out")]]);
+  debug(id("double-out"), "double read", "payload", 400, "payload.code", y + 70);
+  add({ id: id("guard"), type: "pss-state-guard", z, name: "commissionable?", pool: id("pool"), event: "commissioning", x: 600, y, wires: [[id("commission")], [id("guard-out")]] });
+  debug(id("guard-out"), "not commissionable", "payload.refused", 600, "", y + 70);
+  pss("pss-sid-commissioning", id("commission"), "commissioned (lot, expiry)", id("pool"), 800, [[id("gate")]], lotCtx);
+  fn(id("gate"), m.aggregation ? "gate: pass · scan into case" : "gate: pass", GATE, 2, 1000, [[id("pass-out")], m.aggregation ? [id("to-aggregator")] : []]);
+  linkOut(id("pass-out"), "pass", id("to-plc"), 1200);
+  if (m.aggregation) linkOut(id("to-aggregator"), "scan", id("aggregator-in"), 1200, y + 40);
+  pss("pss-labels-scrapping", id("scrap"), "label scrapped", id("pool"), 800, [[id("reject")]], "", y + 70);
+  fn(id("reject"), "gate: reject", REJECT, 1, 1000, [[id("reject-out")]], y + 70);
+  linkOut(id("reject-out"), "reject", id("to-plc"), 1200, y + 90);
+  // the misprint branch of the first row joins the reject gate through the link too
+  nextRow(150);
 
   if (m.aggregation) {
     const top = m.aggregation.levels[m.aggregation.levels.length - 1].name;
-    add({ id: id("aggregator"), type: "pss-aggregator", z, name: m.aggregation.name, pool: id("pool"), builderId: "", levels: JSON.stringify(m.aggregation.levels), idleSeconds: 0, idleClose: "", x: 420, y, wires: [[id("remember")], [id("refused-out")], m.parentLabel ? [id("parent-label-req")] : []] });
-    fn(id("remember"), "remember parents", REMEMBER(top), 1, 650, [[id("packed-out")]]);
-    debug(id("packed-out"), "packed", "payload", 860, "payload.level");
-    debug(id("refused-out"), "scan refused", "payload", 650, "payload.code", y + 40);
-    if (m.parentLabel) {
-      fn(id("parent-label-req"), "parent label request", "msg.payload = { serialNumbers: [msg.payload.serialNumber] };\nreturn msg;", 1, 650, [[id("parent-label")]], y + 80);
-      add({ id: id("parent-label"), type: "pss-label", z, name: "SSCC label", pool: id("sscc-pool"), sidClass: "", gtin: "", lot: "", expiry: "", nhrn: "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 860, y: y + 80, wires: [[id("parent-label-out")]] });
-      debug(id("parent-label-out"), "SSCC ZPL", "payload.zpl", 1060, "", y + 80);
-    }
     inject(3, m.closeName || "3. Close the open parents", JSON.stringify({ close: "all" }), "json", [id("aggregator")]);
-    nextRow(m.parentLabel ? 140 : 100);
+    linkIn(id("aggregator-in"), "scans", 300, [id("aggregator")], y + 50);
+    add({ id: id("aggregator"), type: "pss-aggregator", z, name: m.aggregation.name, pool: id("pool"), builderId: "", levels: JSON.stringify(m.aggregation.levels), idleSeconds: 0, idleClose: "", x: 400, y, wires: [[id("remember")], [id("refused-out")], m.parentLabel ? [id("parent-label-req")] : []] });
+    fn(id("remember"), "remember parents", REMEMBER(top), 1, 600, [[id("packed-out")]]);
+    debug(id("packed-out"), "packed", "payload", 800, "payload.level");
+    debug(id("refused-out"), "scan refused", "payload", 600, "payload.code", y + 60);
+    if (m.parentLabel) {
+      fn(id("parent-label-req"), "parent label request", "msg.payload = { serialNumbers: [msg.payload.serialNumber] };\nreturn msg;", 1, 800, [[id("parent-label")]], y + 60);
+      add({ id: id("parent-label"), type: "pss-label", z, name: "SSCC label", pool: id("sscc-pool"), sidClass: "", gtin: "", lot: "", expiry: "", nhrn: "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 1000, y: y + 60, wires: [[id("parent-label-out")]] });
+      quiet(id("parent-label-out"), "SSCC ZPL", "payload.zpl", 1200, "payload.labels[0].serialNumber", y + 60);
+    }
+    nextRow(120);
   }
-  for (const step of m.steps) step({ id, z, y, nextRow, inject, fn, debug, admin, pss, add, get y() { return y; } });
+  for (const step of m.steps) step({ id, z, y, nextRow, inject, fn, debug, quiet, admin, pss, add, fileOut, linkOut, get y() { return y; } });
   nextRow(80);
-  add({ id: id("catch"), type: "catch", z, name: "refusals", scope: null, uncaught: false, x: 160, y, wires: [[id("errors")]] });
-  debug(id("errors"), "refused", "error", 380, "error.code");
+  add({ id: id("catch"), type: "catch", z, name: "refusals", scope: null, uncaught: false, x: 100, y, wires: [[id("errors")]] });
+  debug(id("errors"), "refused", "error", 400, "error.code");
+  compact(nodes);
   return nodes;
 }
 
@@ -224,16 +245,16 @@ const epcisNode = (c, m, nid, wiresTo, extra = {}) =>
   c.add({
     id: nid, type: "pss-epcis", z: c.z, name: extra.name || `EPCIS 2.0 (${m.market})`, pool: c.id("pool"), source: "audit", identifiers: "epc", companyPrefixLength: 7,
     gtin: m.gtin, digitalLinkDomain: "", readPoint: m.gln + ".1", bizLocation: m.gln, includeInternal: false, format: "jsonld", market: m.market,
-    outFile: extra.outFile || "", flushAfter: 0, emitEmpty: false, sender: "", receiver: "", x: extra.x || 860, y: extra.y ?? c.y, wires: [wiresTo],
+    outFile: extra.outFile || `serialflow/${m.db}/epcis-{seq}.jsonld`, flushAfter: 0, emitEmpty: false, sender: "", receiver: "", x: extra.x || 800, y: extra.y ?? c.y, wires: [wiresTo],
   });
 
 function shipAndEpcis(m, n, label) {
   return (c) => {
     c.inject(n, label, "", "date", [c.id("ship-pick")]);
-    c.fn(c.id("ship-pick"), "closed pallets", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+    c.fn(c.id("ship-pick"), "closed pallets", SHIP_TOPS, 1, 400, [[c.id("ship")]]);
     c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("epcis")]]);
     epcisNode(c, m, c.id("epcis"), [c.id("out")]);
-    c.debug(c.id("out"), "EPCIS document", "payload", 1080, "payload.epcisBody.eventList.length");
+    c.debug(c.id("out"), "EPCIS file", "payload.file", 1000, "payload.events");
     c.nextRow();
   };
 }
@@ -264,27 +285,27 @@ const markets = [];
     steps: [
       (c) => {
         c.inject(3, "3. Upload to the EU hub (before release)", "", "date", [c.id("epcis")]);
-        epcisNode(c, m, c.id("epcis"), [c.id("out")], { outFile: "serialflow/eu-fmd-hub-upload.jsonld", x: 420, name: "EU hub upload (EPCIS file)" });
-        c.debug(c.id("out"), "upload file", "payload", 680, "payload.events");
-        c.nextRow(100);
+        epcisNode(c, m, c.id("epcis"), [c.id("out")], { outFile: "serialflow/eu-fmd/hub-upload-{seq}.jsonld", x: 400, name: "EU hub upload (EPCIS file)" });
+        c.debug(c.id("out"), "upload file", "payload.file", 600, "payload.events");
+        c.nextRow(140);
         c.inject(4, "4. Decommission 3 packs", "", "date", [c.id("decom-pick")]);
         c.fn(c.id("decom-pick"), "destroyed · exported · sample", `// three commissioned packs leave the market in three EU hub states
 const sns = flow.get('commissioned') || [];
 if (sns.length < 3) { node.warn('run units first: fewer than 3 commissioned packs'); return null; }
 const [a, b, s] = sns.splice(0, 3);
 flow.set('commissioned', sns);
-return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }, { payload: { serialNumbers: [s] } }];`, 3, 420, [[c.id("destroy")], [c.id("decom")], [c.id("sample")]]);
-        c.pss("pss-sid-destroying", c.id("destroy"), "destroyed", c.id("pool"), 680, [[c.id("decom-out")]], JSON.stringify({ euState: "destroyed" }), c.y - 40);
-        c.pss("pss-sid-decommissioning", c.id("decom"), "exported", c.id("pool"), 680, [[c.id("decom-out")]], JSON.stringify({ euState: "exported" }));
-        c.pss("pss-sid-inspecting", c.id("sample"), "sample", c.id("pool"), 680, [[c.id("decom-out")]], JSON.stringify({ euState: "sample" }), c.y + 40);
-        c.debug(c.id("decom-out"), "decommissioned", "payload", 900, "payload.returnStatus");
-        c.nextRow(80);
+return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }, { payload: { serialNumbers: [s] } }];`, 3, 400, [[c.id("destroy")], [c.id("decom")], [c.id("sample")]]);
+        c.pss("pss-sid-destroying", c.id("destroy"), "destroyed", c.id("pool"), 600, [[c.id("decom-out")]], JSON.stringify({ euState: "destroyed" }), c.y - 60);
+        c.pss("pss-sid-decommissioning", c.id("decom"), "exported", c.id("pool"), 600, [[c.id("decom-out")]], JSON.stringify({ euState: "exported" }));
+        c.pss("pss-sid-inspecting", c.id("sample"), "sample", c.id("pool"), 600, [[c.id("decom-out")]], JSON.stringify({ euState: "sample" }), c.y + 60);
+        c.debug(c.id("decom-out"), "decommissioned", "payload", 800, "payload.returnStatus");
+        c.nextRow(110);
         c.inject(5, "5. Upload the state changes", "", "date", [c.id("epcis")]);
-        c.nextRow();
+        c.nextRow(70);
         c.inject(6, "6. Release the rest", "", "date", [c.id("ship-pick")]);
-        c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 420, [[c.id("ship")]]);
-        c.pss("pss-sid-shipping", c.id("ship"), "released", c.id("pool"), 680, [[c.id("ship-out")]]);
-        c.debug(c.id("ship-out"), "released", "payload.serialNumbers", 900, "payload.returnStatus");
+        c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 400, [[c.id("ship")]]);
+        c.pss("pss-sid-shipping", c.id("ship"), "released", c.id("pool"), 600, [[c.id("ship-out")]]);
+        c.debug(c.id("ship-out"), "released", "payload.serialNumbers", 800, "payload.returnStatus");
       },
     ],
   };
@@ -326,12 +347,12 @@ return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }
   m.steps = [
     (c) => {
       c.inject(4, "4. Ship the cases", "", "date", [c.id("ship-pick")]);
-      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 400, [[c.id("ship")]]);
       c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("ship-out")]]);
-      c.debug(c.id("ship-out"), "shipped", "payload.serialNumbers", 820, "payload.returnStatus");
-      c.nextRow();
+      c.debug(c.id("ship-out"), "shipped", "payload.serialNumbers", 800, "payload.returnStatus");
+      c.nextRow(80);
       c.inject(5, "5. Usage report", "", "date", [c.id("usage-status")]);
-      c.admin(c.id("usage-status"), "codes status", c.id("pool"), "status", 390, [[c.id("usage")], []]);
+      c.admin(c.id("usage-status"), "codes status", c.id("pool"), "status", 400, [[c.id("usage")], []]);
       c.fn(c.id("usage"), "usage report", `// the codes applied (commissioned) and spent (scrapped, invalidated) in this order, with lot and expiry:
 // the content of the OMS usage report and, with the cases, of the MDLP aggregation report
 const st = msg.payload.status;
@@ -349,8 +370,9 @@ msg.payload = {
   codes: applied,
   aggregates: cases,
 };
-return msg;`, 1, 600, [[c.id("out")]]);
-      c.debug(c.id("out"), "usage report", "payload", 820, "payload.applied");
+return msg;`, 1, 600, [[c.id("file")]]);
+      c.fileOut(c.id("file"), "usage report file", `serialflow/${m.db}/usage-report-{seq}.json`, 800, [c.id("out")]);
+      c.debug(c.id("out"), "usage report", "file", 1000, "payload.applied");
     },
   ];
   markets.push(m);
@@ -375,14 +397,15 @@ return msg;`, 1, 600, [[c.id("out")]]);
   m.steps = [
     (c) => {
       c.inject(4, "4. Ship the cases · relation file", "", "date", [c.id("ship-pick")]);
-      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 400, [[c.id("ship")]]);
       c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("relations")]]);
       c.fn(c.id("relations"), "parent/child relations", `// the shipped cases and the pack codes in each: the relation data the traceability platform takes
 const tree = flow.get('tree') || {};
 const relations = msg.payload.serialNumbers.map((parent) => ({ parent, level: tree[parent] ? tree[parent].level : 'case', children: tree[parent] ? tree[parent].children : [] }));
 msg.payload = { drugCode: '${m.drugCode}', lot: '${LOT}', expiry: '${EXPIRY}', relations };
-return msg;`, 1, 820, [[c.id("out")]]);
-      c.debug(c.id("out"), "relation file", "payload", 1040, "payload.relations.length");
+return msg;`, 1, 800, [[c.id("file")]]);
+      c.fileOut(c.id("file"), "relation file", `serialflow/${m.db}/relations-{seq}.json`, 1000, [c.id("out")]);
+      c.debug(c.id("out"), "relation file", "file", 1200, "payload.relations.length");
     },
   ];
   markets.push(m);
@@ -423,9 +446,9 @@ function m0gln(gcp) {
     steps: [
       (c) => {
         c.inject(3, "3. Ship the commissioned packs", "", "date", [c.id("ship-pick")]);
-        c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 390, [[c.id("ship")]]);
+        c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 400, [[c.id("ship")]]);
         c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("out")]]);
-        c.debug(c.id("out"), "shipped", "payload.serialNumbers", 820, "payload.returnStatus");
+        c.debug(c.id("out"), "shipped", "payload.serialNumbers", 800, "payload.returnStatus");
       },
     ],
   };
@@ -460,7 +483,7 @@ delete tree[sscc];
 flow.set('tree', tree);
 flow.set('repack', children);
 flow.set('reworkSscc', sscc);
-return { payload: { parent: sscc, children } };`, 1, 390, [[c.id("unpack")]]);
+return { payload: { parent: sscc, children } };`, 1, 400, [[c.id("unpack")]]);
       c.pss("pss-aggregation-unpacking", c.id("unpack"), "unpacked", c.id("pool"), 600, [[c.id("decom-req")]], JSON.stringify({ reason: "rework" }));
       c.fn(c.id("decom-req"), "decommission the SSCC · repack", `// EDA: a disaggregated SSCC is decommissioned; its packs go into a new case
 const sscc = flow.get('reworkSscc');
@@ -472,12 +495,13 @@ flow.set('repack', []);
 const scans = packs.map((sn) => ({ payload: sn }));
 // a full case (10) closes by itself; a partial one is closed here
 if (packs.length % 10) scans.push({ payload: { close: 'case' } });
-return [{ payload: { serialNumbers: [sscc] } }, scans];`, 2, 820, [[c.id("decom")], [c.id("aggregator")]]);
-      c.pss("pss-sid-decommissioning", c.id("decom"), "SSCC decommissioned", c.id("pool"), 1060, [[c.id("decom-out")]], JSON.stringify({ reason: "disaggregated" }));
-      c.debug(c.id("decom-out"), "decommissioned", "payload.serialNumbers", 1060, "payload.returnStatus", c.y + 40);
+return [{ payload: { serialNumbers: [sscc] } }, scans];`, 2, 800, [[c.id("decom")], [c.id("repack")]]);
+      c.linkOut(c.id("repack"), "repack", c.id("aggregator-in"), 1000, c.y + 60);
+      c.pss("pss-sid-decommissioning", c.id("decom"), "SSCC decommissioned", c.id("pool"), 1000, [[c.id("decom-out")]], JSON.stringify({ reason: "disaggregated" }));
+      c.debug(c.id("decom-out"), "decommissioned", "payload.serialNumbers", 1200, "payload.returnStatus");
       c.nextRow(100);
       c.inject(5, "5. Ship the cases · CSV report", "", "date", [c.id("ship-pick")]);
-      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.fn(c.id("ship-pick"), "closed cases", SHIP_TOPS, 1, 400, [[c.id("ship")]]);
       c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("csv")]]);
       c.fn(c.id("csv"), "CSV report", `// one row per pack in each shipped case, then the SSCCs decommissioned on disaggregation
 const tree = flow.get('tree') || {};
@@ -486,10 +510,10 @@ for (const sscc of msg.payload.serialNumbers) {
   for (const sn of (tree[sscc] ? tree[sscc].children : [])) rows.push(['PACK', '${m.gtin}', sn, '${LOT}', '${EXPIRY}', sscc].join(','));
 }
 for (const sscc of flow.get('decommissionedSsccs') || []) rows.push(['SSCC_DECOMMISSIONED', '', '', '', '', sscc].join(','));
-msg.filename = 'eda-report.csv';
 msg.payload = rows.join('\\r\\n') + '\\r\\n';
-return msg;`, 1, 820, [[c.id("out")]]);
-      c.debug(c.id("out"), "CSV report", "payload", 1040, "filename");
+return msg;`, 1, 800, [[c.id("file")]]);
+      c.fileOut(c.id("file"), "CSV report file", `serialflow/${m.db}/eda-report-{seq}.csv`, 1000, [c.id("out")]);
+      c.debug(c.id("out"), "CSV report", "file", 1200);
     },
   ];
   markets.push(m);
@@ -511,7 +535,7 @@ return msg;`, 1, 820, [[c.id("out")]]);
   m.steps = [
     (c) => {
       c.inject(4, "4. Ship the pallets · parent-child data", "", "date", [c.id("ship-pick")]);
-      c.fn(c.id("ship-pick"), "closed pallets", SHIP_TOPS, 1, 390, [[c.id("ship")]]);
+      c.fn(c.id("ship-pick"), "closed pallets", SHIP_TOPS, 1, 400, [[c.id("ship")]]);
       c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("hierarchy")]]);
       c.fn(c.id("hierarchy"), "parent-child data", `// the shipped pallets, their cases and the packs in each: as a tree (JSON) and as rows (CSV)
 const tree = flow.get('tree') || {};
@@ -523,15 +547,19 @@ const walk = (parent) => {
   return { code: parent, level: t.level, children: t.children.map(walk) };
 };
 const pallets = msg.payload.serialNumbers.map(walk);
-msg.payload = { gtin: '${m.gtin}', lot: '${LOT}', expiry: '${EXPIRY}', pallets, csv: rows.join('\\r\\n') + '\\r\\n' };
-return msg;`, 1, 820, [[c.id("out")]]);
-      c.debug(c.id("out"), "parent-child upload", "payload", 1040, "payload.pallets.length");
+// two files: the tree as JSON and the rows as CSV
+return [{ payload: { gtin: '${m.gtin}', lot: '${LOT}', expiry: '${EXPIRY}', pallets } }, { payload: rows.join('\\r\\n') + '\\r\\n' }];`, 2, 800, [[c.id("file")], [c.id("csv-file")]]);
+      c.fileOut(c.id("file"), "parent-child JSON", `serialflow/${m.db}/parent-child-{seq}.json`, 1000, [c.id("out")]);
+      c.fileOut(c.id("csv-file"), "parent-child CSV", `serialflow/${m.db}/parent-child-{seq}.csv`, 1000, [c.id("out")], c.y + 60);
+      c.debug(c.id("out"), "upload files", "file", 1200);
+      c.nextRow(60);
     },
   ];
   markets.push(m);
 }
 
-const outDir = path.join(__dirname, "..", "examples");
+// a folder as the first argument: write there instead (the test that compares the committed examples does)
+const outDir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, "..", "examples");
 for (const m of markets) {
   const flow = build(m);
   fs.writeFileSync(path.join(outDir, m.file), JSON.stringify(flow, null, 4) + "\n");

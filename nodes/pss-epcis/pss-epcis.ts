@@ -7,6 +7,7 @@ import * as path from "path";
 import { Writable } from "stream";
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject, payloadObject } from "../common/args";
+import { isUniquePattern, reserveOutFile } from "../common/out-file";
 import { InputError, asNodeError, statusText } from "../common/errors";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
 import * as epcis from "../core/epcis";
@@ -196,7 +197,10 @@ export default function (RED: NodeAPI): void {
       node.status({ fill: "red", shape: "ring", text: configError.code });
     }
     const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
-    const outFile = config.outFile && config.outFile.trim() ? path.resolve(userDir, config.outFile.trim()) : undefined;
+    // "{seq}" or "{time}" in the name: a new file on every export (reserved, never overwritten)
+    const outPattern = config.outFile && config.outFile.trim() ? config.outFile.trim() : undefined;
+    const fixedOutFile = outPattern && !isUniquePattern(outPattern) ? path.resolve(userDir, outPattern) : undefined;
+    let lastOutFile: string | undefined;
     const flushAfter = Math.max(0, intOrUndefined(config.flushAfter) || 0);
     /** messages mode: the events gathered since the last flush, and the pre-flight state of every clean flush before */
     let pending: epcis.EpcisEvent[] = [];
@@ -206,10 +210,17 @@ export default function (RED: NodeAPI): void {
     async function emit(events: Iterable<epcis.EpcisEvent>, preflight: epcis.PreflightOptions | undefined, o: NonNullable<typeof options>): Promise<{ count: number; payload: unknown }> {
       const doc: epcis.DocumentOptions = { ...o.doc };
       if (preflight) doc.preflight = preflight;
-      if (outFile) {
+      if (outPattern) {
+        const outFile = fixedOutFile ?? reserveOutFile(userDir, outPattern);
         fs.mkdirSync(path.dirname(outFile), { recursive: true });
-        const r = await epcis.exportToFile(events, outFile, doc);
-        return { count: r.events, payload: { file: outFile, format: doc.format, events: r.events, bytes: r.bytes } };
+        try {
+          const r = await epcis.exportToFile(events, outFile, doc);
+          lastOutFile = outFile;
+          return { count: r.events, payload: { file: outFile, format: doc.format, events: r.events, bytes: r.bytes } };
+        } catch (err) {
+          if (!fixedOutFile) fs.rmSync(outFile, { force: true });
+          throw err;
+        }
       }
       const list: epcis.EpcisEvent[] = [];
       for (const ev of events) {
@@ -222,6 +233,12 @@ export default function (RED: NodeAPI): void {
         return { count: list.length, payload: sink.parts.join("") };
       }
       return { count: list.length, payload: epcis.buildDocument(list, doc) };
+    }
+
+    /** an empty export to a fresh file name is not kept (nothing announces it) */
+    function dropEmpty(payload: unknown): void {
+      const f = (payload as { file?: unknown } | null)?.file;
+      if (!fixedOutFile && typeof f === "string") fs.rmSync(f, { force: true });
     }
 
     async function fromAudit(msg: NodeMessageInFlow, o: NonNullable<typeof options>): Promise<{ count: number; payload: unknown; info: Record<string, unknown> } | null> {
@@ -249,7 +266,10 @@ export default function (RED: NodeAPI): void {
       if (o.market) preflight.market = o.market;
       const r = await emit(epcis.fromAuditRecords(perParent(track()), o.build), preflight, o);
       if (sinceLast) ctx.set(CURSOR_KEY, lastSeq);
-      if (r.count === 0 && !config.emitEmpty) return null;
+      if (r.count === 0 && !config.emitEmpty) {
+        dropEmpty(r.payload);
+        return null;
+      }
       const info: Record<string, unknown> = { source: "audit", events: r.count, query: q };
       if (sinceLast) info.lastSeq = lastSeq;
       return { ...r, info };
@@ -275,7 +295,10 @@ export default function (RED: NodeAPI): void {
       trial.assert();
       const r = await emit(batch, undefined, o);
       history = trial;
-      if (r.count === 0 && !config.emitEmpty) return null;
+      if (r.count === 0 && !config.emitEmpty) {
+        dropEmpty(r.payload);
+        return null;
+      }
       return { ...r, info: { source: "messages", events: r.count } };
     }
 
@@ -291,7 +314,7 @@ export default function (RED: NodeAPI): void {
             done();
             return;
           }
-          node.status({ fill: "green", shape: "dot", text: `${out.count} events${outFile ? ` → ${path.basename(outFile)}` : ""}` });
+          node.status({ fill: "green", shape: "dot", text: `${out.count} events${lastOutFile ? ` → ${path.relative(userDir, lastOutFile)}` : ""}` });
           msg.payload = out.payload;
           (msg as Record<string, unknown>).epcis = out.info;
           send(msg);

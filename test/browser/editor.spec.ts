@@ -42,7 +42,7 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
     nr = await startNodeRed(tmp.dir, { SERIALFLOW_RESET_FLOW: "1" });
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
-    page = await browser.newPage({ viewport: { width: 1680, height: 1000 } });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
     });
@@ -76,6 +76,8 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
         .sort((a: any, b: any) => a.y - b.y || a.x - b.x)
         .map((n: any) => n.id),
     )) as string[];
+    // a person waits for the deploy notification to go before clicking the buttons under it
+    await page.waitForSelector(".red-ui-notification", { state: "detached", timeout: 15000 }).catch(() => undefined);
     for (const id of ids) {
       // the button posts /inject/<id>: that request answered 200 is the proof the click landed; a click that does
       // not land (no request at all) is tried again once, never one that did
@@ -95,6 +97,19 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
       await page.waitForTimeout(1500);
     }
     return ids.length;
+  }
+
+  /** the whole flow in view for a picture: zoomed out to 0.6 (four clicks on the zoom-out button), scrolled to the
+   *  top left corner; the zoom is reset after, so the next example is clicked at 1:1 */
+  async function framed(shoot: () => Promise<unknown>) {
+    await page.evaluate(() => {
+      RED.actions.invoke("core:zoom-reset");
+      for (let i = 0; i < 4; i++) RED.actions.invoke("core:zoom-out");
+    });
+    await page.locator("#red-ui-workspace-chart").evaluate((el) => el.scrollTo(0, 0));
+    await page.waitForTimeout(500);
+    await shoot();
+    await page.evaluate(() => RED.actions.invoke("core:zoom-reset"));
   }
 
   async function waitForGreen(what: string) {
@@ -118,7 +133,7 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
     await pressInjects();
     await waitForGreen("the demo flow");
     await page.waitForTimeout(1500); // let the statuses settle for the picture
-    await page.screenshot({ path: path.join(SHOTS, "demo-flow.png") });
+    await framed(async () => page.screenshot({ path: path.join(SHOTS, "demo-flow.png") }));
   });
 
   it("lists every node type of the package in the palette (config nodes in the registry)", async function () {
@@ -231,8 +246,11 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
       await page.waitForSelector(".red-ui-notification:has-text('Successfully deployed')", { timeout: 30000 });
       await pressInjects();
       await waitForGreen(file);
-      await page.waitForTimeout(1000);
-      await page.screenshot({ path: path.join(SHOTS, `example-${file.replace(/\.json$/, "").replace(/[^A-Za-z0-9]+/g, "-")}.png`) });
+      await page.waitForTimeout(3000);
+      // after the click-through, no node of the example shows a red status
+      const red = (await statuses()).filter((st) => st.fill === "red").map((st) => `${st.type} ${st.name || st.id}: ${st.text}`);
+      assert.deepEqual(red, [], `${file}: no node ends red`);
+      await framed(async () => page.screenshot({ path: path.join(SHOTS, `example-${file.replace(/\.json$/, "").replace(/[^A-Za-z0-9]+/g, "-")}.png`) }));
       assert.deepEqual(consoleErrors, [], `${file}: no console error`);
     });
   }

@@ -7,6 +7,7 @@ import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { until } from "../helpers/until";
+import { freePort } from "../helpers/net";
 import { epcisSchemaValidator } from "../helpers/epcis-schema";
 import { REPO_ROOT } from "../helpers/paths";
 import { openPoolStore } from "../../nodes/core/store";
@@ -29,6 +30,8 @@ function coreModules(): Record<string, unknown> {
     comment: m("common/90-comment.js"),
     catch: m("common/25-catch.js"),
     function: m("function/10-function.js"),
+    "link in": m("common/60-link.js"),
+    "link out": m("common/60-link.js"),
   };
 }
 
@@ -53,6 +56,9 @@ const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".json") && !OWN
 describe("examples/: every flow imports, deploys and runs", function () {
   let tmp: ReturnType<typeof tmpDir>;
   let refusals: Array<Record<string, any>>;
+  let lastStatus: Record<string, { fill?: string; text?: string }> = {};
+  let errors: string[] = [];
+  let lastActivity = Date.now();
 
   beforeEach(async function () {
     tmp = tmpDir("serialflow-examples-");
@@ -72,16 +78,31 @@ describe("examples/: every flow imports, deploys and runs", function () {
   for (const file of files) {
     it(`${file}: deploys cleanly${file === "Simulated line demo.json" ? ` and runs ${UNITS} units through the simulated line` : ""}`, async function () {
       const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), "utf8")) as FlowNode[];
+      // the server example serves on 4840 as imported; here on a free port, since other Node-REDs may hold 4840
+      const port = await freePort();
+      for (const n of flow) {
+        if (n.type === "pss-opcua-server" && n.port === 4840) n.port = port;
+        if (n.type === "pss-pool" && typeof n.endpointUrl === "string") n.endpointUrl = n.endpointUrl.replace(":4840", `:${port}`);
+      }
       const core = coreModules();
       const unknownTypes = [...new Set(flow.map((n) => n.type))].filter((t) => t !== "tab" && !t.startsWith("pss-") && !(t in core));
       assert.deepEqual(unknownTypes, [], "the example uses only our nodes and core nodes");
       assert.ok(flow.some((n) => n.type === "comment"), "the example has a comment node that says what it shows");
-      const used = Object.entries(core).filter(([t]) => flow.some((n) => n.type === t)).map(([, m]) => m);
+      const used = [...new Set(Object.entries(core).filter(([t]) => flow.some((n) => n.type === t)).map(([, m]) => m))];
       // credentials carried in the example, as the editor's Import applies them
       const credentials: Record<string, unknown> = {};
       for (const n of flow) if (n.credentials) credentials[n.id] = n.credentials;
       await helper.load([...allNodeModules(), ...used] as any, flow as any, credentials as any);
 
+      // what a person sees on every node: its last status (never red at the end), and no error in the log
+      lastStatus = {};
+      errors = [];
+      for (const n of flow.filter((x) => x.type !== "tab" && x.type !== "pss-pool")) {
+        const node = helper.getNode(n.id) as any;
+        node.on("call:status", (c: any) => (lastStatus[n.id] = c.args[0] ?? {}));
+        node.on("call:error", (c: any) => errors.push(`${n.id} (${n.type}): ${String(c.args[0]?.message ?? c.args[0])}`));
+        node.on("input", () => (lastActivity = Date.now()));
+      }
       // whatever reaches a Catch node is a refusal; the examples drive only what the state model allows
       refusals = [];
       for (const c of flow.filter((n) => n.type === "catch")) {
@@ -97,11 +118,14 @@ describe("examples/: every flow imports, deploys and runs", function () {
       const plcs = flow.filter((n) => n.type === "pss-sim-plc");
       if (MARKET_FILE.test(file)) console.log(`      (${file} is clicked through and its outcome checked in markets.spec.ts)`);
       else if (plcs.length) await driveLine(flow, plcs);
-      else if (file === "Every PSS function.json") await driveEveryFunction();
+      else if (file === "Every PSS function.json") await driveEveryFunction(flow);
       else if (file === "OPEN-SCS server and remote pool.json") await driveSiteAndLine(flow);
       else console.log(`      (no simulated devices and no driver in this test for ${file}: checked that it deploys)`);
 
       assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], "nothing was refused");
+      const red = Object.entries(lastStatus).filter(([, st]) => st.fill === "red").map(([id, st]) => `${id}: ${st.text}`);
+      assert.deepEqual(red, [], "no node ends red");
+      assert.deepEqual(errors, [], "no error in the Node-RED log");
       for (const p of pools) {
         const store = openPoolStore(poolFile(tmp.dir, p));
         try {
@@ -155,7 +179,12 @@ describe("examples/: every flow imports, deploys and runs", function () {
     const shipments: string[][] = [];
     const docs: Doc[] = [];
     helper.getNode((ship.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => shipments.push(m.payload.serialNumbers));
-    helper.getNode((exporter!.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => docs.push(m.payload));
+    // each shipped case's document is written to a new file, announced with its path
+    const docFiles: string[] = [];
+    helper.getNode((exporter!.wires ?? [])[0][0]).on("input", (m: Record<string, any>) => {
+      docFiles.push(m.payload.file);
+      docs.push(JSON.parse(fs.readFileSync(m.payload.file, "utf8")));
+    });
     const refusedScans: string[] = [];
     for (const t of (aggregator!.wires ?? [])[1] ?? []) helper.getNode(t).on("input", (m: Record<string, any>) => refusedScans.push(`${m.payload.code}: ${m.payload.reason}`));
 
@@ -220,6 +249,8 @@ describe("examples/: every flow imports, deploys and runs", function () {
 
     // one EPCIS document per shipped case, valid, and together: every commissioning, every case packed, every shipment
     assert.equal(docs.length, cases, "an EPCIS document per shipped case");
+    assert.equal(new Set(docFiles).size, cases, "each in a file of its own");
+    for (const f of docFiles) assert.ok(f.startsWith(path.join(tmp.dir, "serialflow", "demo") + path.sep), `${f} under the user directory`);
     const validate = epcisSchemaValidator();
     const events = docs.flatMap((d) => {
       assert.equal(d.type, "EPCISDocument");
@@ -238,11 +269,42 @@ describe("examples/: every flow imports, deploys and runs", function () {
     assert.equal(new Set(shippedEpcs).size, shippedEpcs.length, "nothing shipped twice");
   }
 
-  async function driveEveryFunction(): Promise<void> {
-    const fire = (id: string) => helper.getNode(id).receive({});
-    fire("all-i-gen");
-    await until("200 numbers", async () => ((await counts("all-pool")).Unassigned >= 200 ? true : undefined), 10_000);
-    fire("all-i-run");
-    await until("the 12 packs to ship", async () => ((await counts("all-pool")).Released > 0 ? true : undefined), 10_000);
+  /** Click every inject top to bottom as a person does, each step left to settle (no message for a while). */
+  async function clickThrough(flow: FlowNode[]): Promise<void> {
+    const injects = flow.filter((n) => n.type === "inject").sort((a, b) => Number(a.y) - Number(b.y) || Number(a.x) - Number(b.x));
+    for (const i of injects) {
+      lastActivity = Date.now();
+      helper.getNode(i.id).receive({ payload: i.payloadType === "json" ? JSON.parse(String(i.payload)) : Date.now() });
+      await until(`step "${String(i.name)}" to settle`, () => (Date.now() - lastActivity > 600 ? true : undefined));
+      assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], `nothing refused after "${String(i.name)}"`);
+    }
+  }
+
+  /** Every step of the example, clicked in order; the numbers end in the states the steps say, every change audited. */
+  async function driveEveryFunction(flow: FlowNode[]): Promise<void> {
+    await clickThrough(flow);
+    const k = await counts("all-pool");
+    const total = Object.entries(k).filter(([s]) => s !== "available").reduce((a, [, v]) => a + (v as number), 0);
+    console.log(`      pool: ${Object.entries(k).filter(([s, v]) => s !== "available" && v).map(([s, v]) => `${v} ${s}`).join(", ")}`);
+    assert.equal(total, 207, "200 generated and 7 pushed");
+    assert.equal(k.Released, 9, "the 7 packs left in the case, the case number and the spare shipped");
+    assert.deepEqual([k.Sampled, k.Inactive, k.Destroyed], [1, 1, 1], "one pack sampled, one decommissioned, one destroyed");
+    assert.deepEqual([k.LabelSampled, k.LabelScrapped, k.SNInvalid], [1, 1, 1], "one label sampled, one scrapped, one pushed number invalidated");
+    assert.equal(k.Commissioned, 0, "nothing commissioned left behind");
+    assert.equal(k.Encoded, 2, "the two numbers pushed to Encoded");
+    assert.equal(k.Allocated, 2, "the two numbers pushed to Allocated: the 20 requested Allocated went back");
+    assert.equal(k.Unassigned + k.Unallocated, 207 - 9 - 3 - 3 - 2 - 2, "the rest are free again (the returns put them back)");
+    for (const d of ["all-d-req", "all-d-push", "all-d-inval", "all-d-run", "all-d-pack", "all-d-unpack", "all-d-sid", "all-d-ship"]) {
+      assert.equal(lastStatus[d]?.text, "NoError", `debug ${d} shows the last call's returnStatus NoError`);
+    }
+    const store = openPoolStore(poolFile(tmp.dir, flow.find((n) => n.type === "pss-pool")!));
+    try {
+      const events = new Set<string>();
+      for (const r of store.auditRecords({})) events.add(r.event);
+      const want = ["sn_returning", "sn_invalidating", "sn_encoding", "label_inspecting", "label_sampling", "label_scrapping", "commissioning", "packing", "unpacking", "inspecting", "decommissioning", "destroying", "shipping"];
+      assert.deepEqual(want.filter((e) => !events.has(e)), [], `every event of the example is audited (audit holds ${[...events].join(", ")})`);
+    } finally {
+      store.close();
+    }
   }
 });

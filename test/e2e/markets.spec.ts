@@ -22,7 +22,7 @@ type Doc = { type: string; epcisBody: { eventList: Array<Record<string, any>> } 
 function coreModules(): Record<string, unknown> {
   const dir = path.dirname(require.resolve("@node-red/nodes/package.json", { paths: [path.dirname(require.resolve("node-red"))] }));
   const m = (f: string) => require(path.join(dir, "core", f));
-  return { inject: m("common/20-inject.js"), debug: m("common/21-debug.js"), comment: m("common/90-comment.js"), catch: m("common/25-catch.js"), function: m("function/10-function.js") };
+  return { inject: m("common/20-inject.js"), debug: m("common/21-debug.js"), comment: m("common/90-comment.js"), catch: m("common/25-catch.js"), function: m("function/10-function.js"), "link in": m("common/60-link.js"), "link out": m("common/60-link.js") };
 }
 
 
@@ -43,6 +43,8 @@ const MARKETS: Record<string, (r: Run) => void> = {
   "EU FMD.json": (r) => {
     const files = r.seen["eu-out"].map((m) => m.fileContent as string);
     assert.equal(files.length, 2, "two hub uploads: the packs, then the state changes");
+    const names = r.seen["eu-out"].map((m) => path.relative(r.userDir, m.payload.file));
+    assert.deepEqual(names, [path.join("serialflow", "eu-fmd", "hub-upload-0001.jsonld"), path.join("serialflow", "eu-fmd", "hub-upload-0002.jsonld")], "each upload in a file of its own");
     const [packs, changes] = files.map((t) => JSON.parse(t) as Doc);
     epcisValid(r, packs);
     epcisValid(r, changes);
@@ -67,6 +69,8 @@ const MARKETS: Record<string, (r: Run) => void> = {
       assert.ok(l.elementString.includes(`91${stored.properties!["91"]}\u001d92${stored.properties!["92"]}`), "the label carries the tail imported with that serial");
     }
     const usage = r.seen["ru-out"][0].payload;
+    assert.match(r.seen["ru-out"][0].file, /serialflow[\\/]ru-chestny-znak[\\/]usage-report-0001\.json$/);
+    assert.deepEqual(JSON.parse(r.seen["ru-out"][0].fileContent), JSON.parse(JSON.stringify(usage)), "the usage report is written to its file");
     assert.equal(usage.applied, r.line.good, "usage report: every applied code");
     assert.equal(usage.spent, r.line.rejected, "usage report: the codes spent on rejects");
     assert.equal(usage.unused, 200 - UNITS);
@@ -78,6 +82,7 @@ const MARKETS: Record<string, (r: Run) => void> = {
   },
   "China NMPA.json": (r) => {
     const doc = r.seen["cn-out"][0].payload;
+    assert.deepEqual(JSON.parse(r.seen["cn-out"][0].fileContent), JSON.parse(JSON.stringify(doc)), "the relation file is written");
     const children = doc.relations.flatMap((x: Msg) => x.children as string[]);
     assert.equal(children.length, r.line.good, "every commissioned pack is in a case");
     for (const c of children) assert.match(c, /^8612345\d{13}$/, "imported 20-digit pack codes");
@@ -96,7 +101,8 @@ const MARKETS: Record<string, (r: Run) => void> = {
     for (const l of r.seen["br-label-out"].flatMap((m) => m.payload.labels as Msg[])) assert.match(l.elementString, /7131234567890123/, "ANVISA registration (713) in the code");
   },
   "Egypt EDA.json": (r) => {
-    const csv = r.seen["eg-out"][0].payload as string;
+    const csv = r.seen["eg-out"][0].fileContent as string;
+    assert.match(r.seen["eg-out"][0].file, /eda-report-0001\.csv$/);
     const rows = csv.trimEnd().split("\r\n").map((l) => l.split(","));
     assert.deepEqual(rows[0], ["RecordType", "GTIN", "SerialNumber", "Batch", "Expiry", "SSCC"]);
     const packs = rows.filter((x) => x[0] === "PACK");
@@ -108,8 +114,11 @@ const MARKETS: Record<string, (r: Run) => void> = {
     for (const sscc of new Set(packs.map((x) => x[5]))) assert.equal(r.store.getSerialNumber(sscc)!.state, "Released");
   },
   "India export.json": (r) => {
-    const d = r.seen["in-out"][0].payload;
-    const rows = (d.csv as string).trimEnd().split("\r\n").slice(1).map((l) => l.split(","));
+    const [json, csvMsg] = r.seen["in-out"];
+    const d = JSON.parse(json.fileContent);
+    assert.match(json.file, /parent-child-0001\.json$/);
+    assert.match(csvMsg.file, /parent-child-0001\.csv$/);
+    const rows = (csvMsg.fileContent as string).trimEnd().split("\r\n").slice(1).map((l) => l.split(","));
     const packRows = rows.filter((x) => x[0] === "case");
     const caseRows = rows.filter((x) => x[0] === "pallet");
     assert.equal(packRows.length, r.line.good, "every pack under a case");
@@ -129,7 +138,8 @@ function epcisValid(r: Run, doc: Doc): void {
 
 /** Cases and pallets of SSCCs, shipped, in an EPCIS document: commissioning with ILMD, one AggregationEvent per parent. */
 function aggregatedEpcis(r: Run, p: string, units: string, ssccs: string, caseCap: number, parentLabels: boolean): void {
-  const doc = r.seen[`${p}-out`][0].payload as Doc;
+  assert.match(r.seen[`${p}-out`][0].payload.file, /epcis-0001\.jsonld$/);
+  const doc = JSON.parse(r.seen[`${p}-out`][0].fileContent) as Doc;
   epcisValid(r, doc);
   const ev = doc.epcisBody.eventList;
   const sgtinCom = ev.filter((e) => e.bizStep === "commissioning").flatMap((e) => (e.epcList as string[]).filter((x) => x.startsWith("urn:epc:id:sgtin:")));
@@ -194,7 +204,7 @@ describe("examples/ per market: imported, deployed, clicked through, outcome che
       for (const p of flow.filter((n) => n.type === "pss-sim-printer")) assert.equal(Number(p.port), 0, "the printer picks a free port");
 
       const core = coreModules();
-      const used = Object.entries(core).filter(([t]) => flow.some((n) => n.type === t)).map(([, m]) => m);
+      const used = [...new Set(Object.entries(core).filter(([t]) => flow.some((n) => n.type === t)).map(([, m]) => m))];
       await helper.load([...allNodeModules(), ...used] as any, flow as any);
 
       const seen: Record<string, Msg[]> = {};
@@ -207,10 +217,19 @@ describe("examples/ per market: imported, deployed, clicked through, outcome che
           lastActivity = Date.now();
           if (n.type === "debug") {
             // an output file is read as it is when it is announced (a later export replaces it)
-            if (typeof m.payload?.file === "string") m.fileContent = fs.readFileSync(path.resolve(tmp.dir, m.payload.file), "utf8");
+            const f = typeof m.file === "string" ? m.file : m.payload?.file;
+            if (typeof f === "string") m.fileContent = fs.readFileSync(path.resolve(tmp.dir, f), "utf8");
             (seen[n.id] ??= []).push(m);
           }
         });
+      }
+      // what a person sees on every node: its last status (never red), and no error in the log
+      const lastStatus: Record<string, { fill?: string; text?: string }> = {};
+      const errors: string[] = [];
+      for (const n of flow.filter((x) => x.type !== "tab" && x.type !== "pss-pool")) {
+        const node = helper.getNode(n.id) as any;
+        node.on("call:status", (c: any) => (lastStatus[n.id] = c.args[0] ?? {}));
+        node.on("call:error", (c: any) => errors.push(`${n.id} (${n.type}): ${String(c.args[0]?.message ?? c.args[0])}`));
       }
       for (const c of flow.filter((n) => n.type === "catch")) for (const t of (c.wires ?? []).flat()) helper.getNode(t).on("input", (m: Msg) => refusals.push(m));
       for (const p of flow.filter((n) => n.type === "pss-sim-printer")) assert.ok(((await (helper.getNode(p.id) as any).ready) as number) > 0, "the printer listens");
@@ -226,6 +245,9 @@ describe("examples/ per market: imported, deployed, clicked through, outcome che
         assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], `nothing refused after "${String(i.name)}"`);
       }
 
+      const red = Object.entries(lastStatus).filter(([, st]) => st.fill === "red").map(([id, st]) => `${id}: ${st.text}`);
+      assert.deepEqual(red, [], "no node ends red");
+      assert.deepEqual(errors, [], "no error in the Node-RED log");
       const k = plc.plc.counters();
       const misprints = (helper.getNode(flow.find((n) => n.type === "pss-sim-printer")!.id) as any).printer.stats.failed as number;
       assert.equal(k.total, UNITS, "the line ran");
