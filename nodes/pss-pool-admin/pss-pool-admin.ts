@@ -2,7 +2,8 @@
    falls under its threshold (output 2) so a flow can replenish it before the line starves. */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { countArg, payloadObject } from "../common/args";
-import { InputError, asNodeError, statusText } from "../common/errors";
+import { InputError } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import type { LowPoolInfo, PoolConfigNode } from "../pss-pool/pss-pool";
 
 export interface AdminNodeDef extends NodeDef {
@@ -24,11 +25,12 @@ export default function (RED: NodeAPI): void {
       node.status({ fill: "yellow", shape: "dot", text: `low: ${info.available} left` });
       node.send([null, { topic: "pool-low", payload: { poolId: info.poolId, available: info.available, threshold: info.threshold } }]);
     };
-    if (!pool) node.status({ fill: "red", shape: "ring", text: "no pool" });
+    if (!pool) node.status({ fill: "red", shape: "ring", text: RED._("pss-pool-admin.status.no-pool") });
     else pool.events.on("low", onLow);
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      const run = async (): Promise<Record<string, unknown>> => {
+    onInput(node, {
+      what: "pss-pool-admin",
+      run: async (msg): Promise<Record<string, unknown>> => {
         if (!pool) throw Object.assign(new Error("pss-pool-admin: no pss-pool is configured on this node"), { code: "PoolUnavailable" });
         const backend = pool.getBackend();
         const actor = `node-red:${node.id}`;
@@ -48,22 +50,14 @@ export default function (RED: NodeAPI): void {
           return { action, poolId: pool.poolId, added: r.added, status: await backend.status() };
         }
         return { action, poolId: pool.poolId, status: await backend.status() };
-      };
-      run().then(
-        (result) => {
-          const st = result.status as { available: number; threshold: number };
-          const low = st.available < st.threshold;
-          node.status({ fill: low ? "yellow" : "green", shape: "dot", text: `${st.available} free${low ? " · low" : ""}` });
-          msg.payload = result;
-          send([msg, null]);
-          done();
-        },
-        (err: unknown) => {
-          const e = asNodeError(err);
-          node.status({ fill: "red", shape: "dot", text: statusText(e) });
-          done(e);
-        },
-      );
+      },
+      ok: (result, msg, send) => {
+        const st = result.status as { available: number; threshold: number };
+        const low = st.available < st.threshold;
+        msg.payload = result;
+        send([msg, null]);
+        return { fill: low ? "yellow" : "green", shape: "dot", text: RED._(low ? "pss-pool-admin.status.free-low" : "pss-pool-admin.status.free", { n: st.available.toLocaleString("en-US") }) };
+      },
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {
