@@ -29,6 +29,14 @@ function write(file, text) {
 
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
+/** the lists an editor file takes from the core, so a dialog never offers what the runtime refuses */
+function fill(html) {
+  return html.replace("/*SERIALFLOW:SID_CLASSES*/[]", () => {
+    const { listSidClasses } = require(path.join(dist, "core", "sid", "index.js"));
+    return JSON.stringify(listSidClasses().map((c) => ({ id: c.sidClassId, market: c.market, description: c.sidClassDescription.split(/[:(;]/)[0].trim().slice(0, 60) })));
+  });
+}
+
 // 1. hand-written node folders
 const nodeDirs = fs.readdirSync(path.join(root, "nodes"), { withFileTypes: true })
   .filter((e) => e.isDirectory() && e.name.startsWith("pss-"))
@@ -38,7 +46,7 @@ for (const type of nodeDirs) {
   const out = path.join(dist, type);
   fs.mkdirSync(out, { recursive: true });
   for (const f of fs.readdirSync(src)) {
-    if (f.endsWith(".html")) fs.copyFileSync(path.join(src, f), path.join(out, f));
+    if (f.endsWith(".html")) fs.writeFileSync(path.join(out, f), fill(fs.readFileSync(path.join(src, f), "utf8")));
   }
   if (fs.existsSync(path.join(src, "locales"))) copyDir(path.join(src, "locales"), path.join(out, "locales"));
 }

@@ -265,7 +265,7 @@ export default function (RED: NodeAPI): void {
         pending.push(...built);
       }
       if (!flush && !(flushAfter > 0 && pending.length >= flushAfter)) {
-        node.status({ fill: "blue", shape: "ring", text: `${pending.length} gathered` });
+        node.status({ fill: "blue", shape: "ring", text: RED._("pss-epcis.status.gathered", { count: pending.length.toLocaleString("en-US") }) });
         return null;
       }
       const batch = pending;
@@ -291,11 +291,11 @@ export default function (RED: NodeAPI): void {
         }
       },
       ok: (out, msg, send) => {
-        if (!out) return source === "audit" ? { fill: "green", shape: "ring", text: RED._("pss-epcis.status.no-new") } : undefined;
+        if (!out) return source === "audit" ? { fill: "green", shape: "ring", text: RED._("pss-epcis.status.none") } : undefined;
         msg.payload = out.payload;
         (msg as Record<string, unknown>).epcis = out.info;
         send(msg);
-        return { fill: "green", shape: "dot", text: RED._("pss-epcis.status.events", { n: out.count.toLocaleString("en-US") }) + (outFile ? ` → ${path.basename(outFile)}` : "") };
+        return { fill: "green", shape: "dot", text: RED._("pss-epcis.status.sent", { count: out.count.toLocaleString("en-US") }) + (outFile ? ` → ${path.basename(outFile)}` : "") };
       },
     });
 

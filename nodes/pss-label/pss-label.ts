@@ -152,7 +152,7 @@ export default function (RED: NodeAPI): void {
       ok: (result, msg, send) => {
         msg.payload = result;
         send(msg);
-        return { fill: "green", shape: "dot", text: RED._("pss-label.status.labels", { n: result.labels.length.toLocaleString("en-US"), sidClass: result.sidClass }) };
+        return { fill: "green", shape: "dot", text: `${RED._("pss-label.status.made", { count: result.labels.length.toLocaleString("en-US") })} · ${result.sidClass}` };
       },
       enrich: (e, raw) => {
         // a label error names the one serial number it was working on: the Catch node gets it in msg.error.cause
