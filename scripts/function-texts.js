@@ -3,7 +3,8 @@
    the dialog's words, the help's words, and every German text. Node-RED picks the language (locales/<lang>/). */
 "use strict";
 
-/** short palette labels: lowercase, plain words that wrap between words, never inside one */
+/** short palette labels: lowercase, plain words that wrap between words, never inside one (Node-RED's palette breaks
+    a word wider than about 82 px, and splits at every "-": use U+2011, the non-breaking hyphen, inside a word) */
 const PALETTE = {
   "pss-sn-request-unassigned": ["request unassigned", "unassigned anfordern"],
   "pss-sn-request-unallocated": ["request unallocated", "unallocated anfordern"],
@@ -18,11 +19,11 @@ const PALETTE = {
   "pss-labels-scrapping": ["labels scrapped", "Etiketten verworfen"],
   "pss-labels-inspecting": ["labels inspected", "Etiketten geprüft"],
   "pss-labels-sampling": ["labels sampled", "Etiketten als Muster"],
-  "pss-sid-commissioning": ["commission", "kommissionieren"],
+  "pss-sid-commissioning": ["commission", "aktivieren"],
   "pss-sid-destroying": ["destroy", "vernichten"],
   "pss-sid-shipping": ["ship", "versenden"],
   "pss-sid-inspecting": ["inspect", "Muster ziehen"],
-  "pss-sid-decommissioning": ["decommission", "dekommissionieren"],
+  "pss-sid-decommissioning": ["decommission", "deaktivieren"],
   "pss-aggregation-packing": ["pack", "packen"],
   "pss-aggregation-unpacking": ["unpack", "entpacken"],
 };
