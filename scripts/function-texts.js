@@ -23,7 +23,7 @@ const PALETTE = {
   "pss-sid-destroying": ["destroy", "vernichten"],
   "pss-sid-shipping": ["ship", "versenden"],
   "pss-sid-inspecting": ["inspect", "Muster ziehen"],
-  "pss-sid-decommissioning": ["decommission", "deaktivieren"],
+  "pss-sid-decommissioning": ["deactivate", "deaktivieren"],
   "pss-aggregation-packing": ["pack", "packen"],
   "pss-aggregation-unpacking": ["unpack", "entpacken"],
 };

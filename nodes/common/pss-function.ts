@@ -52,7 +52,7 @@ export async function messageDefaults(RED: NodeAPI, node: Node, config: Function
     const c = await read("count", config.count, config.countType);
     if (c !== undefined && c !== null && c !== "") {
       const n = typeof c === "string" && /^\s*\d+\s*$/.test(c) ? Number(c) : c;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new InputError("InvalidCount", `the node's count (${config.countType} ${String(config.count)}) is ${JSON.stringify(c)}, not a whole number of 1 or more`);
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new InputError("InvalidCount", `count (${config.countType} ${String(config.count)}) is ${JSON.stringify(c)}, not a whole number ≥ 1`);
       d.count = n;
     } else if (config.countType && DYNAMIC.has(config.countType)) d.count = undefined;
   }

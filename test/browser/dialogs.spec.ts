@@ -129,8 +129,10 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     await page.evaluate(() => {
       RED.view.importNodes(
         [
-          { id: "dlg_inject", type: "inject", name: "three", props: [{ p: "payload" }, { p: "n", v: "3", vt: "num" }], payload: "{}", payloadType: "json", x: 140, y: 80, wires: [["dlg_request"]] },
-          { id: "dlg_zero", type: "inject", name: "zero", props: [{ p: "payload" }, { p: "n", v: "0", vt: "num" }], payload: "{}", payloadType: "json", x: 140, y: 140, wires: [["dlg_request"]] },
+          { id: "dlg_inject", type: "inject", name: "three", props: [{ p: "payload" }, { p: "n", v: "3", vt: "num" }], payload: "{}", payloadType: "json", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", x: 140, y: 80, wires: [["dlg_request"]] },
+          { id: "dlg_zero", type: "inject", name: "zero", props: [{ p: "payload" }, { p: "n", v: "0", vt: "num" }], payload: "{}", payloadType: "json", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", x: 140, y: 140, wires: [["dlg_request"]] },
+          { id: "dlg_fill", type: "inject", name: "fill", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", x: 140, y: 220, wires: [["dlg_admin"]] },
+          { id: "dlg_admin", type: "pss-pool-admin", name: "", pool: "", action: "generate", count: 100, x: 380, y: 220, wires: [[], []] },
           { id: "dlg_request", type: "pss-sn-request-allocated", name: "", pool: "", count: "10", snFormat: "SERIALONLY", x: 380, y: 110, wires: [["dlg_debug"]] },
           { id: "dlg_debug", type: "debug", name: "collection", active: true, tosidebar: true, complete: "payload.snCollection.id", targetType: "msg", x: 620, y: 110, wires: [] },
         ],
@@ -144,8 +146,8 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     const snFormats = await page.locator("#node-input-snFormat option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     assert.deepEqual(snFormats, ["SERIALONLY", "LITERAL"], "the SN format offers the formats the pool stores, no more");
 
-    // the pencil next to the pool list adds a pool
-    await page.click("#node-input-btn-pool-edit");
+    // the + next to the pool list adds a pool
+    await page.click("#node-input-btn-pool-add");
     await page.waitForSelector("#node-config-input-sidClass-pick", { state: "visible", timeout: 15000 });
     const classes = await page.locator("#node-config-input-sidClass-pick option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     assert.ok(classes.includes("GS1-SGTIN") && classes.includes("EU-FMD") && classes.includes("RU-CHESTNY-ZNAK"), `the known SID classes are listed: ${classes.join(", ")}`);
@@ -157,6 +159,7 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     await page.selectOption("#node-config-input-sidClass-pick", "EU-FMD");
     await page.fill("#node-config-input-poolId", "DLG1");
     await page.fill("#node-config-input-dbFile", "dialogs.db");
+    await page.fill("#node-config-input-lowThreshold", "10");
     await page.screenshot({ path: path.join(SHOTS, "dialog-pss-pool.png") });
     await page.click("#node-config-dialog-ok");
     await page.waitForSelector("#node-config-input-sidClass-pick", { state: "detached", timeout: 15000 });
@@ -175,8 +178,21 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     });
     assert.deepEqual(saved, { count: "n", countType: "msg", id: "SERIALFLOW_TEST_COLLECTION", idType: "env", sidClass: "EU-FMD", poolId: "DLG1", valid: true });
 
+    // the admin node takes the new pool from its list; its count shows only for "generate"
+    await page.locator('[id="dlg_admin"]').first().dblclick({ force: true });
+    await page.waitForSelector("#node-input-action", { state: "visible", timeout: 15000 });
+    await page.selectOption("#node-input-pool", { label: "DLG1 · dialogs.db" });
+    assert.equal(await page.locator("#node-input-count").isVisible(), true, "generate shows the count");
+    await page.selectOption("#node-input-action", "status");
+    assert.equal(await page.locator("#node-input-count").isVisible(), false, "status hides the count");
+    await page.selectOption("#node-input-action", "generate");
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-input-action", { state: "detached", timeout: 15000 });
+
     await deploy();
     await page.evaluate(() => RED.sidebar.show("debug"));
+    await page.locator('[id="dlg_fill"] .red-ui-flow-node-button').first().click({ force: true });
+    await page.waitForFunction(() => RED.nodes.node("dlg_admin").status?.fill === "green", null, { timeout: 60000 });
     await page.locator('[id="dlg_inject"] .red-ui-flow-node-button').first().click({ force: true });
     await page.waitForFunction(() => RED.nodes.node("dlg_request").status?.fill === "green", null, { timeout: 60000 });
     const status = await page.evaluate(() => RED.nodes.node("dlg_request").status.text);
@@ -190,7 +206,7 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     const msg = page.locator("#red-ui-sidebar-content .red-ui-debug-msg", { hasText: "SNRequestAllocated refused" }).last();
     await msg.waitFor({ timeout: 30000 });
     const text = await msg.locator(".red-ui-debug-msg-payload").innerText();
-    assert.match(text, /SNRequestAllocated refused: the node's count \(msg n\) is 0, not a whole number of 1 or more/);
+    assert.equal(text.trim(), '"SNRequestAllocated refused: count (msg n) is 0, not a whole number ≥ 1"', "the whole sentence, not cut");
     assert.doesNotMatch(text, /^error\b|\{.*name/i, "the sidebar shows the sentence, not a collapsed error object");
     assert.equal(await page.evaluate(() => RED.nodes.node("dlg_request").status.text), "InvalidCount", "the status names the code");
     await page.locator("#red-ui-sidebar").screenshot({ path: path.join(SHOTS, "debug-refusal.png") });
