@@ -86,6 +86,9 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
       return [...new Set(out)];
     }) as Promise<string[]>;
 
+  /** the "Imported" and "Deployed" toasts would cover the dialogs in the pictures */
+  const clearNotifications = () => page.evaluate(() => document.querySelectorAll(".red-ui-notification").forEach((e) => ((e as HTMLElement).style.display = "none")));
+
   /** choose a typedInput's type from its menu and type its value, as a person does */
   async function setTypedInput(id: string, type: string, value: string) {
     const row = page.locator(`.form-row:has(#node-input-${id})`);
@@ -93,6 +96,7 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     await page.locator(`.red-ui-typedInput-options:visible a[value="${type}"]`).click();
     const input = row.locator("input.red-ui-typedInput-input");
     await input.fill(value);
+    await input.press("Tab"); // the dialog validates the field when it changes
     assert.equal(await page.evaluate((i) => $(`#node-input-${i}`).typedInput("type"), id), type, `${id}: the typedInput shows ${type}`);
   }
 
@@ -120,8 +124,9 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     }
     problems.push(...(await wordsCut()));
     assert.deepEqual(problems, [], "short palette labels, each line made of whole words");
-    const palette = page.locator("#red-ui-palette");
-    await palette.screenshot({ path: path.join(SHOTS, "palette.png") });
+    const category = page.locator("#red-ui-palette-container-serialization");
+    await category.scrollIntoViewIfNeeded();
+    await category.screenshot({ path: path.join(SHOTS, "palette.png") });
   });
 
   it("creates a pool config from the SID class list, sets count to msg and the SN collection to env, and the runtime reads both", async function () {
@@ -132,7 +137,7 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
           { id: "dlg_inject", type: "inject", name: "three", props: [{ p: "payload" }, { p: "n", v: "3", vt: "num" }], payload: "{}", payloadType: "json", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", x: 140, y: 80, wires: [["dlg_request"]] },
           { id: "dlg_zero", type: "inject", name: "zero", props: [{ p: "payload" }, { p: "n", v: "0", vt: "num" }], payload: "{}", payloadType: "json", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", x: 140, y: 140, wires: [["dlg_request"]] },
           { id: "dlg_fill", type: "inject", name: "fill", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", x: 140, y: 220, wires: [["dlg_admin"]] },
-          { id: "dlg_admin", type: "pss-pool-admin", name: "", pool: "", action: "generate", count: 100, x: 380, y: 220, wires: [[], []] },
+          { id: "dlg_admin", type: "pss-pool-admin", name: "", pool: "", action: "generate", count: 1500, x: 380, y: 220, wires: [[], []] },
           { id: "dlg_request", type: "pss-sn-request-allocated", name: "", pool: "", count: "10", snFormat: "SERIALONLY", x: 380, y: 110, wires: [["dlg_debug"]] },
           { id: "dlg_debug", type: "debug", name: "collection", active: true, tosidebar: true, complete: "payload.snCollection.id", targetType: "msg", x: 620, y: 110, wires: [] },
         ],
@@ -160,6 +165,7 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     await page.fill("#node-config-input-poolId", "DLG1");
     await page.fill("#node-config-input-dbFile", "dialogs.db");
     await page.fill("#node-config-input-lowThreshold", "10");
+    await clearNotifications();
     await page.screenshot({ path: path.join(SHOTS, "dialog-pss-pool.png") });
     await page.click("#node-config-dialog-ok");
     await page.waitForSelector("#node-config-input-sidClass-pick", { state: "detached", timeout: 15000 });
@@ -168,6 +174,7 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
 
     await setTypedInput("count", "msg", "n");
     await setTypedInput("snCollectionId", "env", "SERIALFLOW_TEST_COLLECTION");
+    await clearNotifications();
     await page.screenshot({ path: path.join(SHOTS, "dialog-request-allocated.png") });
     await page.click("#node-dialog-ok");
     await page.waitForSelector("#node-input-count", { state: "detached", timeout: 15000 });
@@ -212,6 +219,26 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     await page.locator("#red-ui-sidebar").screenshot({ path: path.join(SHOTS, "debug-refusal.png") });
   });
 
+  it("shows the Serialization sidebar with the pool's KPIs first, thousands separators, one line per audit record", async function () {
+    const tab = page.locator("#red-ui-sidebar .red-ui-tab", { hasText: "Serialization" });
+    const id = ((await tab.getAttribute("id")) ?? "").replace(/^red-ui-tab-/, "");
+    await page.evaluate((t) => RED.sidebar.show(t), id);
+    const kpis = page.locator(".serialflow-kpis").first();
+    await kpis.waitFor({ timeout: 30000 });
+    const text = (await kpis.innerText()).replace(/\s+/g, " ");
+    assert.match(text, /^1,497 free 10 threshold 0 commissioned 0 released 1,500 total$/, `the KPIs: ${text}`);
+    const first = await page.evaluate(() => {
+      const box = document.querySelector(".serialflow-kpis")!.parentElement!;
+      return Array.from(box.children).findIndex((c) => c.classList.contains("serialflow-kpis"));
+    });
+    assert.equal(first, 1, "the KPIs come right under the pool's name");
+    const rows = page.locator(".serialflow-audit-row");
+    assert.ok((await rows.count()) >= 2, "audit rows are shown");
+    const heights = await rows.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).getBoundingClientRect().height));
+    assert.ok(heights.every((h) => h === heights[0]), `every audit row is one line high: ${heights.join(", ")}`);
+    await page.locator("#red-ui-sidebar").screenshot({ path: path.join(SHOTS, "sidebar-kpis.png") });
+  });
+
   it("switched to German, shows German palette labels, dialog labels and help", async function () {
     // the editor's language setting (User Settings → View → Language) is kept in localStorage
     await page.evaluate(() => localStorage.setItem("editor-language", "de"));
@@ -219,7 +246,8 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     assert.equal((await paletteLabel("pss-sid-commissioning")).replace(/\s+/g, " ").trim(), "aktivieren");
     assert.equal((await paletteLabel("pss-sn-request-allocated")).replace(/\s+/g, " ").trim(), "allocated anfordern");
     assert.deepEqual(await wordsCut(), [], "German palette labels are not cut inside a word either");
-    await page.locator("#red-ui-palette").screenshot({ path: path.join(SHOTS, "palette-de.png") });
+    await page.locator("#red-ui-palette-container-serialization").scrollIntoViewIfNeeded();
+    await page.locator("#red-ui-palette-container-serialization").screenshot({ path: path.join(SHOTS, "palette-de.png") });
     await page.locator('[id="dlg_request"]').first().dblclick({ force: true });
     await page.waitForSelector("#node-input-count", { state: "attached", timeout: 15000 });
     assert.equal(await page.locator("label[for='node-input-count']").innerText(), "Anzahl");
