@@ -8,6 +8,8 @@ export interface FunctionDefaults {
   snFormat?: string;
   snCollectionId?: string;
   context?: Dict;
+  /** label events: properties of the label collection the node adds (lot, expiry); the message's own win */
+  labelProperties?: Dict;
 }
 
 export function parseRequest(p: Record<string, unknown>, d: FunctionDefaults): RequestArgs & { pageAll: boolean } {
@@ -109,6 +111,7 @@ export function parseLabelEvent(p: Record<string, unknown>, d: FunctionDefaults)
     serialNumbers = c.serialNumbers;
     lc = { id: c.id, properties: keyValues(p, "labelCollectionProperties") };
   }
+  if (d.labelProperties) lc = { ...lc, properties: { ...d.labelProperties, ...(lc.properties ?? {}) } };
   return {
     serialNumbers,
     labelCollection: lc,

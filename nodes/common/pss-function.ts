@@ -1,9 +1,10 @@
 /* The runtime of the 20 PSS function nodes: parse msg.payload for the function's argument shape, call
    the pool, send the result. One pipeline; the table in functions.ts says what differs. */
-import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "./red";
+import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "./red";
 import { functionByType, type PssFunction } from "./functions";
 import { keyValues, payloadObject, type Dict } from "./args";
-import { InputError, asNodeError, logIfStorageError, statusText } from "./errors";
+import { InputError } from "./errors";
+import { onInput } from "./pipeline";
 import { namedState, poolFunction, type PoolFunctionStates } from "../core/lifecycle";
 import { parseAggregation, parseCollection, parseLabelEvent, parseRequest, parseSnEvent, type FunctionDefaults } from "./parse";
 import type { LabelCollectionIn, PoolBackend, RequestResult, RequestTarget, PushTarget, ReturnTarget } from "./pool-backend";
@@ -12,10 +13,77 @@ import type { PoolConfigNode } from "../pss-pool/pss-pool";
 export interface FunctionNodeDef extends NodeDef {
   pool: string;
   count?: number | string;
+  /** typedInput type of count: num (default), msg, flow, global, env */
+  countType?: string;
   snFormat?: string;
   snCollectionId?: string;
+  snCollectionIdType?: string;
   context?: string;
+  /** json (default, Node-RED's JSON editor), msg, flow, global, env */
+  contextType?: string;
+  /** label events: the batch's lot and expiry (YYMMDD), stored with the label collection's properties */
+  lot?: string;
+  lotType?: string;
+  expiry?: string;
+  expiryType?: string;
 }
+
+/** A property a typedInput may take from the message, flow or global context or the environment. */
+const DYNAMIC = new Set(["msg", "flow", "global", "env", "jsonata"]);
+
+function evaluate(RED: NodeAPI, node: Node, value: string, type: string, msg: NodeMessageInFlow): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, v: unknown) => (err ? reject(err) : resolve(v))),
+  );
+}
+
+/** The node's defaults for one message: typedInputs set to msg, flow, global or env are read now. A value that is
+    absent there leaves the default unset (the message must then give it); a wrong one is refused by name. */
+export async function messageDefaults(RED: NodeAPI, node: Node, config: FunctionNodeDef, fn: PssFunction, msg: NodeMessageInFlow, base: FunctionDefaults): Promise<FunctionDefaults> {
+  const d: FunctionDefaults = { ...base };
+  const read = async (field: string, value: string | number | undefined, type: string | undefined): Promise<unknown> => {
+    if (!type || !DYNAMIC.has(type) || value === undefined || String(value).trim() === "") return undefined;
+    try {
+      return await evaluate(RED, node, String(value).trim(), type, msg);
+    } catch (err) {
+      throw new InputError("InvalidNodeProperty", `the node's ${field} (${type} ${String(value)}) could not be read: ${(err as Error).message}`);
+    }
+  };
+  if (fn.shape === "request") {
+    const c = await read("count", config.count, config.countType);
+    if (c !== undefined && c !== null && c !== "") {
+      const n = typeof c === "string" && /^\s*\d+\s*$/.test(c) ? Number(c) : c;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new InputError("InvalidCount", `count (${config.countType} ${String(config.count)}) is ${JSON.stringify(c)}, not a whole number ≥ 1`);
+      d.count = n;
+    } else if (config.countType && DYNAMIC.has(config.countType)) d.count = undefined;
+  }
+  const id = await read("SN collection", config.snCollectionId, config.snCollectionIdType);
+  if (id !== undefined && id !== null) {
+    if (typeof id !== "string") throw new InputError("InvalidArgument", `the node's SN collection (${config.snCollectionIdType} ${String(config.snCollectionId)}) is not a string`);
+    d.snCollectionId = id;
+  } else if (config.snCollectionIdType && DYNAMIC.has(config.snCollectionIdType)) d.snCollectionId = "";
+  if (fn.shape !== "request") {
+    const ctx = await read("event context", config.context, config.contextType);
+    if (ctx !== undefined && ctx !== null) d.context = keyValues({ context: typeof ctx === "string" ? JSON.parse(ctx) : ctx }, "context");
+    else if (config.contextType && DYNAMIC.has(config.contextType)) d.context = undefined;
+  }
+  if (fn.shape === "labelEvent") {
+    const props: Dict = { ...(d.labelProperties ?? {}) };
+    for (const [key, value, type] of [["lot", config.lot, config.lotType], ["expiry", config.expiry, config.expiryType]] as const) {
+      if (type && DYNAMIC.has(type)) {
+        const v = await read(key, value, type);
+        if (v === undefined || v === null || v === "") delete props[key];
+        else if (typeof v === "string" || typeof v === "number") props[key] = String(v);
+        else throw new InputError("InvalidArgument", `the node's ${key} (${type} ${String(value)}) is not a string`);
+      }
+    }
+    if (key(props, "expiry") && !/^(\d{6}|\d{4}-\d{2}-\d{2})$/.test(props.expiry)) throw new InputError("InvalidArgument", `the node's expiry ${JSON.stringify(props.expiry)} is neither YYMMDD nor YYYY-MM-DD`);
+    d.labelProperties = Object.keys(props).length ? props : undefined;
+  }
+  return d;
+}
+
+const key = (o: Dict, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 /** Run one PSS function against a pool backend. Exported for the state guard, the admin node and tests. */
 export async function runFunction(fn: PssFunction, backend: PoolBackend, payload: unknown, d: FunctionDefaults, actor: string): Promise<Record<string, unknown>> {
@@ -103,17 +171,23 @@ export function countOf(result: Record<string, unknown>): number {
   return 0;
 }
 
+/** The node's fixed defaults, read once at deploy (typedInputs of type num, str or json). */
 export function nodeDefaults(config: FunctionNodeDef): FunctionDefaults {
+  const fixed = (type: string | undefined) => !type || !DYNAMIC.has(type);
   const count = typeof config.count === "string" && config.count.trim() !== "" ? Number(config.count) : config.count;
   let context: Dict | undefined;
-  if (config.context && config.context.trim()) {
+  if (fixed(config.contextType) && config.context && config.context.trim()) {
     context = keyValues({ context: JSON.parse(config.context) }, "context");
   }
+  const labelProperties: Dict = {};
+  if (fixed(config.lotType) && config.lot && config.lot.trim()) labelProperties.lot = config.lot.trim();
+  if (fixed(config.expiryType) && config.expiry && config.expiry.trim()) labelProperties.expiry = config.expiry.trim();
   return {
-    count: typeof count === "number" && Number.isFinite(count) ? count : undefined,
+    count: fixed(config.countType) && typeof count === "number" && Number.isFinite(count) ? count : undefined,
     snFormat: config.snFormat || "SERIALONLY",
-    snCollectionId: config.snCollectionId || "",
+    snCollectionId: fixed(config.snCollectionIdType) ? config.snCollectionId || "" : "",
     context,
+    labelProperties: Object.keys(labelProperties).length ? labelProperties : undefined,
   };
 }
 
@@ -122,13 +196,15 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const pool = RED.nodes.getNode(config.pool) as PoolConfigNode | null;
+    // the function nodes' shared status words, in the runtime's language (locales/<lang>/<type>.json)
+    const t = (k: string) => RED._(`${fn.type}.status.${k}`);
     let defaults: FunctionDefaults;
     let configError: Error | undefined;
     try {
       defaults = nodeDefaults(config);
     } catch (err) {
       defaults = {};
-      configError = new Error(`the node's event context is not valid JSON key/values: ${(err as Error).message}`);
+      configError = new InputError("InvalidNodeProperty", `the node's event context is not valid JSON key/values: ${(err as Error).message}`);
     }
     let low = false;
     const onLow = () => {
@@ -142,7 +218,7 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
       lowText = undefined;
     };
     if (!pool) {
-      node.status({ fill: "red", shape: "ring", text: "no pool" });
+      node.status({ fill: "red", shape: "ring", text: t("no-pool") });
     } else {
       pool.events.on("low", onLow);
       pool.events.on("level", onLevel);
@@ -150,8 +226,9 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
       node.status(pool.failure ? { fill: "red", shape: "ring", text: (pool.failure as Error & { code?: string }).code ?? "pool unavailable" } : {});
     }
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      const run = async () => {
+    onInput(node, {
+      what: fn.method,
+      run: async (msg) => {
         if (configError) throw configError;
         if (!pool) {
           const e = new Error(`${fn.method}: no pss-pool is configured on this node`) as Error & { code: string };
@@ -159,32 +236,26 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
           throw e;
         }
         const actor = typeof msg.actor === "string" && msg.actor ? `${msg.actor} via ${node.id}` : `node-red:${node.id}`;
-        return runFunction(fn, pool.getBackend(), msg.payload, defaults, actor);
-      };
-      run().then(
-        (result) => {
-          const n = countOf(result);
-          const partial = result.returnStatus !== "NoError";
-          node.status({
-            fill: partial || low ? "yellow" : "green",
-            shape: "dot",
-            text: partial ? `${n} · ${String(result.returnStatus)}` : low ? `${n} · pool low` : `${n} · ${fn.method}`,
-          });
-          lowText = !partial && low ? `${n} · ${fn.method}` : undefined;
-          low = false;
-          msg.payload = result;
-          send(msg);
-          done();
-        },
-        (err: unknown) => {
-          const e = asNodeError(err);
-          lowText = undefined;
-          low = false;
-          node.status({ fill: "red", shape: "dot", text: statusText(e) });
-          logIfStorageError(node as never, e);
-          done(e);
-        },
-      );
+        return runFunction(fn, pool.getBackend(), msg.payload, await messageDefaults(RED, node, config, fn, msg, defaults), actor);
+      },
+      ok: (result, msg, send) => {
+        const n = countOf(result);
+        const partial = result.returnStatus !== "NoError";
+        const wasLow = low;
+        low = false;
+        lowText = !partial && wasLow ? `${n.toLocaleString("en-US")} · ${fn.method}` : undefined;
+        msg.payload = result;
+        send(msg);
+        return {
+          fill: partial || wasLow ? "yellow" : "green",
+          shape: "dot",
+          text: partial ? `${n.toLocaleString("en-US")} · ${String(result.returnStatus)}` : wasLow ? `${n.toLocaleString("en-US")} · ${t("pool-low")}` : `${n.toLocaleString("en-US")} · ${fn.method}`,
+        };
+      },
+      failed: () => {
+        lowText = undefined;
+        low = false;
+      },
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

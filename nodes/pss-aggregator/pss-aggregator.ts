@@ -5,6 +5,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject } from "../common/args";
 import { InputError, asNodeError, statusText } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import { LocalPoolBackend } from "../common/local-backend";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
 import { AggregationBuilder, type AggregationLevel, type ClosedParent, type OpenLevel } from "../core/aggregation";
@@ -105,66 +106,68 @@ export default function (RED: NodeAPI): void {
       arm();
     }
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      try {
-        const b = getBuilder();
-        const p = msg.payload as unknown;
-        const command = isPlainObject(p) ? p : undefined;
-        if (msg.topic === "close" || (command && command.close !== undefined)) {
-          const raw = command ? command.close : typeof p === "string" ? p : undefined;
-          const level = raw === true || raw === undefined || raw === "" || raw === null ? undefined : raw;
-          if (level !== undefined && typeof level !== "string") throw new InputError("InvalidArgument", "msg.payload.close must be true, \"all\" or a level name");
-          let list: ClosedParent[] | undefined;
-          try {
-            list = b.close(level);
-          } catch (err) {
-            // nothing open to close is a normal moment on a line (the end of a batch came right after a full case)
-            if ((err as { code?: unknown }).code !== "EmptyParent") throw err;
-          }
-          if (list) {
-            const [packed, labels] = closedMessages(msg, list);
-            send([packed, null, labels]);
-            showOpen();
-          } else {
-            const open = openText(b.open());
-            node.status({ fill: "blue", shape: "ring", text: `nothing to close${open ? ` · ${open}` : ""}` });
-          }
-        } else if (command && command.remove !== undefined) {
-          if (typeof command.remove !== "string") throw new InputError("InvalidArgument", "msg.payload.remove must be the serial number to take out of its open parent");
-          msg.payload = b.remove(command.remove.trim());
-          send([msg, null, null]);
-          showOpen();
-        } else if (command && command.discard === true) {
-          msg.payload = { discarded: b.discard() };
-          send([msg, null, null]);
+    onInput(node, {
+      what: "pss-aggregator",
+      run: async (msg, send) => {
+        try {
+          await scanned(msg, send);
+        } finally {
+          arm();
+        }
+      },
+    });
+
+    async function scanned(msg: NodeMessageInFlow, send: SendFn): Promise<void> {
+      const b = getBuilder();
+      const p = msg.payload as unknown;
+      const command = isPlainObject(p) ? p : undefined;
+      if (msg.topic === "close" || (command && command.close !== undefined)) {
+        const raw = command ? command.close : typeof p === "string" ? p : undefined;
+        const level = raw === true || raw === undefined || raw === "" || raw === null ? undefined : raw;
+        if (level !== undefined && typeof level !== "string") throw new InputError("InvalidArgument", "msg.payload.close must be true, \"all\" or a level name");
+        let list: ClosedParent[] | undefined;
+        try {
+          list = b.close(level);
+        } catch (err) {
+          // nothing open to close is a normal moment on a line (the end of a batch came right after a full case)
+          if ((err as { code?: unknown }).code !== "EmptyParent") throw err;
+        }
+        if (list) {
+          const [packed, labels] = closedMessages(msg, list);
+          send([packed, null, labels]);
           showOpen();
         } else {
-          const scan = command ? command.scan ?? command.serialNumber : p;
-          if (typeof scan !== "string" && typeof scan !== "number") {
-            throw new InputError("InvalidArgument", "msg.payload must be the scanned serial number (a string), { scan }, { close }, { remove } or { discard: true }");
-          }
-          const r = b.scan(String(scan));
-          if (r.status === "refused") {
-            msg.payload = { returnStatus: "Refused", serialNumber: r.serialNumber, code: r.code, reason: r.reason };
-            send([null, msg, null]);
-            showOpen(`refused: ${r.code}`);
-          } else if (r.status === "duplicate") {
-            showOpen("double read ignored");
-          } else {
-            const [packed, labels] = closedMessages(msg, r.closed);
-            if (packed.length) send([packed, null, labels]);
-            showOpen();
-          }
+          const open = openText(b.open());
+          node.status({ fill: "blue", shape: "ring", text: `nothing to close${open ? ` · ${open}` : ""}` });
         }
-        arm();
-        done();
-      } catch (err) {
-        const e = asNodeError(err);
-        node.status({ fill: "red", shape: "dot", text: statusText(e) });
-        arm();
-        done(e);
+      } else if (command && command.remove !== undefined) {
+        if (typeof command.remove !== "string") throw new InputError("InvalidArgument", "msg.payload.remove must be the serial number to take out of its open parent");
+        msg.payload = b.remove(command.remove.trim());
+        send([msg, null, null]);
+        showOpen();
+      } else if (command && command.discard === true) {
+        msg.payload = { discarded: b.discard() };
+        send([msg, null, null]);
+        showOpen();
+      } else {
+        const scan = command ? command.scan ?? command.serialNumber : p;
+        if (typeof scan !== "string" && typeof scan !== "number") {
+          throw new InputError("InvalidArgument", "msg.payload must be the scanned serial number (a string), { scan }, { close }, { remove } or { discard: true }");
+        }
+        const r = b.scan(String(scan));
+        if (r.status === "refused") {
+          msg.payload = { returnStatus: "Refused", serialNumber: r.serialNumber, code: r.code, reason: r.reason };
+          send([null, msg, null]);
+          showOpen(`refused: ${r.code}`);
+        } else if (r.status === "duplicate") {
+          showOpen("double read ignored");
+        } else {
+          const [packed, labels] = closedMessages(msg, r.closed);
+          if (packed.length) send([packed, null, labels]);
+          showOpen();
+        }
       }
-    });
+    }
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closed = true;

@@ -8,7 +8,8 @@ import { Writable } from "stream";
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject, payloadObject } from "../common/args";
 import { isUniquePattern, reserveOutFile } from "../common/out-file";
-import { InputError, asNodeError, statusText } from "../common/errors";
+import { InputError, asNodeError } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
 import * as epcis from "../core/epcis";
 import type { AuditQuery } from "../core/store";
@@ -284,7 +285,7 @@ export default function (RED: NodeAPI): void {
         pending.push(...built);
       }
       if (!flush && !(flushAfter > 0 && pending.length >= flushAfter)) {
-        node.status({ fill: "blue", shape: "ring", text: `${pending.length} gathered` });
+        node.status({ fill: "blue", shape: "ring", text: RED._("pss-epcis.status.gathered", { count: pending.length.toLocaleString("en-US") }) });
         return null;
       }
       const batch = pending;
@@ -302,30 +303,23 @@ export default function (RED: NodeAPI): void {
       return { ...r, info: { source: "messages", events: r.count } };
     }
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      const run = async () => {
+    onInput(node, {
+      what: "pss-epcis",
+      run: async (msg) => {
         if (configError || !options) throw configError;
-        return source === "audit" ? fromAudit(msg, options) : fromMessages(msg, options);
-      };
-      run().then(
-        (out) => {
-          if (!out) {
-            if (source === "audit") node.status({ fill: "green", shape: "ring", text: "no new events" });
-            done();
-            return;
-          }
-          node.status({ fill: "green", shape: "dot", text: `${out.count} events${lastOutFile ? ` → ${path.relative(userDir, lastOutFile)}` : ""}` });
-          msg.payload = out.payload;
-          (msg as Record<string, unknown>).epcis = out.info;
-          send(msg);
-          done();
-        },
-        (err: unknown) => {
-          const e = nodeError(err);
-          node.status({ fill: "red", shape: "dot", text: statusText(e) });
-          done(e);
-        },
-      );
+        try {
+          return await (source === "audit" ? fromAudit(msg, options) : fromMessages(msg, options));
+        } catch (err) {
+          throw nodeError(err);
+        }
+      },
+      ok: (out, msg, send) => {
+        if (!out) return source === "audit" ? { fill: "green", shape: "ring", text: RED._("pss-epcis.status.none") } : undefined;
+        msg.payload = out.payload;
+        (msg as Record<string, unknown>).epcis = out.info;
+        send(msg);
+        return { fill: "green", shape: "dot", text: RED._("pss-epcis.status.sent", { count: out.count.toLocaleString("en-US") }) + (lastOutFile ? ` → ${path.relative(userDir, lastOutFile)}` : "") };
+      },
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

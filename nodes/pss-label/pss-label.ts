@@ -3,7 +3,8 @@
    first), and a PNG or SVG preview. Every label is made and checked before any is sent: nothing half-made. */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject, optionalString, payloadObject, type Dict } from "../common/args";
-import { InputError, asNodeError, statusText } from "../common/errors";
+import { InputError, asNodeError } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import { labelCollection } from "../common/parse";
 import { serialNumbersOf } from "../pss-state-guard/pss-state-guard";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
@@ -88,8 +89,9 @@ export default function (RED: NodeAPI): void {
       node.status({ fill: "red", shape: "ring", text: configError.code });
     }
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      const run = async () => {
+    onInput(node, {
+      what: "pss-label",
+      run: async (msg) => {
         if (configError) throw configError;
         const p = payloadObject(msg.payload, false);
         const sidClass = (config.sidClass && config.sidClass.trim()) || pool?.sidClass;
@@ -146,24 +148,19 @@ export default function (RED: NodeAPI): void {
           labels.push(out);
         }
         return { sidClass, labels, zpl: labels.map((l) => l.zpl).join("\n") + "\n" };
-      };
-      run().then(
-        (result) => {
-          node.status({ fill: "green", shape: "dot", text: `${result.labels.length} labels · ${result.sidClass}` });
-          msg.payload = result;
-          send(msg);
-          done();
-        },
-        (err: unknown) => {
-          const e = asNodeError(err);
-          const sn = (err as { serialNumber?: string }).serialNumber;
-          if (sn !== undefined && !Object.prototype.hasOwnProperty.call(e, "details")) {
-            Object.defineProperty(e, "cause", { value: { code: e.code, details: [{ serialNumber: sn, reason: e.message }] }, enumerable: false, writable: true });
-          }
-          node.status({ fill: "red", shape: "dot", text: statusText(e) });
-          done(e);
-        },
-      );
+      },
+      ok: (result, msg, send) => {
+        msg.payload = result;
+        send(msg);
+        return { fill: "green", shape: "dot", text: `${RED._("pss-label.status.made", { count: result.labels.length.toLocaleString("en-US") })} · ${result.sidClass}` };
+      },
+      enrich: (e, raw) => {
+        // a label error names the one serial number it was working on: the Catch node gets it in msg.error.cause
+        const sn = (raw as { serialNumber?: string }).serialNumber;
+        if (sn !== undefined && !Object.prototype.hasOwnProperty.call(e, "details")) {
+          Object.defineProperty(e, "details", { value: [{ serialNumber: sn, reason: e.message }], enumerable: false, writable: true });
+        }
+      },
     });
   }
   RED.nodes.registerType("pss-label", PssLabelNode as never);

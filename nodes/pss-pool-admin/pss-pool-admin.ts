@@ -2,7 +2,8 @@
    falls under its threshold (output 2) so a flow can replenish it before the line starves. */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { countArg, payloadObject } from "../common/args";
-import { InputError, asNodeError, logIfStorageError, statusText } from "../common/errors";
+import { InputError } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import { parseDuration } from "../core/store";
 import type { LowPoolInfo, PoolConfigNode } from "../pss-pool/pss-pool";
 
@@ -27,7 +28,7 @@ export default function (RED: NodeAPI): void {
     let showsLow = false;
     const showStatus = (st: { available: number; threshold: number }) => {
       showsLow = st.available < st.threshold;
-      node.status({ fill: showsLow ? "yellow" : "green", shape: "dot", text: `${st.available} free${showsLow ? " · low" : ""}` });
+      node.status({ fill: showsLow ? "yellow" : "green", shape: "dot", text: RED._(showsLow ? "pss-pool-admin.status.free-low" : "pss-pool-admin.status.free", { n: st.available.toLocaleString("en-US") }) });
     };
     const onLow = (info: LowPoolInfo) => {
       showsLow = true;
@@ -41,15 +42,16 @@ export default function (RED: NodeAPI): void {
         .then(() => pool.getBackend().status())
         .then(showStatus, () => undefined);
     };
-    if (!pool) node.status({ fill: "red", shape: "ring", text: "no pool" });
+    if (!pool) node.status({ fill: "red", shape: "ring", text: RED._("pss-pool-admin.status.no-pool") });
     else {
       pool.events.on("low", onLow);
       pool.events.on("level", onLevel);
       if (pool.failure) node.status({ fill: "red", shape: "ring", text: (pool.failure as Error & { code?: string }).code ?? "pool unavailable" });
     }
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      const run = async (): Promise<Record<string, unknown>> => {
+    onInput(node, {
+      what: "pss-pool-admin",
+      run: async (msg): Promise<Record<string, unknown>> => {
         if (!pool) throw Object.assign(new Error("pss-pool-admin: no pss-pool is configured on this node"), { code: "PoolUnavailable" });
         const backend = pool.getBackend();
         const actor = `node-red:${node.id}`;
@@ -58,7 +60,9 @@ export default function (RED: NodeAPI): void {
         if (!ACTIONS.includes(action)) throw new InputError("UnknownAction", `msg.payload.action must be one of ${ACTIONS.join(", ")}; it is ${JSON.stringify(action)}`);
         if (action === "generate") {
           const count = countArg(p, "count", Number.isInteger(defaultCount) && defaultCount > 0 ? defaultCount : undefined);
-          const r = await backend.generate(count, actor);
+          const r = await backend.generate(count, actor, (n, total) =>
+            node.status({ fill: "blue", shape: "ring", text: RED._("pss-pool-admin.status.generating", { n: n.toLocaleString("en-US"), total: total.toLocaleString("en-US") }) }),
+          );
           return { action, poolId: pool.poolId, added: r.added, status: await backend.status() };
         }
         if (action === "import") {
@@ -87,25 +91,17 @@ export default function (RED: NodeAPI): void {
           return { action, poolId: pool.poolId, applied: result.applied, stranded, invalidated: result.invalidated, scrapped: result.scrapped, groups: result.groups, report, status: await backend.status() };
         }
         return { action, poolId: pool.poolId, status: await backend.status() };
-      };
-      run().then(
-        (result) => {
-          const st = result.status as { available: number; threshold: number };
-          if (result.action === "reconcile") {
-            const n = result.stranded as number;
-            node.status({ fill: n && !result.applied ? "yellow" : "green", shape: "dot", text: result.applied ? `reconciled: ${result.invalidated} invalidated, ${result.scrapped} scrapped` : `${n} stranded` });
-          } else showStatus(st);
-          msg.payload = result;
-          send([msg, null]);
-          done();
-        },
-        (err: unknown) => {
-          const e = asNodeError(err);
-          node.status({ fill: "red", shape: "dot", text: statusText(e) });
-          logIfStorageError(node as never, e);
-          done(e);
-        },
-      );
+      },
+      ok: (result, msg, send) => {
+        const st = result.status as { available: number; threshold: number };
+        msg.payload = result;
+        send([msg, null]);
+        if (result.action === "reconcile") {
+          const n = result.stranded as number;
+          return { fill: n && !result.applied ? "yellow" : "green", shape: "dot", text: result.applied ? `reconciled: ${result.invalidated} invalidated, ${result.scrapped} scrapped` : `${n} stranded` };
+        }
+        showStatus(st);
+      },
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

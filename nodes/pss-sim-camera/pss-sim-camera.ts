@@ -4,6 +4,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject } from "../common/args";
 import { InputError, asNodeError, statusText } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import { rateSetting, seedSetting } from "../common/sim-args";
 import { SimCamera, GRADES, FNC1, type Grade } from "../core/sim";
 
@@ -72,8 +73,9 @@ export default function (RED: NodeAPI): void {
     }
     const camera = node.camera;
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      try {
+    onInput(node, {
+      what: "pss-sim-camera",
+      run: async (msg) => {
         if (configError) throw configError;
         const targets = targetsOf(msg);
         delete (msg as { printed?: unknown }).printed;
@@ -104,15 +106,14 @@ export default function (RED: NodeAPI): void {
             }), null]);
           });
         }
+        return out;
+      },
+      ok: (out, _msg, send) => {
         const st = camera.stats;
-        node.status({ fill: st.noRead || st.wrongCode || st.lowGrade ? "yellow" : "green", shape: "dot", text: `read ${st.read} · no-read ${st.noRead} · low grade ${st.lowGrade}` });
         for (const pair of out) send(pair);
-        done();
-      } catch (err) {
-        const e = asNodeError(err);
-        node.status({ fill: "red", shape: "dot", text: statusText(e) });
-        done(e);
-      }
+        const f = (n: number) => n.toLocaleString("en-US");
+        return { fill: st.noRead || st.wrongCode || st.lowGrade ? "yellow" : "green", shape: "dot", text: RED._("pss-sim-camera.status.stats", { read: f(st.read), noRead: f(st.noRead), lowGrade: f(st.lowGrade) }) };
+      },
     });
   }
   RED.nodes.registerType("pss-sim-camera", PssSimCameraNode as never);

@@ -8,6 +8,7 @@ import * as path from "path";
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject } from "../common/args";
 import { InputError, asNodeError, statusText } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import { numberSetting } from "../common/sim-args";
 import { SimPlc, type GateEvent, type PlcOpcuaEndpoint, type Unit } from "../core/sim";
 
@@ -109,8 +110,9 @@ export default function (RED: NodeAPI): void {
       if (config.autoStart) plc.start();
     }
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      try {
+    onInput(node, {
+      what: "pss-sim-plc",
+      run: async (msg, send) => {
         if (configError) throw configError;
         const p = isPlainObject(msg.payload) ? msg.payload : {};
         const raw = p.command ?? (typeof msg.payload === "string" ? msg.payload : msg.topic);
@@ -148,12 +150,7 @@ export default function (RED: NodeAPI): void {
             break;
         }
         show();
-        done();
-      } catch (err) {
-        const e = asNodeError(err);
-        node.status({ fill: "red", shape: "dot", text: statusText(e) });
-        done(e);
-      }
+      },
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

@@ -5,6 +5,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject, optionalString } from "../common/args";
 import { InputError, asNodeError, statusText } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import { rateSetting, seedSetting, numberSetting } from "../common/sim-args";
 import { serialNumbersOf } from "../pss-state-guard/pss-state-guard";
 import { SimPrinter, sendZpl, SimError, type PrintedLabel, type JobSource } from "../core/sim";
@@ -150,16 +151,16 @@ export default function (RED: NodeAPI): void {
       return labels;
     }
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      const run = async () => {
+    onInput(node, {
+      what: "pss-sim-printer",
+      run: async (msg) => {
         if (configError) throw configError;
         const zpl = jobOf(msg.payload, config);
         const labels = transport === "tcp" ? await printViaTcp(zpl) : printer.print(zpl);
         if (labels.length === 0) throw new SimError("BadZpl", "the printer read no complete label (^XA ... ^XZ) from the job");
         return labels;
-      };
-      run().then(
-        (labels) => {
+      },
+      ok: (labels, msg, send) => {
           const s = summary(labels);
           printed += s.printed?.labels.length ?? 0;
           failed += s.failed?.failures.length ?? 0;
@@ -173,14 +174,7 @@ export default function (RED: NodeAPI): void {
             out2 = Object.assign(base, { payload: s.failed });
           }
           send([out1, out2]);
-          done();
-        },
-        (err: unknown) => {
-          const e = asNodeError(err);
-          node.status({ fill: "red", shape: "dot", text: statusText(e) });
-          done(e);
-        },
-      );
+      },
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {

@@ -2,7 +2,8 @@
    output 2 those refused, each with its current state and the reason. It changes nothing. */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { isPlainObject, payloadObject, serialList } from "../common/args";
-import { InputError, asNodeError, statusText } from "../common/errors";
+import { InputError } from "../common/errors";
+import { onInput } from "../common/pipeline";
 import { labelCollection } from "../common/parse";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
 import { EVENTS } from "../core/lifecycle";
@@ -28,10 +29,11 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const pool = RED.nodes.getNode(config.pool) as PoolConfigNode | null;
-    if (!pool) node.status({ fill: "red", shape: "ring", text: "no pool" });
+    if (!pool) node.status({ fill: "red", shape: "ring", text: RED._("pss-state-guard.status.no-pool") });
 
-    node.on("input", (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-      const run = async () => {
+    onInput(node, {
+      what: "pss-state-guard",
+      run: async (msg) => {
         if (!pool) throw Object.assign(new Error("pss-state-guard: no pss-pool is configured on this node"), { code: "PoolUnavailable" });
         const p = payloadObject(msg.payload, false);
         // the message's event, when it names one, wins over the node's; it must be a PSS event name
@@ -41,25 +43,17 @@ export default function (RED: NodeAPI): void {
         }
         const serialNumbers = serialNumbersOf(p);
         return { event: raw, result: await pool.getBackend().checkEvent(raw, serialNumbers) };
-      };
-      run().then(
-        ({ event, result }) => {
+      },
+      ok: ({ event, result }, msg, send) => {
           const ok = result.allowed.length ? { ...msg, payload: { event, serialNumbers: result.allowed.map((a) => a.serialNumber), allowed: result.allowed } } : null;
           const ko = result.refused.length ? { ...msg, payload: { event, serialNumbers: result.refused.map((r) => r.serialNumber), refused: result.refused } } : null;
-          node.status({
+          send([ok, ko]);
+          return {
             fill: result.refused.length ? "yellow" : "green",
             shape: "dot",
-            text: `${result.allowed.length} ok · ${result.refused.length} refused`,
-          });
-          send([ok, ko]);
-          done();
-        },
-        (err: unknown) => {
-          const e = asNodeError(err);
-          node.status({ fill: "red", shape: "dot", text: statusText(e) });
-          done(e);
-        },
-      );
+            text: RED._("pss-state-guard.status.counts", { ok: result.allowed.length.toLocaleString("en-US"), refused: result.refused.length.toLocaleString("en-US") }),
+          };
+      },
     });
   }
   RED.nodes.registerType("pss-state-guard", PssStateGuardNode as never);
