@@ -89,7 +89,7 @@ export interface PoolBackend {
       are left out */
   serialProperties?(serialNumbers: string[]): Promise<Record<string, Record<string, string>>>;
   /** pool administration (pss-pool-admin): generate numbers with the pool's SID class generator */
-  generate(count: number, actor: string): Promise<{ added: number }>;
+  generate(count: number, actor: string, onProgress?: (done: number, total: number) => void): Promise<{ added: number }>;
   /** pool administration: load an authority file (one code per line) for the pool's SID class */
   importText(text: string, actor: string): Promise<{ added: number }>;
   /** pool administration: stranded numbers (Allocated/Encoded) listed, and settled when `apply`, with the batch
