@@ -166,11 +166,11 @@ function editorHtml(fn) {
   ];
   for (const f of fs_) {
     if (f.select) {
-      defaults.push(`      ${f.id}: { value: ${JSON.stringify(f.def)}, validate: function (v) { return ${JSON.stringify(f.select)}.indexOf(v) >= 0; } }`);
+      defaults.push(`      ${f.id}: { value: ${JSON.stringify(f.def)}, validate: function (v) { if (v === undefined) return true; /* a property older flows do not have: the runtime default applies */ return ${JSON.stringify(f.select)}.indexOf(v) >= 0; } }`);
       continue;
     }
-    defaults.push(`      ${f.id}: { value: ${JSON.stringify(f.def)}, validate: function (v) { var t = typeOf(this, "${f.id}", "${f.typed}"); ${f.check.startsWith("if") ? f.check : `return ${f.check};`} } }`);
-    defaults.push(`      ${f.id}Type: { value: "${f.typed}", validate: function (v) { return !v || ["${f.typed}", ${DYN}].indexOf(v) >= 0; } }`);
+    defaults.push(`      ${f.id}: { value: ${JSON.stringify(f.def)}, validate: function (v) { if (v === undefined) return true; /* a property older flows do not have: the runtime default applies */ var t = typeOf(this, "${f.id}", "${f.typed}"); ${f.check.startsWith("if") ? f.check : `return ${f.check};`} } }`);
+    defaults.push(`      ${f.id}Type: { value: "${f.typed}", validate: function (v) { if (v === undefined) return true; /* a property older flows do not have: the runtime default applies */ return !v || ["${f.typed}", ${DYN}].indexOf(v) >= 0; } }`);
   }
   const rows = fs_.map((f) => {
     const label = `<label for="node-input-${f.id}"><span data-i18n="${k(`label.${f.id}`)}"></span></label>`;
