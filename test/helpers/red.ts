@@ -1,4 +1,5 @@
 /* node-red-node-test-helper set up for our compiled nodes. */
+import * as fs from "fs";
 import * as path from "path";
 import helper from "node-red-node-test-helper";
 
@@ -22,9 +23,38 @@ h.unload = async function unload(): Promise<void> {
   loaded = false;
   await rawUnload();
 };
+/* The helper hands nodes a RED._ that returns the key: a status test would see "pss-pool-admin.status.free-low"
+   where a user sees "40 free · low". Our nodes get a RED._ that reads their English catalogs
+   (dist/nodes/<type>/locales/en-US/<type>.json) and fills in __name__ the way Node-RED's i18next does. */
+let catalog: Record<string, unknown> | undefined;
+function english(): Record<string, unknown> {
+  if (catalog) return catalog;
+  catalog = {};
+  const dir = path.resolve(__dirname, "..", "..", "nodes");
+  for (const type of fs.readdirSync(dir)) {
+    const file = path.join(dir, type, "locales", "en-US", `${type}.json`);
+    if (fs.existsSync(file)) Object.assign(catalog, JSON.parse(fs.readFileSync(file, "utf8")));
+  }
+  return catalog;
+}
+function translate(key: string, vars?: Record<string, unknown>): string {
+  let v: unknown = english();
+  for (const part of key.split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+  if (typeof v !== "string") return key;
+  return v.replace(/__(\w+)__/g, (m, name: string) => (vars && name in vars ? String(vars[name]) : m));
+}
 h.load = async function load(...args: unknown[]): Promise<void> {
   if (loaded) await h.unload();
   loaded = true;
+  const core = new Set(Object.values((helper as unknown as { _nodeModules: Record<string, unknown> })._nodeModules || {}));
+  const wrap = (fn: unknown): unknown =>
+    typeof fn === "function" && !core.has(fn)
+      ? (red: { _: unknown }) => {
+          red._ = translate;
+          return (fn as AnyFn)(red);
+        }
+      : fn;
+  args[0] = Array.isArray(args[0]) ? args[0].map(wrap) : wrap(args[0]);
   return rawLoad(...args);
 };
 h.stopServer = async function stopServer(cb?: AnyFn): Promise<void> {

@@ -676,7 +676,7 @@ describe("the 20 PSS function nodes, each through a real pool file", function ()
 /** The default of a property as the editor gives it to a new node (the `defaults` of its .html in dist). */
 function editorDefault(type: string, prop: string): number {
   const html = fs.readFileSync(path.resolve(__dirname, "..", "..", "nodes", type, `${type}.html`), "utf8");
-  const m = new RegExp(`\\b${prop}: \\{ value: (\\d+)`).exec(html);
+  const m = new RegExp(`\\b${prop}: \\{ value: "?(\\d+)"?`).exec(html);
   assert.ok(m, `${type}.html gives ${prop} a numeric default`);
   return Number(m[1]);
 }
