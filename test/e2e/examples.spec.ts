@@ -143,9 +143,14 @@ describe("examples/: every flow imports, deploys and runs", function () {
     const injects = flow.filter((n) => n.type === "inject").sort((a, b) => Number(a.y) - Number(b.y));
     assert.equal(injects.length, 2, "1. generate on the site, 2. request on the line");
     const site = flow.find((n) => n.type === "pss-pool" && n.mode !== "remote")!;
+    // generation runs in steps (the pool fills while it runs): wait for pss-pool-admin's result, not the first numbers
+    const admin = flow.find((n) => n.type === "pss-pool-admin")!;
+    const generated = new Promise<Record<string, any>>((resolve) => helper.getNode((admin.wires ?? [])[0][0]).once("input", resolve));
     helper.getNode(injects[0].id).receive({ payload: Date.now() });
-    await until("the site pool to be provisioned", async () => ((await counts(site.id)).available > 0 ? true : undefined), 60_000);
+    const gen = await Promise.race([generated, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the site did not finish generating")), 120_000))]);
+    assert.equal(gen.payload.added, Number(admin.count), "the site generated what its inject says");
     const before = (await counts(site.id)).available;
+    assert.ok(before >= 25_000, "the site holds enough for the line's batch");
     const request = flow.find((n) => n.type === "pss-sn-request-allocated")!;
     const got = new Promise<Record<string, any>>((resolve) => helper.getNode((request.wires ?? [])[0][0]).once("input", resolve));
     // the remote pool connects as the server comes up; the request retries the connection itself
