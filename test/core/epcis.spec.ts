@@ -250,3 +250,49 @@ describe("epcis: expiry dates", function () {
     assert.equal(epcis.expiryToDate("2030-01-15", now), "2030-01-15");
   });
 });
+
+describe("epcis: GS1 Company Prefix length per identifier (a contract manufacturer)", function () {
+  // the brand owner's GTIN (prefix 0614141, 7 digits); the CMO's own SSCCs (prefix 401234567, 9 digits)
+  const t = "2026-01-05T08:00:00Z";
+  const cmoSscc = gs1.makeSscc("401234567", 0, 42);
+  const table = { "0614141": 7, "401234567": 9 };
+  it("gives the GTIN and the SSCC each its own company prefix, from a configured table", function () {
+    const o: epcis.BuildOptions = { prefixTable: table, gtin: GTIN };
+    const units = epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time: t }, o) as epcis.EpcisEvent;
+    assert.deepEqual(units.epcList, ["urn:epc:id:sgtin:0614141.012345.A1"]);
+    const pack = epcis.toEpcisEvent({ event: "packing", serialNumbers: ["A1"], time: t, context: { parent: cmoSscc } }, o) as epcis.EpcisEvent;
+    assert.equal(pack.parentID, "urn:epc:id:sscc:401234567.00000042");
+    assert.deepEqual(pack.childEPCs, ["urn:epc:id:sgtin:0614141.012345.A1"]);
+    assert.deepEqual(gs1.fromEpcUri(pack.parentID as string), [{ ai: "00", value: cmoSscc }]);
+    // one length for the node cannot do this: 7 splits the CMO's SSCC in the wrong place
+    const one = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [cmoSscc], time: t }, { companyPrefixLength: 7 }) as epcis.EpcisEvent;
+    assert.equal(one.epcList?.[0], "urn:epc:id:sscc:4012345.0670000042");
+  });
+  it("reads GS1's gcpprefixformatlist.xml form; locations and parties use it too", function () {
+    const xml = `<?xml version="1.0"?>\n<GCPPrefixFormatList date="2026-01-01T00:00:00">\n  <entry prefix="0614141" gcpLength="7"/>\n  <entry prefix="4012345" gcpLength="9"/>\n  <entry prefix="40" gcpLength="7"/>\n</GCPPrefixFormatList>\n`;
+    const o: epcis.BuildOptions = { prefixTable: gs1.parseGcpPrefixFormatList(xml), gtin: GTIN, readPoint: "4012345670004.1" };
+    const ship = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [cmoSscc, "A2"], time: t, context: { destination: "0614141000012" } }, o) as epcis.EpcisEvent;
+    assert.deepEqual(ship.epcList, ["urn:epc:id:sscc:401234567.00000042", "urn:epc:id:sgtin:0614141.012345.A2"]);
+    assert.deepEqual(ship.readPoint, { id: "urn:epc:id:sgln:401234567.000.1" });
+    assert.deepEqual(ship.destinationList, [{ type: "owning_party", destination: "urn:epc:id:pgln:0614141.00001" }]);
+  });
+  it("falls back to companyPrefixLength for a key the table lacks, else names the key (no silent Digital Link)", function () {
+    const other = gs1.makeSscc("0999999", 0, 1);
+    const both = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [other, cmoSscc], time: t }, { prefixTable: table, companyPrefixLength: 7 }) as epcis.EpcisEvent;
+    assert.deepEqual(both.epcList, ["urn:epc:id:sscc:0999999.0000000001", "urn:epc:id:sscc:401234567.00000042"]);
+    assert.throws(
+      () => epcis.toEpcisEvent({ event: "shipping", serialNumbers: [other], time: t }, { prefixTable: table }),
+      (err: epcis.EpcisError) => err.code === "MissingCompanyPrefixLength" && err.message.includes(other) && /prefixTable/.test(err.message),
+    );
+    // Digital Link needs no length at all
+    const dl = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [other], time: t }, { prefixTable: table, identifiers: "digitalLink" }) as epcis.EpcisEvent;
+    assert.deepEqual(dl.epcList, [`https://id.gs1.org/00/${other}`]);
+  });
+  it("a bad table is a BadOption, naming the entry", function () {
+    const bad = (prefixTable: gs1.PrefixTableInput, sn = cmoSscc) =>
+      assert.throws(() => epcis.toEpcisEvent({ event: "shipping", serialNumbers: [sn], time: t }, { prefixTable }), (err: epcis.EpcisError) => err.code === "BadOption" && /prefixTable/.test(err.message));
+    bad({ "40123A": 9 });
+    bad({ "401234567": 13 });
+    bad({ "401234567": 3 }); // in the table, but no EPC can carry a 3-digit prefix
+  });
+});

@@ -107,13 +107,23 @@ function cpDigits(key: string | AiValue): { digits: string; what: string } {
 }
 
 /**
+ * The GS1 Company Prefix length of a key, from a prefix table (longest matching prefix), or undefined when the table
+ * has no entry for it. Throws BadCompanyPrefix when the entry is not an EPC-usable length (6-12).
+ */
+export function findPrefixLength(key: string | AiValue, table: PrefixTableInput): number | undefined {
+  const { digits, what } = cpDigits(key);
+  const n = prefixTable(table).lengthOf(digits);
+  if (n === undefined) return undefined;
+  if (n < 6 || n > 12) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table gives length ${n} for ${what}: an EPC URI needs a GS1 Company Prefix of 6-12 digits` });
+  return n;
+}
+
+/**
  * The GS1 Company Prefix length of a key, from a prefix table (longest matching prefix).
  * Throws BadCompanyPrefix when the table has no entry for it, or the entry is not an EPC-usable length (6-12).
  */
 export function prefixLength(key: string | AiValue, table: PrefixTableInput): number {
-  const { digits, what } = cpDigits(key);
-  const n = prefixTable(table).lengthOf(digits);
-  if (n === undefined) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table has no entry for ${what}: add its GS1 Company Prefix (prefix -> length)` });
-  if (n < 6 || n > 12) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table gives length ${n} for ${what}: an EPC URI needs a GS1 Company Prefix of 6-12 digits` });
+  const n = findPrefixLength(key, table);
+  if (n === undefined) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table has no entry for ${cpDigits(key).what}: add its GS1 Company Prefix (prefix -> length)` });
   return n;
 }
