@@ -12,6 +12,7 @@ import { InputError, asNodeError } from "../common/errors";
 import { onInput } from "../common/pipeline";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
 import * as epcis from "../core/epcis";
+import * as gs1 from "../core/gs1";
 import type { AuditQuery } from "../core/store";
 
 export interface EpcisNodeDef extends NodeDef {
@@ -20,6 +21,10 @@ export interface EpcisNodeDef extends NodeDef {
   source?: "audit" | "messages";
   identifiers?: "epc" | "digitalLink";
   companyPrefixLength?: number | string;
+  /** company prefixes and their lengths, "0614141:7, 401234567:9": each identifier takes its own (this wins over the file) */
+  companyPrefixes?: string;
+  /** GS1's gcpprefixformatlist.xml, relative to the Node-RED user directory */
+  prefixFile?: string;
   /** GTIN of serial numbers stored without it */
   gtin?: string;
   digitalLinkDomain?: string;
@@ -124,8 +129,40 @@ function intOrUndefined(v: unknown): number | undefined {
   return Number.isInteger(n) ? n : NaN;
 }
 
+/** "0614141:7, 401234567:9" (also "=" and ";" or new lines) -> { prefix: length }; a wrong entry is BadOption, named. */
+export function parseCompanyPrefixes(text: string): Record<string, number> {
+  const table: Record<string, number> = {};
+  for (const item of text.split(/[,;\n]+/).map((t) => t.trim()).filter(Boolean)) {
+    const m = /^([0-9]{4,12})\s*[:=]\s*([0-9]{1,2})$/.exec(item);
+    if (!m) throw new InputError("BadOption", `company prefixes: ${JSON.stringify(item)} is not prefix:length (e.g. 0614141:7)`);
+    const n = Number(m[2]);
+    if (n < 6 || n > 12) throw new InputError("BadOption", `company prefixes: ${item}: a GS1 Company Prefix length is 6 to 12`);
+    if (table[m[1]] !== undefined && table[m[1]] !== n) throw new InputError("BadOption", `company prefixes: ${m[1]} is listed with lengths ${table[m[1]]} and ${n}`);
+    table[m[1]] = n;
+  }
+  return table;
+}
+
+/** The configured prefixes first (the company's own master data), then GS1's published list. */
+function companyPrefixTable(config: EpcisNodeDef, userDir: string): gs1.PrefixTable | undefined {
+  const tables: gs1.PrefixTable[] = [];
+  if (config.companyPrefixes && config.companyPrefixes.trim()) tables.push(gs1.prefixTable(parseCompanyPrefixes(config.companyPrefixes)));
+  if (config.prefixFile && config.prefixFile.trim()) {
+    const file = path.resolve(userDir, config.prefixFile.trim());
+    try {
+      tables.push(gs1.loadGcpPrefixFormatList(file));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new InputError("BadOption", `prefix file ${file}: ${e.code === "ENOENT" ? "not found" : e.message}`);
+    }
+  }
+  if (tables.length === 0) return undefined;
+  if (tables.length === 1) return tables[0];
+  return { size: tables.reduce((n, t) => n + t.size, 0), lengthOf: (d) => tables[0].lengthOf(d) ?? tables[1].lengthOf(d) };
+}
+
 /** The node's settings as core options; throws a specific error at deploy for a wrong setting. */
-export function buildOptions(config: EpcisNodeDef): { build: epcis.BuildOptions; doc: epcis.DocumentOptions; market?: string } {
+export function buildOptions(config: EpcisNodeDef, userDir = path.join(os.homedir(), ".node-red")): { build: epcis.BuildOptions; doc: epcis.DocumentOptions; market?: string } {
   const build: epcis.BuildOptions = {};
   const identifiers = config.identifiers || "epc";
   if (identifiers !== "epc" && identifiers !== "digitalLink") throw new InputError("BadOption", `identifiers must be epc or digitalLink, not ${JSON.stringify(identifiers)}`);
@@ -135,7 +172,9 @@ export function buildOptions(config: EpcisNodeDef): { build: epcis.BuildOptions;
     if (!(cpl >= 6 && cpl <= 12)) throw new InputError("BadOption", `GS1 Company Prefix length must be 6 to 12, not ${JSON.stringify(config.companyPrefixLength)}`);
     build.companyPrefixLength = cpl;
   }
-  if (identifiers === "epc" && cpl === undefined) throw new InputError("MissingCompanyPrefixLength", "EPC URIs need the GS1 Company Prefix length (or choose Digital Link URIs)");
+  const table = companyPrefixTable(config, userDir);
+  if (table) build.prefixTable = table;
+  if (identifiers === "epc" && cpl === undefined && !table) throw new InputError("MissingCompanyPrefixLength", "EPC URIs need the GS1 Company Prefix length: a prefix length, company prefixes or a prefix file (or choose Digital Link URIs)");
   if (config.gtin && config.gtin.trim()) build.gtin = config.gtin.trim();
   if (config.digitalLinkDomain && config.digitalLinkDomain.trim()) build.digitalLinkDomain = config.digitalLinkDomain.trim();
   if (config.readPoint && config.readPoint.trim()) build.readPoint = config.readPoint.trim();
@@ -187,17 +226,17 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const source = config.source === "messages" ? "messages" : "audit";
     const pool = config.pool ? (RED.nodes.getNode(config.pool) as PoolConfigNode | null) : null;
+    const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
     let options: ReturnType<typeof buildOptions> | undefined;
     let configError: (Error & { code: string }) | undefined;
     try {
-      options = buildOptions(config);
+      options = buildOptions(config, userDir);
       if (source === "audit" && !pool) throw new InputError("PoolUnavailable", "pss-epcis reads the audit log of a pss-pool: configure one (or take events from messages)");
     } catch (err) {
       configError = asNodeError(err);
       node.error(`pss-epcis: ${configError.code}: ${configError.message}`);
       node.status({ fill: "red", shape: "ring", text: configError.code });
     }
-    const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
     // "{seq}" or "{time}" in the name: a new file on every export (reserved, never overwritten)
     const outPattern = config.outFile && config.outFile.trim() ? config.outFile.trim() : undefined;
     const fixedOutFile = outPattern && !isUniquePattern(outPattern) ? path.resolve(userDir, outPattern) : undefined;

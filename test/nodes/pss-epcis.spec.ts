@@ -383,6 +383,62 @@ describe("pss-epcis node", function () {
     });
   });
 
+  describe("company prefixes per identifier (a contract manufacturer: the brand's GTIN, the CMO's own SSCCs)", function () {
+    const CMO = ["1", "2"].map((i) => gs1.makeSscc("401234567", 0, i)); // a 9-digit company prefix
+    const GCP_XML = `<?xml version="1.0" encoding="UTF-8"?>\n<GCPPrefixFormatList date="2026-01-01T00:00:00">\n  <entry prefix="0614141" gcpLength="7"/>\n  <entry prefix="4012345" gcpLength="9"/>\n</GCPPrefixFormatList>\n`;
+    const load = (more: Record<string, unknown>) =>
+      helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisM" ? { ...n, companyPrefixLength: "", market: "", ...more } : n)));
+    async function exported(): Promise<Array<Record<string, any>>> {
+      helper.getNode("epcisM").receive({ payload: { event: "commissioning", serialNumbers: ["A1"], context: { lot: "L1", expiry: "280101" } } });
+      helper.getNode("epcisM").receive({ payload: { event: "commissioning", serialNumbers: CMO } });
+      const m = await call("epcisM", { event: "packing", serialNumbers: ["A1"], context: { parent: CMO[0] } }, { flush: true });
+      return m.payload.epcisBody.eventList;
+    }
+    afterEach(function () {
+      helper.settings({});
+    });
+
+    it("the Company prefixes setting gives the GTIN and the CMO's SSCC each its own length", async function () {
+      await load({ companyPrefixes: "0614141:7, 401234567:9" });
+      const [units, ssccs, pack] = await exported();
+      assert.deepEqual(units.epcList, [sgtin("A1")]);
+      assert.deepEqual(ssccs.epcList, ["urn:epc:id:sscc:401234567.00000001", "urn:epc:id:sscc:401234567.00000002"]);
+      assert.equal(pack.parentID, "urn:epc:id:sscc:401234567.00000001");
+      assert.deepEqual(pack.childEPCs, [sgtin("A1")]);
+    });
+
+    it("the Prefix file setting reads GS1's gcpprefixformatlist.xml relative to the user directory", async function () {
+      fs.mkdirSync(path.join(tmp.dir, "gs1"));
+      fs.writeFileSync(path.join(tmp.dir, "gs1", "gcpprefixformatlist.xml"), GCP_XML);
+      helper.settings({ userDir: tmp.dir });
+      await load({ prefixFile: "gs1/gcpprefixformatlist.xml" });
+      const [units, ssccs] = await exported();
+      assert.deepEqual(units.epcList, [sgtin("A1")]);
+      assert.deepEqual(ssccs.epcList, ["urn:epc:id:sscc:401234567.00000001", "urn:epc:id:sscc:401234567.00000002"]);
+    });
+
+    for (const [what, more, re] of [
+      ["a table entry that is not prefix:length", { companyPrefixes: "0614141:7, 401234567" }, /"401234567" is not prefix:length/],
+      ["a length no EPC can carry", { companyPrefixes: "0614141:5" }, /6 to 12/],
+      ["a prefix file that does not exist", { prefixFile: "nowhere/gcp.xml" }, /nowhere.*not found/],
+      ["a prefix file that is not GS1's list", { prefixFile: "bad.xml" }, /GCPPrefixFormatList/],
+    ] as const) {
+      it(`${what}: red status and node.error at deploy, BadOption on every message (no crash)`, async function () {
+        fs.writeFileSync(path.join(tmp.dir, "bad.xml"), "<list><entry prefix='1' gcpLength='7'/></list>");
+        helper.settings({ userDir: tmp.dir });
+        await load(more);
+        const n = helper.getNode("epcisM") as any;
+        assert.ok(n.error.calledWithMatch(re), `node.error at deploy: ${n.error.args.map((a: unknown[]) => String(a[0])).join(" | ")}`);
+        assert.ok(n.status.calledWithMatch({ fill: "red", text: "BadOption" }));
+        const caught = nextMessage("caught");
+        n.receive({ payload: { event: "commissioning", serialNumbers: ["A1"] } });
+        const err = (await caught).error;
+        assert.equal(err.code, "BadOption");
+        assert.match(err.message, re);
+      });
+    }
+  });
+
   describe("bad settings and bad input: a specific error", function () {
     it("EPC URIs without the company prefix length: refused at deploy and on every message", async function () {
       await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisA" ? { ...n, companyPrefixLength: "" } : n)));
