@@ -79,6 +79,8 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const store = openPoolStore(db, { actor: "serialflow-cli" });
+  // a commissioning's lot and expiry may sit on its label collection
+  build.labelCollectionProperties = (id) => store.labelCollectionProperties(id);
   try {
     if (!p.flags.has("no-preflight")) {
       const market = one(p, "market");

@@ -108,7 +108,11 @@ export function inputsOfMessage(payload: unknown, now?: string): Input[] {
     const time = rec.time;
     if (time !== undefined && typeof time !== "string") throw new InputError("InvalidArgument", `${where}: time must be an ISO 8601 string`);
     const at = time ?? now;
-    const base = { event, ...(at ? { time: at } : {}), context: { ...((context as Record<string, string>) ?? {}) } };
+    // the label collection's properties (lot, expiry, ...) as a label event node's result carries them
+    const lc = isPlainObject(p.labelCollection) ? p.labelCollection : undefined;
+    const props = lc && isPlainObject(lc.labelCollectionProperties) ? lc.labelCollectionProperties : lc && isPlainObject(lc.properties) ? lc.properties : undefined;
+    const labelProperties = props ? (Object.fromEntries(Object.entries(props).filter(([, v]) => typeof v === "string")) as Record<string, string>) : undefined;
+    const base = { event, ...(at ? { time: at } : {}), context: { ...((context as Record<string, string>) ?? {}) }, ...(labelProperties ? { labelProperties } : {}) };
     if (Array.isArray(p.aggregationElement)) {
       return (p.aggregationElement as Array<{ parent?: unknown; children?: unknown }>).map((el, i) => {
         if (!isPlainObject(el) || typeof el.parent !== "string" || !Array.isArray(el.children)) throw new InputError("InvalidArgument", `${where}.aggregationElement[${i}] must be {parent, children}`);
@@ -302,9 +306,15 @@ export default function (RED: NodeAPI): void {
         if (q.fromSeq !== undefined && q.fromSeq > 1) yield* read({ toSeq: q.fromSeq - 1 });
         else if (q.fromTime !== undefined) for (const r of read({ toTime: q.fromTime })) if (r.time < (q.fromTime as string)) yield r;
       };
-      const preflight: epcis.PreflightOptions = { priorEvents: epcis.fromAuditRecords(perParent(before()), o.build) };
+      // a commissioning's lot and expiry may sit on its label collection: looked up once per collection and export
+      const lcProps = new Map<string, Record<string, string> | undefined>();
+      const lookup = pool.labelCollectionProperties?.bind(pool);
+      const build: epcis.BuildOptions = lookup
+        ? { ...o.build, labelCollectionProperties: (id) => (lcProps.has(id) ? lcProps.get(id) : (lcProps.set(id, lookup(id)), lcProps.get(id))) }
+        : o.build;
+      const preflight: epcis.PreflightOptions = { priorEvents: epcis.fromAuditRecords(perParent(before()), build) };
       if (o.market) preflight.market = o.market;
-      const r = await emit(epcis.fromAuditRecords(perParent(track()), o.build), preflight, o);
+      const r = await emit(epcis.fromAuditRecords(perParent(track()), build), preflight, o);
       if (sinceLast) ctx.set(CURSOR_KEY, lastSeq);
       if (r.count === 0 && !config.emitEmpty) {
         dropEmpty(r.payload);

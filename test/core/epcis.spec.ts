@@ -296,3 +296,41 @@ describe("epcis: GS1 Company Prefix length per identifier (a contract manufactur
     bad({ "401234567": 3 }); // in the table, but no EPC can carry a 3-digit prefix
   });
 });
+
+describe("epcis: lot and expiry from the label collection's properties", function () {
+  const t = "2026-01-05T08:00:00Z";
+  it("an audit export finds them by the record's label collection (keys by AI, any case), as stored by the pool", function () {
+    const tmp = tmpDir("serialflow-epcis-lc-");
+    const store = openPoolStore(path.join(tmp.dir, "pool.db"), { actor: "line-1" });
+    try {
+      store.createPool({ poolId: "units", sidClass: "US-DSCSA", selectionCriteria: { level: "unit" }, isDefault: true });
+      store.provision("units", ["C1", "C2", "D1"]);
+      store.pushTo("Encoded", { snCollection: { id: "o-1", serialNumbers: ["C1", "C2", "D1"] } });
+      // the label node puts the batch's lot/expiry on the label collection, not in the event context
+      store.applyEvent("commissioning", { serialNumbers: ["C1", "C2"], labelCollection: { id: "LC-1", properties: { "(10)": "LOT7", EXPIRY: "280131" } } });
+      store.applyEvent("commissioning", { serialNumbers: ["D1"], labelCollection: { id: "LC-2", properties: { Batch: "B-9", "17": "280200" } } });
+      assert.deepEqual(store.labelCollectionProperties("LC-1"), { "(10)": "LOT7", EXPIRY: "280131" });
+      assert.equal(store.labelCollectionProperties("LC-none"), undefined);
+      const o = { ...OPTIONS, labelCollectionProperties: (id: string) => store.labelCollectionProperties(id) };
+      const [c, d] = [...epcis.fromAuditRecords(store.auditRecords(), o)];
+      assert.deepEqual(c.ilmd, { "cbvmda:lotNumber": "LOT7", "cbvmda:itemExpirationDate": "2028-01-31" });
+      assert.deepEqual(d.ilmd, { "cbvmda:lotNumber": "B-9", "cbvmda:itemExpirationDate": "2028-02-29" });
+      assert.deepEqual(epcis.preflight([c, d], { market: "US" }), []);
+    } finally {
+      store.close();
+      tmp.cleanup();
+    }
+  });
+  it("an event message's label properties count; names in any case; the event context wins", function () {
+    const ilmd = (input: Partial<epcis.PssEventInput>) => (epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time: t, ...input }, MSG_OPTIONS) as epcis.EpcisEvent).ilmd;
+    assert.deepEqual(ilmd({ labelProperties: { LOT: "L1", Expiry: "271200" } }), { "cbvmda:lotNumber": "L1", "cbvmda:itemExpirationDate": "2027-12-31" });
+    assert.deepEqual(ilmd({ labelProperties: { "(17)": "270615", batch: "L2" } }), { "cbvmda:lotNumber": "L2", "cbvmda:itemExpirationDate": "2027-06-15" });
+    assert.deepEqual(ilmd({ context: { Lot: "CTX" }, labelProperties: { lot: "LC", "10": "LC2", "17": "270615" } }), { "cbvmda:lotNumber": "CTX", "cbvmda:itemExpirationDate": "2027-06-15" });
+    assert.equal(ilmd({ labelProperties: { colour: "red" } }), undefined);
+    // a bad expiry found there is as specific an error as one in the context
+    assert.throws(() => ilmd({ labelProperties: { "17": "271331" } }), (err: epcis.EpcisError) => err.code === "BadExpiry");
+    // only commissioning carries ILMD
+    const ship = epcis.toEpcisEvent({ event: "shipping", serialNumbers: ["A1"], time: t, labelProperties: { lot: "L1" } }, MSG_OPTIONS) as epcis.EpcisEvent;
+    assert.equal(ship.ilmd, undefined);
+  });
+});

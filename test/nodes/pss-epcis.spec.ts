@@ -383,6 +383,26 @@ describe("pss-epcis node", function () {
     });
   });
 
+  describe("lot and expiry set on the commissioning node (the label collection's properties, not the event context)", function () {
+    beforeEach(async function () {
+      const f = flow(prepare(tmp.dir)).map((n: any) => (n.id === "comU" ? { ...n, context: "", lot: "LOT42", lotType: "str", expiry: "271200", expiryType: "str" } : n));
+      await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, f);
+      await runLine();
+    });
+    const ILMD = { "cbvmda:lotNumber": "LOT42", "cbvmda:itemExpirationDate": "2027-12-31" };
+    it("reach the ILMD of an audit-log export, and the US pre-flight passes", async function () {
+      const doc = (await call("epcisA", "go")).payload as Doc;
+      checkDscsa(doc.epcisBody.eventList);
+      assert.deepEqual(doc.epcisBody.eventList[0].ilmd, ILMD);
+    });
+    it("reach the ILMD of a messages-mode export", async function () {
+      await statusOf("epcisM", /^6 gathered/, true);
+      const doc = (await call("epcisM", undefined, { flush: true })).payload as Doc;
+      checkDscsa(doc.epcisBody.eventList);
+      assert.deepEqual(doc.epcisBody.eventList[0].ilmd, ILMD);
+    });
+  });
+
   describe("company prefixes per identifier (a contract manufacturer: the brand's GTIN, the CMO's own SSCCs)", function () {
     const CMO = ["1", "2"].map((i) => gs1.makeSscc("401234567", 0, i)); // a 9-digit company prefix
     const GCP_XML = `<?xml version="1.0" encoding="UTF-8"?>\n<GCPPrefixFormatList date="2026-01-01T00:00:00">\n  <entry prefix="0614141" gcpLength="7"/>\n  <entry prefix="4012345" gcpLength="9"/>\n</GCPPrefixFormatList>\n`;

@@ -46,6 +46,10 @@ export interface PssEventInput {
   context?: Record<string, string>;
   poolId?: string;
   seq?: number;
+  /** the label collection the event brought (an audit record's labelCollectionId): its properties are looked up */
+  labelCollectionId?: string;
+  /** the label collection's properties as the event carried them (lot, expiry, ...) */
+  labelProperties?: Record<string, string>;
 }
 
 export interface BuildOptions extends IdentifierOptions, HashOptions {
@@ -59,6 +63,8 @@ export interface BuildOptions extends IdentifierOptions, HashOptions {
   timeZoneOffset?: string;
   /** "hash" (CBV 2.0 event hash, the default) or "none" */
   eventId?: "hash" | "none";
+  /** the stored properties of a label collection, by id (e.g. store.labelCollectionProperties): lot/expiry of audit records */
+  labelCollectionProperties?: (labelCollectionId: string) => Record<string, string> | undefined;
 }
 
 const TZ = /^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)$/;
@@ -94,6 +100,34 @@ function isoTime(t: string | Date | undefined): string {
     throw new EpcisError("BadTime", `event time ${JSON.stringify(t)} is not an ISO 8601 date-time with a time zone`);
   }
   return t;
+}
+
+// lot and expiry as keys by AI or by name, any case: "10", "(10)", "lot", "batch" / "17", "(17)", "expiry"
+const LOT_KEYS = ["10", "(10)", "lot", "batch"];
+const EXPIRY_KEYS = ["17", "(17)", "expiry"];
+
+function pick(dict: Record<string, string> | undefined, keys: string[]): string | undefined {
+  if (!dict) return undefined;
+  for (const k of keys) if (typeof dict[k] === "string" && dict[k] !== "") return dict[k];
+  for (const [k, v] of Object.entries(dict)) if (typeof v === "string" && v !== "" && keys.includes(k.trim().toLowerCase())) return v;
+  return undefined;
+}
+
+/**
+ * The lot and expiry of a commissioning: the event context first, then the label collection's properties as the
+ * event carried them, then as stored under its id. Keys by AI ("10", "(10)", "17", "(17)") or name (lot, batch,
+ * expiry), any case.
+ */
+export function lotAndExpiry(input: PssEventInput, options: BuildOptions = {}): { lot?: string; expiry?: string } {
+  const sources: Array<Record<string, string> | undefined> = [input.context, input.labelProperties];
+  if (input.labelCollectionId && options.labelCollectionProperties) sources.push(options.labelCollectionProperties(input.labelCollectionId));
+  let lot: string | undefined;
+  let expiry: string | undefined;
+  for (const s of sources) {
+    lot ??= pick(s, LOT_KEYS);
+    expiry ??= pick(s, EXPIRY_KEYS);
+  }
+  return { ...(lot !== undefined ? { lot } : {}), ...(expiry !== undefined ? { expiry } : {}) };
 }
 
 /** One PSS event -> its EPCIS event, or null when it stays internal (or is a store bookkeeping action). */
@@ -145,10 +179,13 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
   if (ctx.bizTransaction) ev.bizTransactionList = [{ type: ctx.bizTransactionType ?? "po", bizTransaction: ctx.bizTransaction }];
   if (ctx.source) ev.sourceList = [{ type: "owning_party", source: partyUri(ctx.source, options, "source") }];
   if (ctx.destination) ev.destinationList = [{ type: "owning_party", destination: partyUri(ctx.destination, options, "destination") }];
-  if (event === "commissioning" && (ctx.lot !== undefined || ctx.expiry !== undefined)) {
-    ev.ilmd = {};
-    if (ctx.lot !== undefined) ev.ilmd["cbvmda:lotNumber"] = ctx.lot;
-    if (ctx.expiry !== undefined) ev.ilmd["cbvmda:itemExpirationDate"] = expiryToDate(ctx.expiry);
+  if (event === "commissioning") {
+    const { lot, expiry } = lotAndExpiry(input, options);
+    if (lot !== undefined || expiry !== undefined) {
+      ev.ilmd = {};
+      if (lot !== undefined) ev.ilmd["cbvmda:lotNumber"] = lot;
+      if (expiry !== undefined) ev.ilmd["cbvmda:itemExpirationDate"] = expiryToDate(expiry);
+    }
   }
   // the hash ignores eventID (CBV 2.0), so it is computed on the finished event
   if (ev.eventID !== undefined) ev.eventID = eventHashId(ev, options);
