@@ -30,6 +30,8 @@ export interface EpcisNodeDef extends NodeDef {
   digitalLinkDomain?: string;
   readPoint?: string;
   bizLocation?: string;
+  /** eventTimeZoneOffset: an IANA zone ("Europe/Berlin", DST-aware per event) or a fixed "+hh:mm"; "" = +00:00 */
+  timeZone?: string;
   /** pool and label-phase events too (provisioning ... label_scrapping); default false */
   includeInternal?: boolean;
   format?: "jsonld" | "xml12";
@@ -185,6 +187,11 @@ export function buildOptions(config: EpcisNodeDef, userDir = path.join(os.homedi
   if (config.bizLocation && config.bizLocation.trim()) build.bizLocation = config.bizLocation.trim();
   // a wrong GLN is found now, not on the first export
   for (const [k, v] of [["readPoint", build.readPoint], ["bizLocation", build.bizLocation]] as const) if (v !== undefined) epcis.locationUri(v, build, k);
+  if (config.timeZone && config.timeZone.trim()) {
+    build.timeZoneOffset = config.timeZone.trim();
+    // a zone this Node.js does not know is found now, not on the first export
+    epcis.timeZoneOffsetAt(build.timeZoneOffset, new Date());
+  }
   build.includeInternal = config.includeInternal === true;
   const doc: epcis.DocumentOptions = {};
   const format = config.format || "jsonld";

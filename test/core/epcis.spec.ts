@@ -334,3 +334,32 @@ describe("epcis: lot and expiry from the label collection's properties", functio
     assert.equal(ship.ilmd, undefined);
   });
 });
+
+describe("epcis: event time zone offset from the configured zone", function () {
+  const at = (time: string, tz: string) => (epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time }, { ...MSG_OPTIONS, timeZoneOffset: tz }) as epcis.EpcisEvent);
+  it("an IANA zone gives each event the offset of its own time: winter, summer, the hour of the switch", function () {
+    assert.equal(at("2026-01-05T08:00:00Z", "Europe/Berlin").eventTimeZoneOffset, "+01:00");
+    assert.equal(at("2026-07-05T08:00:00Z", "Europe/Berlin").eventTimeZoneOffset, "+02:00");
+    // 2026-03-29 01:00 UTC: clocks in Berlin go from 02:00 to 03:00
+    assert.equal(at("2026-03-29T00:59:59Z", "Europe/Berlin").eventTimeZoneOffset, "+01:00");
+    assert.equal(at("2026-03-29T01:00:00Z", "Europe/Berlin").eventTimeZoneOffset, "+02:00");
+    assert.equal(at("2026-07-05T08:00:00Z", "America/New_York").eventTimeZoneOffset, "-04:00");
+    assert.equal(at("2026-01-05T08:00:00Z", "America/New_York").eventTimeZoneOffset, "-05:00");
+    assert.equal(at("2026-01-05T08:00:00Z", "Asia/Kolkata").eventTimeZoneOffset, "+05:30");
+    assert.equal(at("2026-01-05T08:00:00Z", "UTC").eventTimeZoneOffset, "+00:00");
+    // an event time written with an offset is read as the instant it names
+    assert.equal(at("2026-03-29T03:30:00+02:00", "Europe/Berlin").eventTimeZoneOffset, "+02:00");
+    assert.equal(epcis.timeZoneOffsetAt("Europe/Berlin", new Date("2026-12-24T18:00:00Z")), "+01:00");
+  });
+  it("a fixed ±hh:mm stays as given; the event hash follows the offset", function () {
+    assert.equal(at("2026-07-05T08:00:00Z", "+05:45").eventTimeZoneOffset, "+05:45");
+    assert.equal(at("2026-07-05T08:00:00Z", "-03:00").eventTimeZoneOffset, "-03:00");
+    assert.equal(at("2026-07-05T08:00:00Z", "Europe/Berlin").eventID, at("2026-07-05T08:00:00Z", "+02:00").eventID);
+    assert.notEqual(at("2026-07-05T08:00:00Z", "Europe/Berlin").eventID, at("2026-07-05T08:00:00Z", "+01:00").eventID);
+  });
+  it("a zone that is neither is BadOption, naming it", function () {
+    for (const tz of ["Mars/Olympus_Mons", "+15:00", "+1:00", "0100", "", "CEST+1"]) {
+      assert.throws(() => at("2026-01-05T08:00:00Z", tz), (err: epcis.EpcisError) => err.code === "BadOption" && err.message.includes(JSON.stringify(tz)), tz);
+    }
+  });
+});

@@ -459,6 +459,29 @@ describe("pss-epcis node", function () {
     }
   });
 
+  describe("time zone", function () {
+    const load = (timeZone: string) =>
+      helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisM" ? { ...n, market: "", timeZone } : n)));
+    const offsetAt = async (time: string, sn: string) => {
+      const m = await call("epcisM", { event: "commissioning", serialNumbers: [sn], time }, { flush: true });
+      return m.payload.epcisBody.eventList[0].eventTimeZoneOffset as string;
+    };
+    it("an IANA zone gives each event the offset of its own time (winter, summer)", async function () {
+      await load("Europe/Berlin");
+      assert.equal(await offsetAt("2026-01-05T08:00:00Z", "A1"), "+01:00");
+      assert.equal(await offsetAt("2026-07-05T08:00:00Z", "A2"), "+02:00");
+    });
+    it("a zone that is neither an IANA zone nor ±hh:mm: red status and node.error at deploy, BadOption on every message", async function () {
+      await load("Europe/Atlantis");
+      const n = helper.getNode("epcisM") as any;
+      assert.ok(n.error.calledWithMatch(/BadOption.*Europe\/Atlantis/));
+      assert.ok(n.status.calledWithMatch({ fill: "red", text: "BadOption" }));
+      const caught = nextMessage("caught");
+      n.receive({ payload: { event: "commissioning", serialNumbers: ["A1"] } });
+      assert.equal((await caught).error.code, "BadOption");
+    });
+  });
+
   describe("bad settings and bad input: a specific error", function () {
     it("EPC URIs without the company prefix length: refused at deploy and on every message", async function () {
       await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisA" ? { ...n, companyPrefixLength: "" } : n)));

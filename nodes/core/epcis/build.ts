@@ -59,7 +59,10 @@ export interface BuildOptions extends IdentifierOptions, HashOptions {
   readPoint?: LocationSpec;
   /** bizLocation, same forms; context.bizLocation overrides */
   bizLocation?: LocationSpec;
-  /** eventTimeZoneOffset, "+hh:mm"; default "+00:00" (event times stay in UTC) */
+  /**
+   * eventTimeZoneOffset: a fixed "+hh:mm", or an IANA time zone ("Europe/Berlin") whose offset is taken at each
+   * event's own time (so summer and winter time each get theirs); default "+00:00". Event times themselves stay as given.
+   */
   timeZoneOffset?: string;
   /** "hash" (CBV 2.0 event hash, the default) or "none" */
   eventId?: "hash" | "none";
@@ -88,6 +91,40 @@ export function expiryToDate(expiry: string, now = new Date()): string {
   if (dd === 0) dd = last;
   if (dd > last) throw new EpcisError("BadExpiry", `expiry ${expiry}: day ${m[3]} does not exist in ${year}-${m[2]}`);
   return `${year}-${m[2]}-${String(dd).padStart(2, "0")}`;
+}
+
+// one formatter per zone: building it is the costly part
+const ZONES = new Map<string, Intl.DateTimeFormat>();
+
+function zoneFormat(zone: string): Intl.DateTimeFormat {
+  let f = ZONES.get(zone);
+  if (!f) {
+    // an offset-like string that is not a valid ±hh:mm is refused here, not left to Intl's own reading
+    if (/^[+-]|^\d/.test(zone)) throw new EpcisError("BadOption", `timeZoneOffset ${JSON.stringify(zone)} is neither ±hh:mm within ±14:00 nor an IANA time zone such as Europe/Berlin`);
+    try {
+      f = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
+    } catch {
+      throw new EpcisError("BadOption", `timeZoneOffset ${JSON.stringify(zone)} is neither ±hh:mm within ±14:00 nor an IANA time zone known here (e.g. Europe/Berlin, America/New_York)`);
+    }
+    if (ZONES.size < 100) ZONES.set(zone, f);
+  }
+  return f;
+}
+
+/**
+ * The eventTimeZoneOffset for a moment: a fixed "±hh:mm" as given, or the offset an IANA zone has at that moment
+ * (DST-aware). Throws BadOption for anything else.
+ */
+export function timeZoneOffsetAt(zone: string, at: Date | string): string {
+  if (typeof zone !== "string" || zone.trim() === "") throw new EpcisError("BadOption", `timeZoneOffset must be ±hh:mm or an IANA time zone, not ${JSON.stringify(zone)}`);
+  if (TZ.test(zone)) return zone;
+  const f = zoneFormat(zone.trim());
+  const d = typeof at === "string" ? new Date(Date.parse(at)) : at;
+  const name = f.formatToParts(d).find((p) => p.type === "timeZoneName")?.value ?? "";
+  if (name === "GMT" || name === "UTC") return "+00:00";
+  const m = /^(?:GMT|UTC)([+-])(\d{1,2})(?::?(\d{2}))?$/.exec(name);
+  if (!m) throw new EpcisError("BadOption", `time zone ${zone}: its offset at ${d.toISOString()} reads ${JSON.stringify(name)}, not GMT±hh:mm`);
+  return `${m[1]}${m[2].padStart(2, "0")}:${m[3] ?? "00"}`;
 }
 
 function isoTime(t: string | Date | undefined): string {
@@ -146,11 +183,11 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
   if (map.internal && !options.includeInternal) return null;
   if (!Array.isArray(input.serialNumbers)) throw new EpcisError("BadInput", `${event}: serialNumbers must be an array`);
   const ctx = input.context ?? {};
-  const tz = options.timeZoneOffset ?? "+00:00";
-  if (!TZ.test(tz)) throw new EpcisError("BadOption", `timeZoneOffset ${JSON.stringify(tz)} is not ±hh:mm within ±14:00`);
+  const eventTime = isoTime(input.time);
+  const tz = timeZoneOffsetAt(options.timeZoneOffset ?? "+00:00", eventTime);
   const id = (sn: string) => identifierOf(sn, ctx, input.poolId, options);
   // built in document order in one literal: no deletes, so the object keeps a fast shape
-  const ev: EpcisEvent = { type: map.type, eventTime: isoTime(input.time), eventTimeZoneOffset: tz, action: map.action };
+  const ev: EpcisEvent = { type: map.type, eventTime, eventTimeZoneOffset: tz, action: map.action };
   if ((options.eventId ?? "hash") === "hash") ev.eventID = "";
   let declaredCount: number | undefined;
   if (map.type === "AggregationEvent") {
