@@ -135,18 +135,13 @@ function intOrUndefined(v: unknown): number | undefined {
   return Number.isInteger(n) ? n : NaN;
 }
 
-/** "0614141:7, 401234567:9" (also "=" and ";" or new lines) -> { prefix: length }; a wrong entry is BadOption, named. */
+/** "0614141:7, 401234567:9" -> { prefix: length }; a wrong entry is BadOption, named. */
 export function parseCompanyPrefixes(text: string): Record<string, number> {
-  const table: Record<string, number> = {};
-  for (const item of text.split(/[,;\n]+/).map((t) => t.trim()).filter(Boolean)) {
-    const m = /^([0-9]{4,12})\s*[:=]\s*([0-9]{1,2})$/.exec(item);
-    if (!m) throw new InputError("BadOption", `company prefixes: ${JSON.stringify(item)} is not prefix:length (e.g. 0614141:7)`);
-    const n = Number(m[2]);
-    if (n < 6 || n > 12) throw new InputError("BadOption", `company prefixes: ${item}: a GS1 Company Prefix length is 6 to 12`);
-    if (table[m[1]] !== undefined && table[m[1]] !== n) throw new InputError("BadOption", `company prefixes: ${m[1]} is listed with lengths ${table[m[1]]} and ${n}`);
-    table[m[1]] = n;
+  try {
+    return gs1.parseCompanyPrefixList(text);
+  } catch (err) {
+    throw new InputError("BadOption", (err as Error).message);
   }
-  return table;
 }
 
 /** The configured prefixes first (the company's own master data), then GS1's published list. */

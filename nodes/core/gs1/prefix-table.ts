@@ -52,6 +52,21 @@ export function prefixTable(input: PrefixTableInput): PrefixTable {
   return new LongestPrefixTable(Object.entries(input).map(([prefix, length]) => ({ prefix, length })), "prefix table");
 }
 
+/** "0614141:7, 401234567:9" (also "=", ";" or new lines between entries) -> { prefix: length }; a wrong entry is BadCompanyPrefix, named. */
+export function parseCompanyPrefixList(text: string): Record<string, number> {
+  if (typeof text !== "string") throw new GS1Error({ code: "BadInput", message: "company prefixes: expected text such as 0614141:7, 401234567:9" });
+  const table: Record<string, number> = {};
+  for (const item of text.split(/[,;\n]+/).map((t) => t.trim()).filter(Boolean)) {
+    const m = /^([0-9]{4,12})\s*[:=]\s*([0-9]{1,2})$/.exec(item);
+    if (!m) throw new GS1Error({ code: "BadCompanyPrefix", message: `company prefixes: ${JSON.stringify(item)} is not prefix:length (e.g. 0614141:7)` });
+    const n = Number(m[2]);
+    if (n < 6 || n > 12) throw new GS1Error({ code: "BadCompanyPrefix", message: `company prefixes: ${item}: a GS1 Company Prefix length is 6 to 12` });
+    if (table[m[1]] !== undefined && table[m[1]] !== n) throw new GS1Error({ code: "BadCompanyPrefix", message: `company prefixes: ${m[1]} is listed with lengths ${table[m[1]]} and ${n}` });
+    table[m[1]] = n;
+  }
+  return table;
+}
+
 const ATTR = /([A-Za-z_:][-\w:.]*)\s*=\s*("([^"]*)"|'([^']*)')/g;
 
 /** Read GS1's gcpprefixformatlist.xml (its <entry prefix="..." gcpLength="..."/> elements). */
