@@ -5,10 +5,12 @@ import * as path from "path";
 import { parseArgs, required, UsageError, type ParsedArgs } from "../args";
 import { openPoolStore, type AuditRecord } from "../../nodes/core/store";
 import * as epcis from "../../nodes/core/epcis";
+import * as gs1 from "../../nodes/core/gs1";
 
 const USAGE = [
   "serialflow epcis export --db FILE --out FILE [--from T] [--to T]",
-  "    [--company-prefix-length N] [--gtin GTIN | --gtin POOL=GTIN ...] [--identifiers epc|digitalLink]",
+  "    [--company-prefix-length N] [--company-prefixes 'PREFIX:LEN, ...'] [--prefix-file gcpprefixformatlist.xml]",
+  "    [--time-zone-offset +hh:mm|IANA-ZONE] [--gtin GTIN | --gtin POOL=GTIN ...] [--identifiers epc|digitalLink]",
   "    [--read-point GLN[.EXT]] [--biz-location GLN[.EXT]] [--market CODE] [--format jsonld|xml12]",
   "    [--include-internal] [--no-preflight] [--sender ID] [--receiver ID]",
 ].join("\n");
@@ -35,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
   const doc: epcis.DocumentOptions = {};
   try {
     p = parseArgs(argv, {
-      values: ["db", "out", "from", "to", "company-prefix-length", "gtin", "identifiers", "read-point", "biz-location", "market", "format", "sender", "receiver", "time-zone-offset"],
+      values: ["db", "out", "from", "to", "company-prefix-length", "gtin", "identifiers", "read-point", "biz-location", "market", "format", "sender", "receiver", "time-zone-offset", "company-prefixes", "prefix-file"],
       flags: ["include-internal", "no-preflight"],
     });
     db = path.resolve(required(p, "db"));
@@ -55,13 +57,31 @@ export async function run(argv: string[]): Promise<number> {
     const idf = one(p, "identifiers");
     if (idf !== undefined && idf !== "epc" && idf !== "digitalLink") throw new UsageError(`--identifiers is epc or digitalLink, got ${idf}`);
     if (idf) build.identifiers = idf;
-    if (build.identifiers !== "digitalLink" && build.companyPrefixLength === undefined) throw new UsageError("EPC URIs need --company-prefix-length (or use --identifiers digitalLink)");
+    // per identifier: the listed prefixes first, then GS1's published list, then --company-prefix-length
+    const tables: gs1.PrefixTable[] = [];
+    const cps = one(p, "company-prefixes");
+    try {
+      if (cps !== undefined) tables.push(gs1.prefixTable(gs1.parseCompanyPrefixList(cps)));
+      const pf = one(p, "prefix-file");
+      if (pf !== undefined) tables.push(gs1.loadGcpPrefixFormatList(path.resolve(pf)));
+    } catch (err) {
+      throw new UsageError(`--company-prefixes / --prefix-file: ${(err as Error).message}`);
+    }
+    if (tables.length) build.prefixTable = { size: tables.reduce((n, t) => n + t.size, 0), lengthOf: (d) => tables.reduce<number | undefined>((n, t) => n ?? t.lengthOf(d), undefined) };
+    if (build.identifiers !== "digitalLink" && build.companyPrefixLength === undefined && !build.prefixTable) throw new UsageError("EPC URIs need --company-prefix-length, --company-prefixes or --prefix-file (or use --identifiers digitalLink)");
     const rp = one(p, "read-point");
     if (rp) build.readPoint = rp;
     const bl = one(p, "biz-location");
     if (bl) build.bizLocation = bl;
     const tz = one(p, "time-zone-offset");
-    if (tz) build.timeZoneOffset = tz;
+    if (tz) {
+      build.timeZoneOffset = tz;
+      try {
+        epcis.timeZoneOffsetAt(tz, new Date());
+      } catch (err) {
+        throw new UsageError(`--time-zone-offset: ${(err as Error).message}`);
+      }
+    }
     build.includeInternal = p.flags.has("include-internal");
     const fmt = one(p, "format");
     if (fmt !== undefined && fmt !== "jsonld" && fmt !== "xml12") throw new UsageError(`--format is jsonld or xml12, got ${fmt}`);
@@ -79,6 +99,8 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const store = openPoolStore(db, { actor: "serialflow-cli" });
+  // a commissioning's lot and expiry may sit on its label collection
+  build.labelCollectionProperties = (id) => store.labelCollectionProperties(id);
   try {
     if (!p.flags.has("no-preflight")) {
       const market = one(p, "market");

@@ -12,6 +12,7 @@ import { InputError, asNodeError } from "../common/errors";
 import { onInput } from "../common/pipeline";
 import type { PoolConfigNode } from "../pss-pool/pss-pool";
 import * as epcis from "../core/epcis";
+import * as gs1 from "../core/gs1";
 import type { AuditQuery } from "../core/store";
 
 export interface EpcisNodeDef extends NodeDef {
@@ -20,11 +21,17 @@ export interface EpcisNodeDef extends NodeDef {
   source?: "audit" | "messages";
   identifiers?: "epc" | "digitalLink";
   companyPrefixLength?: number | string;
+  /** company prefixes and their lengths, "0614141:7, 401234567:9": each identifier takes its own (this wins over the file) */
+  companyPrefixes?: string;
+  /** GS1's gcpprefixformatlist.xml, relative to the Node-RED user directory */
+  prefixFile?: string;
   /** GTIN of serial numbers stored without it */
   gtin?: string;
   digitalLinkDomain?: string;
   readPoint?: string;
   bizLocation?: string;
+  /** eventTimeZoneOffset: an IANA zone ("Europe/Berlin", DST-aware per event) or a fixed "+hh:mm"; "" = +00:00 */
+  timeZone?: string;
   /** pool and label-phase events too (provisioning ... label_scrapping); default false */
   includeInternal?: boolean;
   format?: "jsonld" | "xml12";
@@ -103,7 +110,11 @@ export function inputsOfMessage(payload: unknown, now?: string): Input[] {
     const time = rec.time;
     if (time !== undefined && typeof time !== "string") throw new InputError("InvalidArgument", `${where}: time must be an ISO 8601 string`);
     const at = time ?? now;
-    const base = { event, ...(at ? { time: at } : {}), context: { ...((context as Record<string, string>) ?? {}) } };
+    // the label collection's properties (lot, expiry, ...) as a label event node's result carries them
+    const lc = isPlainObject(p.labelCollection) ? p.labelCollection : undefined;
+    const props = lc && isPlainObject(lc.labelCollectionProperties) ? lc.labelCollectionProperties : lc && isPlainObject(lc.properties) ? lc.properties : undefined;
+    const labelProperties = props ? (Object.fromEntries(Object.entries(props).filter(([, v]) => typeof v === "string")) as Record<string, string>) : undefined;
+    const base = { event, ...(at ? { time: at } : {}), context: { ...((context as Record<string, string>) ?? {}) }, ...(labelProperties ? { labelProperties } : {}) };
     if (Array.isArray(p.aggregationElement)) {
       return (p.aggregationElement as Array<{ parent?: unknown; children?: unknown }>).map((el, i) => {
         if (!isPlainObject(el) || typeof el.parent !== "string" || !Array.isArray(el.children)) throw new InputError("InvalidArgument", `${where}.aggregationElement[${i}] must be {parent, children}`);
@@ -124,8 +135,35 @@ function intOrUndefined(v: unknown): number | undefined {
   return Number.isInteger(n) ? n : NaN;
 }
 
+/** "0614141:7, 401234567:9" -> { prefix: length }; a wrong entry is BadOption, named. */
+export function parseCompanyPrefixes(text: string): Record<string, number> {
+  try {
+    return gs1.parseCompanyPrefixList(text);
+  } catch (err) {
+    throw new InputError("BadOption", (err as Error).message);
+  }
+}
+
+/** The configured prefixes first (the company's own master data), then GS1's published list. */
+function companyPrefixTable(config: EpcisNodeDef, userDir: string): gs1.PrefixTable | undefined {
+  const tables: gs1.PrefixTable[] = [];
+  if (config.companyPrefixes && config.companyPrefixes.trim()) tables.push(gs1.prefixTable(parseCompanyPrefixes(config.companyPrefixes)));
+  if (config.prefixFile && config.prefixFile.trim()) {
+    const file = path.resolve(userDir, config.prefixFile.trim());
+    try {
+      tables.push(gs1.loadGcpPrefixFormatList(file));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new InputError("BadOption", `prefix file ${file}: ${e.code === "ENOENT" ? "not found" : e.message}`);
+    }
+  }
+  if (tables.length === 0) return undefined;
+  if (tables.length === 1) return tables[0];
+  return { size: tables.reduce((n, t) => n + t.size, 0), lengthOf: (d) => tables[0].lengthOf(d) ?? tables[1].lengthOf(d) };
+}
+
 /** The node's settings as core options; throws a specific error at deploy for a wrong setting. */
-export function buildOptions(config: EpcisNodeDef): { build: epcis.BuildOptions; doc: epcis.DocumentOptions; market?: string } {
+export function buildOptions(config: EpcisNodeDef, userDir = path.join(os.homedir(), ".node-red")): { build: epcis.BuildOptions; doc: epcis.DocumentOptions; market?: string } {
   const build: epcis.BuildOptions = {};
   const identifiers = config.identifiers || "epc";
   if (identifiers !== "epc" && identifiers !== "digitalLink") throw new InputError("BadOption", `identifiers must be epc or digitalLink, not ${JSON.stringify(identifiers)}`);
@@ -135,13 +173,20 @@ export function buildOptions(config: EpcisNodeDef): { build: epcis.BuildOptions;
     if (!(cpl >= 6 && cpl <= 12)) throw new InputError("BadOption", `GS1 Company Prefix length must be 6 to 12, not ${JSON.stringify(config.companyPrefixLength)}`);
     build.companyPrefixLength = cpl;
   }
-  if (identifiers === "epc" && cpl === undefined) throw new InputError("MissingCompanyPrefixLength", "EPC URIs need the GS1 Company Prefix length (or choose Digital Link URIs)");
+  const table = companyPrefixTable(config, userDir);
+  if (table) build.prefixTable = table;
+  if (identifiers === "epc" && cpl === undefined && !table) throw new InputError("MissingCompanyPrefixLength", "EPC URIs need the GS1 Company Prefix length: a prefix length, company prefixes or a prefix file (or choose Digital Link URIs)");
   if (config.gtin && config.gtin.trim()) build.gtin = config.gtin.trim();
   if (config.digitalLinkDomain && config.digitalLinkDomain.trim()) build.digitalLinkDomain = config.digitalLinkDomain.trim();
   if (config.readPoint && config.readPoint.trim()) build.readPoint = config.readPoint.trim();
   if (config.bizLocation && config.bizLocation.trim()) build.bizLocation = config.bizLocation.trim();
   // a wrong GLN is found now, not on the first export
   for (const [k, v] of [["readPoint", build.readPoint], ["bizLocation", build.bizLocation]] as const) if (v !== undefined) epcis.locationUri(v, build, k);
+  if (config.timeZone && config.timeZone.trim()) {
+    build.timeZoneOffset = config.timeZone.trim();
+    // a zone this Node.js does not know is found now, not on the first export
+    epcis.timeZoneOffsetAt(build.timeZoneOffset, new Date());
+  }
   build.includeInternal = config.includeInternal === true;
   const doc: epcis.DocumentOptions = {};
   const format = config.format || "jsonld";
@@ -187,17 +232,17 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const source = config.source === "messages" ? "messages" : "audit";
     const pool = config.pool ? (RED.nodes.getNode(config.pool) as PoolConfigNode | null) : null;
+    const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
     let options: ReturnType<typeof buildOptions> | undefined;
     let configError: (Error & { code: string }) | undefined;
     try {
-      options = buildOptions(config);
+      options = buildOptions(config, userDir);
       if (source === "audit" && !pool) throw new InputError("PoolUnavailable", "pss-epcis reads the audit log of a pss-pool: configure one (or take events from messages)");
     } catch (err) {
       configError = asNodeError(err);
       node.error(`pss-epcis: ${configError.code}: ${configError.message}`);
       node.status({ fill: "red", shape: "ring", text: configError.code });
     }
-    const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
     // "{seq}" or "{time}" in the name: a new file on every export (reserved, never overwritten)
     const outPattern = config.outFile && config.outFile.trim() ? config.outFile.trim() : undefined;
     const fixedOutFile = outPattern && !isUniquePattern(outPattern) ? path.resolve(userDir, outPattern) : undefined;
@@ -263,9 +308,15 @@ export default function (RED: NodeAPI): void {
         if (q.fromSeq !== undefined && q.fromSeq > 1) yield* read({ toSeq: q.fromSeq - 1 });
         else if (q.fromTime !== undefined) for (const r of read({ toTime: q.fromTime })) if (r.time < (q.fromTime as string)) yield r;
       };
-      const preflight: epcis.PreflightOptions = { priorEvents: epcis.fromAuditRecords(perParent(before()), o.build) };
+      // a commissioning's lot and expiry may sit on its label collection: looked up once per collection and export
+      const lcProps = new Map<string, Record<string, string> | undefined>();
+      const lookup = pool.labelCollectionProperties?.bind(pool);
+      const build: epcis.BuildOptions = lookup
+        ? { ...o.build, labelCollectionProperties: (id) => (lcProps.has(id) ? lcProps.get(id) : (lcProps.set(id, lookup(id)), lcProps.get(id))) }
+        : o.build;
+      const preflight: epcis.PreflightOptions = { priorEvents: epcis.fromAuditRecords(perParent(before()), build) };
       if (o.market) preflight.market = o.market;
-      const r = await emit(epcis.fromAuditRecords(perParent(track()), o.build), preflight, o);
+      const r = await emit(epcis.fromAuditRecords(perParent(track()), build), preflight, o);
       if (sinceLast) ctx.set(CURSOR_KEY, lastSeq);
       if (r.count === 0 && !config.emitEmpty) {
         dropEmpty(r.payload);

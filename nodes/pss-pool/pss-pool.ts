@@ -62,6 +62,8 @@ export interface PoolConfigNode extends Node {
   /** the audit log of the pool's file, streamed over a connection of its own (a long export never holds up the
       pool's writers; WAL gives the reader a snapshot); throws PoolUnavailable when the pool has none here */
   auditRecords?(q?: AuditQuery): IterableIterator<AuditRecord>;
+  /** the stored properties of a label collection (lot, expiry, ...) by id: pss-epcis finds a commissioning's lot/expiry there */
+  labelCollectionProperties?(id: string): Record<string, string> | undefined;
   mode: "local" | "remote";
   /** local mode: where the pool lives (undefined in remote mode or when the pool could not be opened) */
   local?: LocalPoolInfo;
@@ -242,6 +244,8 @@ export default function (RED: NodeAPI): void {
       e.code = "PoolUnavailable";
       throw e;
     };
+
+    node.labelCollectionProperties = (id: string) => (store ? store.labelCollectionProperties(id) : undefined);
 
     node.on("close", (_removed: boolean, done: () => void) => {
       if (remote) {

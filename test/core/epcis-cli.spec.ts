@@ -58,6 +58,25 @@ describe("serialflow epcis export", function () {
     assert.match(fs.readFileSync(out, "utf8"), /<epcis:EPCISDocument[^>]*schemaVersion="1\.2"/);
   });
 
+  it("company prefixes per identifier (a list or GS1's prefix file) and an IANA time zone", function () {
+    const out = path.join(tmp.dir, "cp.jsonld");
+    const r = run("epcis", "export", "--db", db, "--out", out, "--company-prefixes", "0614141:7, 401234567:9", "--gtin", "00614141123452", "--time-zone-offset", "Europe/Berlin");
+    assert.equal(r.status, 0, r.stderr);
+    const events = JSON.parse(fs.readFileSync(out, "utf8")).epcisBody.eventList as Array<Record<string, any>>;
+    assert.deepEqual(events[0].epcList, ["urn:epc:id:sgtin:0614141.012345.N1", "urn:epc:id:sgtin:0614141.012345.N2"]);
+    assert.equal(events.at(-1)?.epcList[0], "urn:epc:id:sscc:0614141.0000000007");
+    for (const e of events) assert.equal(e.eventTimeZoneOffset, "+01:00"); // March 1st: winter time in Berlin
+    const xml = path.join(tmp.dir, "gcpprefixformatlist.xml");
+    fs.writeFileSync(xml, `<GCPPrefixFormatList><entry prefix="0614141" gcpLength="7"/></GCPPrefixFormatList>`);
+    const f = run("epcis", "export", "--db", db, "--out", out, "--prefix-file", xml, "--gtin", "00614141123452");
+    assert.equal(f.status, 0, f.stderr);
+    assert.equal(JSON.parse(fs.readFileSync(out, "utf8")).epcisBody.eventList[0].epcList[0], "urn:epc:id:sgtin:0614141.012345.N1");
+    for (const bad of [["--company-prefixes", "0614141"], ["--prefix-file", path.join(tmp.dir, "none.xml")], ["--company-prefix-length", "7", "--time-zone-offset", "Mars/Base"]]) {
+      const b = run("epcis", "export", "--db", db, "--out", out, "--gtin", "00614141123452", ...bad);
+      assert.equal(b.status, 2, bad.join(" "));
+    }
+  });
+
   it("usage errors exit 2 with the usage", function () {
     const r = run("epcis", "export", "--db", db, "--out", path.join(tmp.dir, "x.jsonld"));
     assert.equal(r.status, 2);

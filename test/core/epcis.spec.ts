@@ -250,3 +250,116 @@ describe("epcis: expiry dates", function () {
     assert.equal(epcis.expiryToDate("2030-01-15", now), "2030-01-15");
   });
 });
+
+describe("epcis: GS1 Company Prefix length per identifier (a contract manufacturer)", function () {
+  // the brand owner's GTIN (prefix 0614141, 7 digits); the CMO's own SSCCs (prefix 401234567, 9 digits)
+  const t = "2026-01-05T08:00:00Z";
+  const cmoSscc = gs1.makeSscc("401234567", 0, 42);
+  const table = { "0614141": 7, "401234567": 9 };
+  it("gives the GTIN and the SSCC each its own company prefix, from a configured table", function () {
+    const o: epcis.BuildOptions = { prefixTable: table, gtin: GTIN };
+    const units = epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time: t }, o) as epcis.EpcisEvent;
+    assert.deepEqual(units.epcList, ["urn:epc:id:sgtin:0614141.012345.A1"]);
+    const pack = epcis.toEpcisEvent({ event: "packing", serialNumbers: ["A1"], time: t, context: { parent: cmoSscc } }, o) as epcis.EpcisEvent;
+    assert.equal(pack.parentID, "urn:epc:id:sscc:401234567.00000042");
+    assert.deepEqual(pack.childEPCs, ["urn:epc:id:sgtin:0614141.012345.A1"]);
+    assert.deepEqual(gs1.fromEpcUri(pack.parentID as string), [{ ai: "00", value: cmoSscc }]);
+    // one length for the node cannot do this: 7 splits the CMO's SSCC in the wrong place
+    const one = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [cmoSscc], time: t }, { companyPrefixLength: 7 }) as epcis.EpcisEvent;
+    assert.equal(one.epcList?.[0], "urn:epc:id:sscc:4012345.0670000042");
+  });
+  it("reads GS1's gcpprefixformatlist.xml form; locations and parties use it too", function () {
+    const xml = `<?xml version="1.0"?>\n<GCPPrefixFormatList date="2026-01-01T00:00:00">\n  <entry prefix="0614141" gcpLength="7"/>\n  <entry prefix="4012345" gcpLength="9"/>\n  <entry prefix="40" gcpLength="7"/>\n</GCPPrefixFormatList>\n`;
+    const o: epcis.BuildOptions = { prefixTable: gs1.parseGcpPrefixFormatList(xml), gtin: GTIN, readPoint: "4012345670004.1" };
+    const ship = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [cmoSscc, "A2"], time: t, context: { destination: "0614141000012" } }, o) as epcis.EpcisEvent;
+    assert.deepEqual(ship.epcList, ["urn:epc:id:sscc:401234567.00000042", "urn:epc:id:sgtin:0614141.012345.A2"]);
+    assert.deepEqual(ship.readPoint, { id: "urn:epc:id:sgln:401234567.000.1" });
+    assert.deepEqual(ship.destinationList, [{ type: "owning_party", destination: "urn:epc:id:pgln:0614141.00001" }]);
+  });
+  it("falls back to companyPrefixLength for a key the table lacks, else names the key (no silent Digital Link)", function () {
+    const other = gs1.makeSscc("0999999", 0, 1);
+    const both = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [other, cmoSscc], time: t }, { prefixTable: table, companyPrefixLength: 7 }) as epcis.EpcisEvent;
+    assert.deepEqual(both.epcList, ["urn:epc:id:sscc:0999999.0000000001", "urn:epc:id:sscc:401234567.00000042"]);
+    assert.throws(
+      () => epcis.toEpcisEvent({ event: "shipping", serialNumbers: [other], time: t }, { prefixTable: table }),
+      (err: epcis.EpcisError) => err.code === "MissingCompanyPrefixLength" && err.message.includes(other) && /prefixTable/.test(err.message),
+    );
+    // Digital Link needs no length at all
+    const dl = epcis.toEpcisEvent({ event: "shipping", serialNumbers: [other], time: t }, { prefixTable: table, identifiers: "digitalLink" }) as epcis.EpcisEvent;
+    assert.deepEqual(dl.epcList, [`https://id.gs1.org/00/${other}`]);
+  });
+  it("a bad table is a BadOption, naming the entry", function () {
+    const bad = (prefixTable: gs1.PrefixTableInput, sn = cmoSscc) =>
+      assert.throws(() => epcis.toEpcisEvent({ event: "shipping", serialNumbers: [sn], time: t }, { prefixTable }), (err: epcis.EpcisError) => err.code === "BadOption" && /prefixTable/.test(err.message));
+    bad({ "40123A": 9 });
+    bad({ "401234567": 13 });
+    bad({ "401234567": 3 }); // in the table, but no EPC can carry a 3-digit prefix
+  });
+});
+
+describe("epcis: lot and expiry from the label collection's properties", function () {
+  const t = "2026-01-05T08:00:00Z";
+  it("an audit export finds them by the record's label collection (keys by AI, any case), as stored by the pool", function () {
+    const tmp = tmpDir("serialflow-epcis-lc-");
+    const store = openPoolStore(path.join(tmp.dir, "pool.db"), { actor: "line-1" });
+    try {
+      store.createPool({ poolId: "units", sidClass: "US-DSCSA", selectionCriteria: { level: "unit" }, isDefault: true });
+      store.provision("units", ["C1", "C2", "D1"]);
+      store.pushTo("Encoded", { snCollection: { id: "o-1", serialNumbers: ["C1", "C2", "D1"] } });
+      // the label node puts the batch's lot/expiry on the label collection, not in the event context
+      store.applyEvent("commissioning", { serialNumbers: ["C1", "C2"], labelCollection: { id: "LC-1", properties: { "(10)": "LOT7", EXPIRY: "280131" } } });
+      store.applyEvent("commissioning", { serialNumbers: ["D1"], labelCollection: { id: "LC-2", properties: { Batch: "B-9", "17": "280200" } } });
+      assert.deepEqual(store.labelCollectionProperties("LC-1"), { "(10)": "LOT7", EXPIRY: "280131" });
+      assert.equal(store.labelCollectionProperties("LC-none"), undefined);
+      const o = { ...OPTIONS, labelCollectionProperties: (id: string) => store.labelCollectionProperties(id) };
+      const [c, d] = [...epcis.fromAuditRecords(store.auditRecords(), o)];
+      assert.deepEqual(c.ilmd, { "cbvmda:lotNumber": "LOT7", "cbvmda:itemExpirationDate": "2028-01-31" });
+      assert.deepEqual(d.ilmd, { "cbvmda:lotNumber": "B-9", "cbvmda:itemExpirationDate": "2028-02-29" });
+      assert.deepEqual(epcis.preflight([c, d], { market: "US" }), []);
+    } finally {
+      store.close();
+      tmp.cleanup();
+    }
+  });
+  it("an event message's label properties count; names in any case; the event context wins", function () {
+    const ilmd = (input: Partial<epcis.PssEventInput>) => (epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time: t, ...input }, MSG_OPTIONS) as epcis.EpcisEvent).ilmd;
+    assert.deepEqual(ilmd({ labelProperties: { LOT: "L1", Expiry: "271200" } }), { "cbvmda:lotNumber": "L1", "cbvmda:itemExpirationDate": "2027-12-31" });
+    assert.deepEqual(ilmd({ labelProperties: { "(17)": "270615", batch: "L2" } }), { "cbvmda:lotNumber": "L2", "cbvmda:itemExpirationDate": "2027-06-15" });
+    assert.deepEqual(ilmd({ context: { Lot: "CTX" }, labelProperties: { lot: "LC", "10": "LC2", "17": "270615" } }), { "cbvmda:lotNumber": "CTX", "cbvmda:itemExpirationDate": "2027-06-15" });
+    assert.equal(ilmd({ labelProperties: { colour: "red" } }), undefined);
+    // a bad expiry found there is as specific an error as one in the context
+    assert.throws(() => ilmd({ labelProperties: { "17": "271331" } }), (err: epcis.EpcisError) => err.code === "BadExpiry");
+    // only commissioning carries ILMD
+    const ship = epcis.toEpcisEvent({ event: "shipping", serialNumbers: ["A1"], time: t, labelProperties: { lot: "L1" } }, MSG_OPTIONS) as epcis.EpcisEvent;
+    assert.equal(ship.ilmd, undefined);
+  });
+});
+
+describe("epcis: event time zone offset from the configured zone", function () {
+  const at = (time: string, tz: string) => (epcis.toEpcisEvent({ event: "commissioning", serialNumbers: ["A1"], time }, { ...MSG_OPTIONS, timeZoneOffset: tz }) as epcis.EpcisEvent);
+  it("an IANA zone gives each event the offset of its own time: winter, summer, the hour of the switch", function () {
+    assert.equal(at("2026-01-05T08:00:00Z", "Europe/Berlin").eventTimeZoneOffset, "+01:00");
+    assert.equal(at("2026-07-05T08:00:00Z", "Europe/Berlin").eventTimeZoneOffset, "+02:00");
+    // 2026-03-29 01:00 UTC: clocks in Berlin go from 02:00 to 03:00
+    assert.equal(at("2026-03-29T00:59:59Z", "Europe/Berlin").eventTimeZoneOffset, "+01:00");
+    assert.equal(at("2026-03-29T01:00:00Z", "Europe/Berlin").eventTimeZoneOffset, "+02:00");
+    assert.equal(at("2026-07-05T08:00:00Z", "America/New_York").eventTimeZoneOffset, "-04:00");
+    assert.equal(at("2026-01-05T08:00:00Z", "America/New_York").eventTimeZoneOffset, "-05:00");
+    assert.equal(at("2026-01-05T08:00:00Z", "Asia/Kolkata").eventTimeZoneOffset, "+05:30");
+    assert.equal(at("2026-01-05T08:00:00Z", "UTC").eventTimeZoneOffset, "+00:00");
+    // an event time written with an offset is read as the instant it names
+    assert.equal(at("2026-03-29T03:30:00+02:00", "Europe/Berlin").eventTimeZoneOffset, "+02:00");
+    assert.equal(epcis.timeZoneOffsetAt("Europe/Berlin", new Date("2026-12-24T18:00:00Z")), "+01:00");
+  });
+  it("a fixed ±hh:mm stays as given; the event hash follows the offset", function () {
+    assert.equal(at("2026-07-05T08:00:00Z", "+05:45").eventTimeZoneOffset, "+05:45");
+    assert.equal(at("2026-07-05T08:00:00Z", "-03:00").eventTimeZoneOffset, "-03:00");
+    assert.equal(at("2026-07-05T08:00:00Z", "Europe/Berlin").eventID, at("2026-07-05T08:00:00Z", "+02:00").eventID);
+    assert.notEqual(at("2026-07-05T08:00:00Z", "Europe/Berlin").eventID, at("2026-07-05T08:00:00Z", "+01:00").eventID);
+  });
+  it("a zone that is neither is BadOption, naming it", function () {
+    for (const tz of ["Mars/Olympus_Mons", "+15:00", "+1:00", "0100", "", "CEST+1"]) {
+      assert.throws(() => at("2026-01-05T08:00:00Z", tz), (err: epcis.EpcisError) => err.code === "BadOption" && err.message.includes(JSON.stringify(tz)), tz);
+    }
+  });
+});

@@ -383,6 +383,105 @@ describe("pss-epcis node", function () {
     });
   });
 
+  describe("lot and expiry set on the commissioning node (the label collection's properties, not the event context)", function () {
+    beforeEach(async function () {
+      const f = flow(prepare(tmp.dir)).map((n: any) => (n.id === "comU" ? { ...n, context: "", lot: "LOT42", lotType: "str", expiry: "271200", expiryType: "str" } : n));
+      await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, f);
+      await runLine();
+    });
+    const ILMD = { "cbvmda:lotNumber": "LOT42", "cbvmda:itemExpirationDate": "2027-12-31" };
+    it("reach the ILMD of an audit-log export, and the US pre-flight passes", async function () {
+      const doc = (await call("epcisA", "go")).payload as Doc;
+      checkDscsa(doc.epcisBody.eventList);
+      assert.deepEqual(doc.epcisBody.eventList[0].ilmd, ILMD);
+    });
+    it("reach the ILMD of a messages-mode export", async function () {
+      await statusOf("epcisM", /^6 gathered/, true);
+      const doc = (await call("epcisM", undefined, { flush: true })).payload as Doc;
+      checkDscsa(doc.epcisBody.eventList);
+      assert.deepEqual(doc.epcisBody.eventList[0].ilmd, ILMD);
+    });
+  });
+
+  describe("company prefixes per identifier (a contract manufacturer: the brand's GTIN, the CMO's own SSCCs)", function () {
+    const CMO = ["1", "2"].map((i) => gs1.makeSscc("401234567", 0, i)); // a 9-digit company prefix
+    const GCP_XML = `<?xml version="1.0" encoding="UTF-8"?>\n<GCPPrefixFormatList date="2026-01-01T00:00:00">\n  <entry prefix="0614141" gcpLength="7"/>\n  <entry prefix="4012345" gcpLength="9"/>\n</GCPPrefixFormatList>\n`;
+    const load = (more: Record<string, unknown>) =>
+      helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisM" ? { ...n, companyPrefixLength: "", market: "", ...more } : n)));
+    async function exported(): Promise<Array<Record<string, any>>> {
+      helper.getNode("epcisM").receive({ payload: { event: "commissioning", serialNumbers: ["A1"], context: { lot: "L1", expiry: "280101" } } });
+      helper.getNode("epcisM").receive({ payload: { event: "commissioning", serialNumbers: CMO } });
+      const m = await call("epcisM", { event: "packing", serialNumbers: ["A1"], context: { parent: CMO[0] } }, { flush: true });
+      return m.payload.epcisBody.eventList;
+    }
+    afterEach(function () {
+      helper.settings({});
+    });
+
+    it("the Company prefixes setting gives the GTIN and the CMO's SSCC each its own length", async function () {
+      await load({ companyPrefixes: "0614141:7, 401234567:9" });
+      const [units, ssccs, pack] = await exported();
+      assert.deepEqual(units.epcList, [sgtin("A1")]);
+      assert.deepEqual(ssccs.epcList, ["urn:epc:id:sscc:401234567.00000001", "urn:epc:id:sscc:401234567.00000002"]);
+      assert.equal(pack.parentID, "urn:epc:id:sscc:401234567.00000001");
+      assert.deepEqual(pack.childEPCs, [sgtin("A1")]);
+    });
+
+    it("the Prefix file setting reads GS1's gcpprefixformatlist.xml relative to the user directory", async function () {
+      fs.mkdirSync(path.join(tmp.dir, "gs1"));
+      fs.writeFileSync(path.join(tmp.dir, "gs1", "gcpprefixformatlist.xml"), GCP_XML);
+      helper.settings({ userDir: tmp.dir });
+      await load({ prefixFile: "gs1/gcpprefixformatlist.xml" });
+      const [units, ssccs] = await exported();
+      assert.deepEqual(units.epcList, [sgtin("A1")]);
+      assert.deepEqual(ssccs.epcList, ["urn:epc:id:sscc:401234567.00000001", "urn:epc:id:sscc:401234567.00000002"]);
+    });
+
+    for (const [what, more, re] of [
+      ["a table entry that is not prefix:length", { companyPrefixes: "0614141:7, 401234567" }, /"401234567" is not prefix:length/],
+      ["a length no EPC can carry", { companyPrefixes: "0614141:5" }, /6 to 12/],
+      ["a prefix file that does not exist", { prefixFile: "nowhere/gcp.xml" }, /nowhere.*not found/],
+      ["a prefix file that is not GS1's list", { prefixFile: "bad.xml" }, /GCPPrefixFormatList/],
+    ] as const) {
+      it(`${what}: red status and node.error at deploy, BadOption on every message (no crash)`, async function () {
+        fs.writeFileSync(path.join(tmp.dir, "bad.xml"), "<list><entry prefix='1' gcpLength='7'/></list>");
+        helper.settings({ userDir: tmp.dir });
+        await load(more);
+        const n = helper.getNode("epcisM") as any;
+        assert.ok(n.error.calledWithMatch(re), `node.error at deploy: ${n.error.args.map((a: unknown[]) => String(a[0])).join(" | ")}`);
+        assert.ok(n.status.calledWithMatch({ fill: "red", text: "BadOption" }));
+        const caught = nextMessage("caught");
+        n.receive({ payload: { event: "commissioning", serialNumbers: ["A1"] } });
+        const err = (await caught).error;
+        assert.equal(err.code, "BadOption");
+        assert.match(err.message, re);
+      });
+    }
+  });
+
+  describe("time zone", function () {
+    const load = (timeZone: string) =>
+      helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisM" ? { ...n, market: "", timeZone } : n)));
+    const offsetAt = async (time: string, sn: string) => {
+      const m = await call("epcisM", { event: "commissioning", serialNumbers: [sn], time }, { flush: true });
+      return m.payload.epcisBody.eventList[0].eventTimeZoneOffset as string;
+    };
+    it("an IANA zone gives each event the offset of its own time (winter, summer)", async function () {
+      await load("Europe/Berlin");
+      assert.equal(await offsetAt("2026-01-05T08:00:00Z", "A1"), "+01:00");
+      assert.equal(await offsetAt("2026-07-05T08:00:00Z", "A2"), "+02:00");
+    });
+    it("a zone that is neither an IANA zone nor ±hh:mm: red status and node.error at deploy, BadOption on every message", async function () {
+      await load("Europe/Atlantis");
+      const n = helper.getNode("epcisM") as any;
+      assert.ok(n.error.calledWithMatch(/BadOption.*Europe\/Atlantis/));
+      assert.ok(n.status.calledWithMatch({ fill: "red", text: "BadOption" }));
+      const caught = nextMessage("caught");
+      n.receive({ payload: { event: "commissioning", serialNumbers: ["A1"] } });
+      assert.equal((await caught).error.code, "BadOption");
+    });
+  });
+
   describe("bad settings and bad input: a specific error", function () {
     it("EPC URIs without the company prefix length: refused at deploy and on every message", async function () {
       await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisA" ? { ...n, companyPrefixLength: "" } : n)));

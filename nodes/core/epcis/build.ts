@@ -46,6 +46,10 @@ export interface PssEventInput {
   context?: Record<string, string>;
   poolId?: string;
   seq?: number;
+  /** the label collection the event brought (an audit record's labelCollectionId): its properties are looked up */
+  labelCollectionId?: string;
+  /** the label collection's properties as the event carried them (lot, expiry, ...) */
+  labelProperties?: Record<string, string>;
 }
 
 export interface BuildOptions extends IdentifierOptions, HashOptions {
@@ -55,10 +59,15 @@ export interface BuildOptions extends IdentifierOptions, HashOptions {
   readPoint?: LocationSpec;
   /** bizLocation, same forms; context.bizLocation overrides */
   bizLocation?: LocationSpec;
-  /** eventTimeZoneOffset, "+hh:mm"; default "+00:00" (event times stay in UTC) */
+  /**
+   * eventTimeZoneOffset: a fixed "+hh:mm", or an IANA time zone ("Europe/Berlin") whose offset is taken at each
+   * event's own time (so summer and winter time each get theirs); default "+00:00". Event times themselves stay as given.
+   */
   timeZoneOffset?: string;
   /** "hash" (CBV 2.0 event hash, the default) or "none" */
   eventId?: "hash" | "none";
+  /** the stored properties of a label collection, by id (e.g. store.labelCollectionProperties): lot/expiry of audit records */
+  labelCollectionProperties?: (labelCollectionId: string) => Record<string, string> | undefined;
 }
 
 const TZ = /^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)$/;
@@ -84,6 +93,40 @@ export function expiryToDate(expiry: string, now = new Date()): string {
   return `${year}-${m[2]}-${String(dd).padStart(2, "0")}`;
 }
 
+// one formatter per zone: building it is the costly part
+const ZONES = new Map<string, Intl.DateTimeFormat>();
+
+function zoneFormat(zone: string): Intl.DateTimeFormat {
+  let f = ZONES.get(zone);
+  if (!f) {
+    // an offset-like string that is not a valid ±hh:mm is refused here, not left to Intl's own reading
+    if (/^[+-]|^\d/.test(zone)) throw new EpcisError("BadOption", `timeZoneOffset ${JSON.stringify(zone)} is neither ±hh:mm within ±14:00 nor an IANA time zone such as Europe/Berlin`);
+    try {
+      f = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
+    } catch {
+      throw new EpcisError("BadOption", `timeZoneOffset ${JSON.stringify(zone)} is neither ±hh:mm within ±14:00 nor an IANA time zone known here (e.g. Europe/Berlin, America/New_York)`);
+    }
+    if (ZONES.size < 100) ZONES.set(zone, f);
+  }
+  return f;
+}
+
+/**
+ * The eventTimeZoneOffset for a moment: a fixed "±hh:mm" as given, or the offset an IANA zone has at that moment
+ * (DST-aware). Throws BadOption for anything else.
+ */
+export function timeZoneOffsetAt(zone: string, at: Date | string): string {
+  if (typeof zone !== "string" || zone.trim() === "") throw new EpcisError("BadOption", `timeZoneOffset must be ±hh:mm or an IANA time zone, not ${JSON.stringify(zone)}`);
+  if (TZ.test(zone)) return zone;
+  const f = zoneFormat(zone.trim());
+  const d = typeof at === "string" ? new Date(Date.parse(at)) : at;
+  const name = f.formatToParts(d).find((p) => p.type === "timeZoneName")?.value ?? "";
+  if (name === "GMT" || name === "UTC") return "+00:00";
+  const m = /^(?:GMT|UTC)([+-])(\d{1,2})(?::?(\d{2}))?$/.exec(name);
+  if (!m) throw new EpcisError("BadOption", `time zone ${zone}: its offset at ${d.toISOString()} reads ${JSON.stringify(name)}, not GMT±hh:mm`);
+  return `${m[1]}${m[2].padStart(2, "0")}:${m[3] ?? "00"}`;
+}
+
 function isoTime(t: string | Date | undefined): string {
   if (t === undefined) return new Date().toISOString();
   if (t instanceof Date) {
@@ -94,6 +137,34 @@ function isoTime(t: string | Date | undefined): string {
     throw new EpcisError("BadTime", `event time ${JSON.stringify(t)} is not an ISO 8601 date-time with a time zone`);
   }
   return t;
+}
+
+// lot and expiry as keys by AI or by name, any case: "10", "(10)", "lot", "batch" / "17", "(17)", "expiry"
+const LOT_KEYS = ["10", "(10)", "lot", "batch"];
+const EXPIRY_KEYS = ["17", "(17)", "expiry"];
+
+function pick(dict: Record<string, string> | undefined, keys: string[]): string | undefined {
+  if (!dict) return undefined;
+  for (const k of keys) if (typeof dict[k] === "string" && dict[k] !== "") return dict[k];
+  for (const [k, v] of Object.entries(dict)) if (typeof v === "string" && v !== "" && keys.includes(k.trim().toLowerCase())) return v;
+  return undefined;
+}
+
+/**
+ * The lot and expiry of a commissioning: the event context first, then the label collection's properties as the
+ * event carried them, then as stored under its id. Keys by AI ("10", "(10)", "17", "(17)") or name (lot, batch,
+ * expiry), any case.
+ */
+export function lotAndExpiry(input: PssEventInput, options: BuildOptions = {}): { lot?: string; expiry?: string } {
+  const sources: Array<Record<string, string> | undefined> = [input.context, input.labelProperties];
+  if (input.labelCollectionId && options.labelCollectionProperties) sources.push(options.labelCollectionProperties(input.labelCollectionId));
+  let lot: string | undefined;
+  let expiry: string | undefined;
+  for (const s of sources) {
+    lot ??= pick(s, LOT_KEYS);
+    expiry ??= pick(s, EXPIRY_KEYS);
+  }
+  return { ...(lot !== undefined ? { lot } : {}), ...(expiry !== undefined ? { expiry } : {}) };
 }
 
 /** One PSS event -> its EPCIS event, or null when it stays internal (or is a store bookkeeping action). */
@@ -112,11 +183,11 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
   if (map.internal && !options.includeInternal) return null;
   if (!Array.isArray(input.serialNumbers)) throw new EpcisError("BadInput", `${event}: serialNumbers must be an array`);
   const ctx = input.context ?? {};
-  const tz = options.timeZoneOffset ?? "+00:00";
-  if (!TZ.test(tz)) throw new EpcisError("BadOption", `timeZoneOffset ${JSON.stringify(tz)} is not ±hh:mm within ±14:00`);
+  const eventTime = isoTime(input.time);
+  const tz = timeZoneOffsetAt(options.timeZoneOffset ?? "+00:00", eventTime);
   const id = (sn: string) => identifierOf(sn, ctx, input.poolId, options);
   // built in document order in one literal: no deletes, so the object keeps a fast shape
-  const ev: EpcisEvent = { type: map.type, eventTime: isoTime(input.time), eventTimeZoneOffset: tz, action: map.action };
+  const ev: EpcisEvent = { type: map.type, eventTime, eventTimeZoneOffset: tz, action: map.action };
   if ((options.eventId ?? "hash") === "hash") ev.eventID = "";
   let declaredCount: number | undefined;
   if (map.type === "AggregationEvent") {
@@ -145,10 +216,13 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
   if (ctx.bizTransaction) ev.bizTransactionList = [{ type: ctx.bizTransactionType ?? "po", bizTransaction: ctx.bizTransaction }];
   if (ctx.source) ev.sourceList = [{ type: "owning_party", source: partyUri(ctx.source, options, "source") }];
   if (ctx.destination) ev.destinationList = [{ type: "owning_party", destination: partyUri(ctx.destination, options, "destination") }];
-  if (event === "commissioning" && (ctx.lot !== undefined || ctx.expiry !== undefined)) {
-    ev.ilmd = {};
-    if (ctx.lot !== undefined) ev.ilmd["cbvmda:lotNumber"] = ctx.lot;
-    if (ctx.expiry !== undefined) ev.ilmd["cbvmda:itemExpirationDate"] = expiryToDate(ctx.expiry);
+  if (event === "commissioning") {
+    const { lot, expiry } = lotAndExpiry(input, options);
+    if (lot !== undefined || expiry !== undefined) {
+      ev.ilmd = {};
+      if (lot !== undefined) ev.ilmd["cbvmda:lotNumber"] = lot;
+      if (expiry !== undefined) ev.ilmd["cbvmda:itemExpirationDate"] = expiryToDate(expiry);
+    }
   }
   // the hash ignores eventID (CBV 2.0), so it is computed on the finished event
   if (ev.eventID !== undefined) ev.eventID = eventHashId(ev, options);

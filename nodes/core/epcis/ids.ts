@@ -13,8 +13,14 @@ export type IdentifierForm = "epc" | "digitalLink";
 export interface IdentifierOptions {
   /** "epc" (urn:epc:id:..., the default, what OPEN-SCS annex A and EPCIS 1.2 partners expect) or "digitalLink" */
   identifiers?: IdentifierForm;
-  /** GS1 Company Prefix length for EPC URIs: one number, or per GTIN/SSCC/GLN key */
+  /** GS1 Company Prefix length for EPC URIs: one number, or per GTIN/SSCC/GLN key; the fallback when prefixTable has no entry */
   companyPrefixLength?: number | ((key: string) => number | undefined);
+  /**
+   * GS1 Company Prefix lengths per identifier, looked up by the key's own digits (longest prefix wins):
+   * { "0614141": 7, "401234567": 9 }, [{ prefix, length }], or a table from gs1.loadGcpPrefixFormatList (GS1's
+   * gcpprefixformatlist.xml). So a GTIN and an SSCC of different company prefixes each get theirs.
+   */
+  prefixTable?: gs1.PrefixTableInput;
   /** Digital Link domain (default https://id.gs1.org) */
   digitalLinkDomain?: string;
   /** GTIN of bare serial numbers, per pool, when the record's context carries no `gtin` */
@@ -25,11 +31,45 @@ export interface IdentifierOptions {
   resolve?: (serialNumber: string, context: Record<string, string>, poolId?: string) => AiValue[] | string | undefined;
 }
 
-function prefixLength(o: IdentifierOptions, key: string): number {
+// a table given as { prefix: length } is checked and indexed once per options object
+const TABLES = new WeakMap<object, gs1.PrefixTable>();
+
+function tableOf(o: IdentifierOptions): gs1.PrefixTable | undefined {
+  const input = o.prefixTable;
+  if (input === undefined) return undefined;
+  if (typeof input !== "object" || input === null) throw new EpcisError("BadOption", "prefixTable must be { prefix: length }, [{ prefix, length }] or a table from gs1.loadGcpPrefixFormatList");
+  let t = TABLES.get(input);
+  if (!t) {
+    try {
+      t = gs1.prefixTable(input);
+    } catch (err) {
+      throw new EpcisError("BadOption", `prefixTable: ${(err as Error).message}`);
+    }
+    TABLES.set(input, t);
+  }
+  return t;
+}
+
+/** The company prefix length of a key: the prefix table first (per identifier), then companyPrefixLength. */
+function prefixLength(o: IdentifierOptions, key: gs1.AiValue): number {
+  const table = tableOf(o);
+  if (table) {
+    let n: number | undefined;
+    try {
+      n = gs1.findPrefixLength(key, table);
+    } catch (err) {
+      throw new EpcisError("BadOption", `prefixTable: ${(err as Error).message}`);
+    }
+    // no entry: the single length (if any) still applies
+    if (n !== undefined) return n;
+  }
   const c = o.companyPrefixLength;
-  const n = typeof c === "function" ? c(key) : c;
-  if (n === undefined) throw new EpcisError("MissingCompanyPrefixLength", `EPC URIs need the GS1 Company Prefix length of ${key}: set companyPrefixLength (a number or a function of the GTIN/SSCC/GLN), or use identifiers: "digitalLink"`);
-  if (!Number.isInteger(n) || n < 6 || n > 12) throw new EpcisError("BadOption", `companyPrefixLength for ${key} must be an integer 6-12, got ${n}`);
+  const n = typeof c === "function" ? c(key.value) : c;
+  if (n === undefined) {
+    const how = table ? `the company prefix table has no entry for (${key.ai}) ${key.value}: add its GS1 Company Prefix to prefixTable` : `set prefixTable (prefix -> length, or GS1's gcpprefixformatlist.xml) or companyPrefixLength`;
+    throw new EpcisError("MissingCompanyPrefixLength", `EPC URIs need the GS1 Company Prefix length of ${key.value}: ${how}, or use identifiers: "digitalLink"`);
+  }
+  if (!Number.isInteger(n) || n < 6 || n > 12) throw new EpcisError("BadOption", `companyPrefixLength for ${key.value} must be an integer 6-12, got ${n}`);
   return n;
 }
 
@@ -82,7 +122,7 @@ export function identifierOf(serialNumber: string, context: Record<string, strin
 
 export function aisToUri(ais: AiValue[], o: IdentifierOptions): string {
   if ((o.identifiers ?? "epc") === "digitalLink") return gs1.toDigitalLink(ais, o.digitalLinkDomain);
-  const key = ais[0].value;
+  const key = ais.find((a) => a.ai === "01") ?? ais.find((a) => a.ai === "00") ?? ais[0];
   return gs1.toEpcUri(ais, prefixLength(o, key));
 }
 
@@ -122,7 +162,7 @@ function locationUriOf(spec: LocationSpec, o: IdentifierOptions, what: string): 
     const stem = (o.digitalLinkDomain ?? gs1.CANONICAL_DL_STEM).replace(/\/+$/, "");
     return ext === "0" ? `${stem}/414/${gln}` : `${stem}/414/${gln}/254/${encodeURIComponent(ext)}`;
   }
-  const cp = prefixLength(o, gln);
+  const cp = prefixLength(o, { ai: "414", value: gln });
   return `urn:epc:id:sgln:${gln.slice(0, cp)}.${gln.slice(cp, 12)}.${epcEscape(ext)}`;
 }
 
@@ -131,7 +171,7 @@ export function partyUri(spec: string, o: IdentifierOptions, what: string): stri
   if (/^[a-z][a-z0-9+.-]*:\S+$/i.test(spec)) return spec;
   if (!/^[0-9]{13}$/.test(spec) || !gs1.isValidGln(spec)) throw new EpcisError("BadLocation", `${what} ${JSON.stringify(spec)} is neither a GLN nor a URI`);
   if ((o.identifiers ?? "epc") === "digitalLink") return `${(o.digitalLinkDomain ?? gs1.CANONICAL_DL_STEM).replace(/\/+$/, "")}/417/${spec}`;
-  const cp = prefixLength(o, spec);
+  const cp = prefixLength(o, { ai: "417", value: spec });
   return `urn:epc:id:pgln:${spec.slice(0, cp)}.${spec.slice(cp, 12)}`;
 }
 

@@ -7,7 +7,7 @@ export { preHashString, eventHashId, canonicalTime, contextNamespaces, DEFAULT_N
 export { epcUrnToDigitalLink, digitalLinkToCanonical } from "./epc-dl";
 export { parseEpcisDocument, readEpcisDocument, eventsForHash, checkEvents, cbvTerm, EVENT_TYPES, type ReadDocument, type ReadOptions, type ReceivedEvent, type EventType } from "./reader";
 export { parseXml, type XmlElement } from "./xml";
-export { toEpcisEvent, fromAuditRecords, fromEvents, sourceOf, expiryToDate, SOURCE, type EpcisEvent, type EventSource, type PssEventInput, type BuildOptions } from "./build";
+export { toEpcisEvent, fromAuditRecords, fromEvents, sourceOf, expiryToDate, lotAndExpiry, timeZoneOffsetAt, SOURCE, type EpcisEvent, type EventSource, type PssEventInput, type BuildOptions } from "./build";
 export { Preflight, preflight, assertPreflight, marketNeedsLotExpiry, type PreflightOptions } from "./preflight";
 export { writeDocument, buildDocument, exportToFile, xmlEvent, EPCIS_CONTEXT, type DocumentOptions, type WriteResult } from "./writer";
 export { importEpcisDocument, appliedEventHashes, type ImportOptions, type ImportSummary } from "./importer";

@@ -12,7 +12,7 @@ export type { AiComponent } from "./ai-table";
 export { toBracketed, toElementString, toHRI, GS, type AiValue } from "./element";
 export { toDigitalLink, CANONICAL_DL_STEM, type DigitalLinkOptions } from "./digital-link";
 export { toEpcUri, toEpcClassUri, fromEpcUri, type CompanyPrefix } from "./epc";
-export { prefixTable, prefixLength, parseGcpPrefixFormatList, loadGcpPrefixFormatList, type PrefixTable, type PrefixTableInput } from "./prefix-table";
+export { prefixTable, prefixLength, findPrefixLength, parseCompanyPrefixList, parseGcpPrefixFormatList, loadGcpPrefixFormatList, type PrefixTable, type PrefixTableInput } from "./prefix-table";
 
 export interface ParseOptions {
   /** check the dictionary's req=/ex= rules and duplicates (default true). Turn off for a partial carrier. */

@@ -52,6 +52,21 @@ export function prefixTable(input: PrefixTableInput): PrefixTable {
   return new LongestPrefixTable(Object.entries(input).map(([prefix, length]) => ({ prefix, length })), "prefix table");
 }
 
+/** "0614141:7, 401234567:9" (also "=", ";" or new lines between entries) -> { prefix: length }; a wrong entry is BadCompanyPrefix, named. */
+export function parseCompanyPrefixList(text: string): Record<string, number> {
+  if (typeof text !== "string") throw new GS1Error({ code: "BadInput", message: "company prefixes: expected text such as 0614141:7, 401234567:9" });
+  const table: Record<string, number> = {};
+  for (const item of text.split(/[,;\n]+/).map((t) => t.trim()).filter(Boolean)) {
+    const m = /^([0-9]{4,12})\s*[:=]\s*([0-9]{1,2})$/.exec(item);
+    if (!m) throw new GS1Error({ code: "BadCompanyPrefix", message: `company prefixes: ${JSON.stringify(item)} is not prefix:length (e.g. 0614141:7)` });
+    const n = Number(m[2]);
+    if (n < 6 || n > 12) throw new GS1Error({ code: "BadCompanyPrefix", message: `company prefixes: ${item}: a GS1 Company Prefix length is 6 to 12` });
+    if (table[m[1]] !== undefined && table[m[1]] !== n) throw new GS1Error({ code: "BadCompanyPrefix", message: `company prefixes: ${m[1]} is listed with lengths ${table[m[1]]} and ${n}` });
+    table[m[1]] = n;
+  }
+  return table;
+}
+
 const ATTR = /([A-Za-z_:][-\w:.]*)\s*=\s*("([^"]*)"|'([^']*)')/g;
 
 /** Read GS1's gcpprefixformatlist.xml (its <entry prefix="..." gcpLength="..."/> elements). */
@@ -107,13 +122,23 @@ function cpDigits(key: string | AiValue): { digits: string; what: string } {
 }
 
 /**
+ * The GS1 Company Prefix length of a key, from a prefix table (longest matching prefix), or undefined when the table
+ * has no entry for it. Throws BadCompanyPrefix when the entry is not an EPC-usable length (6-12).
+ */
+export function findPrefixLength(key: string | AiValue, table: PrefixTableInput): number | undefined {
+  const { digits, what } = cpDigits(key);
+  const n = prefixTable(table).lengthOf(digits);
+  if (n === undefined) return undefined;
+  if (n < 6 || n > 12) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table gives length ${n} for ${what}: an EPC URI needs a GS1 Company Prefix of 6-12 digits` });
+  return n;
+}
+
+/**
  * The GS1 Company Prefix length of a key, from a prefix table (longest matching prefix).
  * Throws BadCompanyPrefix when the table has no entry for it, or the entry is not an EPC-usable length (6-12).
  */
 export function prefixLength(key: string | AiValue, table: PrefixTableInput): number {
-  const { digits, what } = cpDigits(key);
-  const n = prefixTable(table).lengthOf(digits);
-  if (n === undefined) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table has no entry for ${what}: add its GS1 Company Prefix (prefix -> length)` });
-  if (n < 6 || n > 12) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table gives length ${n} for ${what}: an EPC URI needs a GS1 Company Prefix of 6-12 digits` });
+  const n = findPrefixLength(key, table);
+  if (n === undefined) throw new GS1Error({ code: "BadCompanyPrefix", message: `the company prefix table has no entry for ${cpDigits(key).what}: add its GS1 Company Prefix (prefix -> length)` });
   return n;
 }

@@ -1190,6 +1190,14 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     return this.hierarchy;
   }
 
+  /** The properties of a label collection (lot, expiry, ...), as stored by the event that brought it; undefined when unknown. */
+  labelCollectionProperties(id: string): Dict | undefined {
+    const raw = this.db.prepare("SELECT properties FROM label_collection WHERE id = ?").pluck().get(id) as string | null | undefined;
+    if (raw === undefined || raw === null || raw === "") return undefined;
+    const v = JSON.parse(raw) as unknown;
+    return Array.isArray(v) ? Object.fromEntries(v as Array<[string, string]>) : (v as Dict);
+  }
+
   /** The guard's dry run: which numbers the table lets `event` touch, and why the others are refused. */
   checkEvent(event: PssEvent, serialNumbers: string[]): GuardCheck {
     if (!isEvent(event)) throw new PssError("InvalidEvent", `${JSON.stringify(event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
