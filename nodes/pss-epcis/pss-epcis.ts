@@ -45,6 +45,8 @@ export interface EpcisNodeDef extends NodeDef {
   emitEmpty?: boolean;
   sender?: string;
   receiver?: string;
+  /** EPCIS 1.2 XML: the DSCSA transaction statement in the header (US) */
+  transactionStatement?: boolean;
 }
 
 /** The largest document put into a message: larger exports belong in a file (configure one). */
@@ -194,9 +196,27 @@ export function buildOptions(config: EpcisNodeDef, userDir = path.join(os.homedi
   doc.format = format;
   if (config.sender && config.sender.trim()) doc.sender = config.sender.trim();
   if (config.receiver && config.receiver.trim()) doc.receiver = config.receiver.trim();
+  if (config.transactionStatement === true) doc.transactionStatement = true;
+  // the EPCIS 1.2 header (SBDH) needs both partners: a half-configured header is found now, not on the first export
+  if (format === "xml12" && (doc.sender || doc.receiver || doc.transactionStatement) && !(doc.sender && doc.receiver)) {
+    throw new InputError("BadOption", "EPCIS 1.2 XML: the header (SBDH) needs both a Sender and a Receiver (GLNs or URIs); the transaction statement travels in it");
+  }
   const market = config.market && config.market.trim() ? config.market.trim() : undefined;
   if (market) epcis.marketNeedsLotExpiry(market);
   return { build, doc, market };
+}
+
+/** msg.masterData: the vocabulary elements for the document header (products, locations), checked before anything is built. */
+function masterDataOf(msg: NodeMessageInFlow): epcis.MasterDataElement[] | undefined {
+  const md = (msg as Record<string, unknown>).masterData;
+  if (md === undefined || md === null) return undefined;
+  if (!Array.isArray(md)) throw new InputError("InvalidArgument", `msg.masterData must be a list of { type, id, attributes }; it is ${typeof md}`);
+  try {
+    epcis.groupMasterData(md as epcis.MasterDataElement[]);
+  } catch (err) {
+    throw new InputError("InvalidArgument", `msg.masterData: ${(err as Error).message}`);
+  }
+  return md as epcis.MasterDataElement[];
 }
 
 /** Audit-log query of a message: fromTime/toTime (ISO 8601) or fromSeq/toSeq; none of them = since the last export. */
@@ -253,9 +273,10 @@ export default function (RED: NodeAPI): void {
     let history: epcis.Preflight | undefined;
 
     /** The document, into a file (streaming, all or nothing) or into the message; pre-flight first when asked. */
-    async function emit(events: Iterable<epcis.EpcisEvent>, preflight: epcis.PreflightOptions | undefined, o: NonNullable<typeof options>): Promise<{ count: number; payload: unknown }> {
+    async function emit(events: Iterable<epcis.EpcisEvent>, preflight: epcis.PreflightOptions | undefined, o: NonNullable<typeof options>, masterData?: epcis.MasterDataElement[]): Promise<{ count: number; payload: unknown }> {
       const doc: epcis.DocumentOptions = { ...o.doc };
       if (preflight) doc.preflight = preflight;
+      if (masterData) doc.masterData = masterData;
       if (outPattern) {
         const outFile = fixedOutFile ?? reserveOutFile(userDir, outPattern);
         fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -289,6 +310,7 @@ export default function (RED: NodeAPI): void {
 
     async function fromAudit(msg: NodeMessageInFlow, o: NonNullable<typeof options>): Promise<{ count: number; payload: unknown; info: Record<string, unknown> } | null> {
       if (!pool || !pool.auditRecords) throw new InputError("PoolUnavailable", "the configured pss-pool offers no audit log here");
+      const masterData = masterDataOf(msg);
       const read = pool.auditRecords.bind(pool);
       // an object may name a period; anything else (a timestamp, a string) just starts an export
       const p = isPlainObject(msg.payload) ? payloadObject(msg.payload, true) : {};
@@ -316,7 +338,7 @@ export default function (RED: NodeAPI): void {
         : o.build;
       const preflight: epcis.PreflightOptions = { priorEvents: epcis.fromAuditRecords(perParent(before()), build) };
       if (o.market) preflight.market = o.market;
-      const r = await emit(epcis.fromAuditRecords(perParent(track()), build), preflight, o);
+      const r = await emit(epcis.fromAuditRecords(perParent(track()), build), preflight, o, masterData);
       if (sinceLast) ctx.set(CURSOR_KEY, lastSeq);
       if (r.count === 0 && !config.emitEmpty) {
         dropEmpty(r.payload);
@@ -328,6 +350,7 @@ export default function (RED: NodeAPI): void {
     }
 
     async function fromMessages(msg: NodeMessageInFlow, o: NonNullable<typeof options>): Promise<{ count: number; payload: unknown; info: Record<string, unknown> } | null> {
+      const masterData = masterDataOf(msg);
       const flush = msg.flush === true || msg.topic === "flush";
       const isTrigger = msg.payload === undefined || msg.payload === null || msg.payload === "" || typeof msg.payload === "number" || typeof msg.payload === "boolean";
       if (!(flush && isTrigger)) {
@@ -345,7 +368,7 @@ export default function (RED: NodeAPI): void {
       const trial = history ? history.fork() : new epcis.Preflight(o.market ? { market: o.market } : {});
       for (const ev of batch) trial.check(ev);
       trial.assert();
-      const r = await emit(batch, undefined, o);
+      const r = await emit(batch, undefined, o, masterData);
       history = trial;
       if (r.count === 0 && !config.emitEmpty) {
         dropEmpty(r.payload);

@@ -9,6 +9,7 @@ import * as gs1 from "../../nodes/core/gs1";
 import { openPoolStore, type SqlitePoolStore } from "../../nodes/core/store";
 import { requireShared, sharedFile } from "../helpers/paths";
 import { tmpDir } from "../helpers/tmp";
+import { epcis12XsdValidator } from "../helpers/epcis-schema";
 
 type Doc = { epcisBody: { eventList: epcis.EpcisEvent[] } } & Record<string, unknown>;
 
@@ -361,5 +362,87 @@ describe("epcis: event time zone offset from the configured zone", function () {
     for (const tz of ["Mars/Olympus_Mons", "+15:00", "+1:00", "0100", "", "CEST+1"]) {
       assert.throws(() => at("2026-01-05T08:00:00Z", tz), (err: epcis.EpcisError) => err.code === "BadOption" && err.message.includes(JSON.stringify(tz)), tz);
     }
+  });
+});
+
+describe("epcis: EPCIS 1.2 XML for US partners (SBDH, master data, DSCSA transaction statement)", function () {
+  let tmp: ReturnType<typeof tmpDir>;
+  let line: ReturnType<typeof dscsaStore>;
+  const PRODUCT = { type: "urn:epcglobal:epcis:vtype:EPCClass", id: "urn:epc:idpat:sgtin:0614141.012345.*", attributes: { "urn:epcglobal:cbv:mda#regulatedProductName": "Examplumab 10 mg <tablets> & more", "urn:epcglobal:cbv:mda#manufacturerOfTradeItemPartyName": "Example Pharma" } };
+  const SHIP_TO = { type: "urn:epcglobal:epcis:vtype:Location", id: "urn:epc:id:sgln:0614141.00001.0", attributes: { "urn:epcglobal:cbv:mda#name": "Distribution centre" } };
+  const header: epcis.DocumentOptions = { format: "xml12", creationDate: "2026-03-01T10:00:00Z", id: "urn:uuid:3f1c0b4e-8b7a-4f59-9d3c-0a1b2c3d4e5f", sender: "urn:epc:id:sgln:0614141.00000.0", receiver: "0614141000012", masterData: [PRODUCT, SHIP_TO], transactionStatement: true };
+  before(function () {
+    tmp = tmpDir("serialflow-epcis12-");
+    line = dscsaStore(tmp.dir);
+  });
+  after(function () {
+    line.store.close();
+    tmp.cleanup();
+  });
+
+  it("writes the EPCISHeader: SBDH with sender, receiver, document id and time; master data by vocabulary; the transaction statement", async function () {
+    const xml = await writeToString(epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS), header);
+    const root = epcis.parseXml(xml);
+    const kids = (e: epcis.XmlElement, name: string) => e.children.filter((c) => c.name === name);
+    const one = (e: epcis.XmlElement, name: string) => {
+      const k = kids(e, name);
+      assert.equal(k.length, 1, `one <${name}> in <${e.name}>`);
+      return k[0];
+    };
+    assert.deepEqual(root.children.map((c) => c.name), ["EPCISHeader", "EPCISBody"]);
+    const head = one(root, "EPCISHeader");
+    const SBDH = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
+    const sbdh = one(head, "StandardBusinessDocumentHeader");
+    assert.equal(sbdh.ns, SBDH);
+    assert.deepEqual(sbdh.children.map((c) => c.name), ["HeaderVersion", "Sender", "Receiver", "DocumentIdentification"]);
+    const sender = one(one(sbdh, "Sender"), "Identifier");
+    assert.deepEqual([sender.attrs.Authority, sender.text], ["SGLN", "urn:epc:id:sgln:0614141.00000.0"]);
+    const receiver = one(one(sbdh, "Receiver"), "Identifier");
+    assert.deepEqual([receiver.attrs.Authority, receiver.text], ["GLN", "0614141000012"]);
+    const di = one(sbdh, "DocumentIdentification");
+    assert.deepEqual(di.children.map((c) => [c.name, c.text]), [["Standard", "EPCglobal"], ["TypeVersion", "1.0"], ["InstanceIdentifier", header.id], ["Type", "Events"], ["CreationDateAndTime", "2026-03-01T10:00:00Z"]]);
+    const vocabularies = kids(one(one(one(head, "extension"), "EPCISMasterData"), "VocabularyList"), "Vocabulary");
+    assert.deepEqual(vocabularies.map((v) => v.attrs.type), [PRODUCT.type, SHIP_TO.type]);
+    const product = one(one(vocabularies[0], "VocabularyElementList"), "VocabularyElement");
+    assert.equal(product.attrs.id, PRODUCT.id);
+    assert.deepEqual(Object.fromEntries(kids(product, "attribute").map((a) => [a.attrs.id, a.text])), PRODUCT.attributes, "attribute values round-trip, escaped");
+    const statement = one(head, "dscsaTransactionStatement");
+    assert.equal(statement.ns, epcis.GS1US_HC_NS);
+    assert.equal(one(statement, "affirmTransactionStatement").text, "true");
+  });
+
+  it("is valid against GS1's EPCIS 1.2 XML schema (xmllint), and the check is real: a header without its receiver is not", async function () {
+    const validate = epcis12XsdValidator();
+    if (!validate) return this.skip();
+    const xml = await writeToString(epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS), header);
+    assert.equal(validate(xml), null);
+    // without a header, and with the sender and receiver only
+    assert.equal(validate(await writeToString(epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS), { format: "xml12" })), null);
+    assert.equal(validate(await writeToString(epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS), { format: "xml12", sender: "0614141000005", receiver: "0614141000012" })), null);
+    const broken = xml.replace(/<sbdh:Receiver>[\s\S]*?<\/sbdh:Receiver>\n/, "");
+    assert.notEqual(broken, xml);
+    assert.match(validate(broken) ?? "", /DocumentIdentification|Receiver/, "the schema refuses an SBDH without a receiver");
+  });
+
+  it("a header needs both partners, master data must be URIs and text: BadOption naming what is wrong", async function () {
+    const events = () => epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS);
+    const refused = async (o: epcis.DocumentOptions, re: RegExp) =>
+      assert.rejects(writeToString(events(), { format: "xml12", ...o }), (err: epcis.EpcisError) => err.code === "BadOption" && re.test(err.message));
+    await refused({ sender: "0614141000005" }, /needs both a sender and a receiver/);
+    await refused({ transactionStatement: true }, /needs both a sender and a receiver/);
+    await refused({ sender: "0614141000005", receiver: "not a gln" }, /receiver "not a gln" is neither a GLN nor a URI/);
+    await refused({ sender: "0614141000005", receiver: "0614141000012", masterData: [{ type: "EPCClass", id: PRODUCT.id }] }, /vocabulary type "EPCClass" is not a URI/);
+    await refused({ sender: "0614141000005", receiver: "0614141000012", masterData: [{ ...PRODUCT, attributes: { name: "x" } }] }, /attribute id "name" is not a URI/);
+  });
+
+  it("EPCIS 2.0 JSON-LD carries the same master data in epcisHeader, valid against the 2.0 JSON schema", function () {
+    const doc = epcis.buildDocument(epcis.fromAuditRecords(line.store.auditRecords(), OPTIONS), { sender: "0614141000005", receiver: "0614141000012", masterData: [PRODUCT, SHIP_TO] }) as Doc & { epcisHeader: any };
+    assert.deepEqual(doc.epcisHeader.epcisMasterData.vocabularyList[0], {
+      type: PRODUCT.type,
+      vocabularyElementList: [{ id: PRODUCT.id, attributes: Object.entries(PRODUCT.attributes).map(([id, attribute]) => ({ id, attribute })) }],
+    });
+    const validate = schemaValidator();
+    if (!validate) return this.skip();
+    assert.equal(validate(JSON.parse(JSON.stringify(doc))), null);
   });
 });

@@ -8,6 +8,7 @@ import * as path from "path";
 import { helper, allNodeModules, nextMessage, coreNodeModule } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { requireShared } from "../helpers/paths";
+import { epcis12XsdValidator } from "../helpers/epcis-schema";
 import { openPoolStore } from "../../nodes/core/store";
 import * as gs1 from "../../nodes/core/gs1";
 
@@ -244,7 +245,7 @@ describe("pss-epcis node", function () {
       const xml = m.payload as string;
       assert.equal(typeof xml, "string");
       // sax in strict mode: a well-formedness error throws. sax comes with Node-RED (xml2js, under its XML node);
-      // there is no EPCIS 1.2 XSD in ../shared/reference/epcis, so the structure is checked here, not schema-validated
+      // the element order is checked here, the schema in the US partners test below
       let sax: any;
       try {
         sax = require("sax");
@@ -283,6 +284,55 @@ describe("pss-epcis node", function () {
       assert.deepEqual(events[2].text.epc, UNITS.slice(0, 3).map(sgtin));
       assert.deepEqual(events[5].text.disposition, ["urn:epcglobal:cbv:disp:in_transit"]);
       assert.deepEqual(events[5].text.bizTransaction, [PO]);
+    });
+  });
+
+  describe("EPCIS 1.2 XML for US partners: SBDH, master data, DSCSA transaction statement", function () {
+    const PRODUCT = { type: "urn:epcglobal:epcis:vtype:EPCClass", id: "urn:epc:idpat:sgtin:0614141.012345.*", attributes: { "urn:epcglobal:cbv:mda#regulatedProductName": "Examplumab 10 mg" } };
+    const load = (more: Record<string, unknown>) =>
+      helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir)).map((n: any) => (n.id === "epcisX" || n.id === "epcisM" ? { ...n, format: "xml12", ...more } : n)));
+
+    it("the audit export carries the header with Sender, Receiver, msg.masterData and the transaction statement, valid against GS1's EPCIS 1.2 XSD", async function () {
+      await load({ sender: GLN, receiver: "0614141000012", transactionStatement: true });
+      await runLine();
+      const m = await call("epcisX", "go", { masterData: [PRODUCT] });
+      const xml = m.payload as string;
+      assert.match(xml, /<sbdh:Sender>\s*<sbdh:Identifier Authority="GLN">0614141000005<\/sbdh:Identifier>/);
+      assert.match(xml, /<sbdh:Receiver>\s*<sbdh:Identifier Authority="GLN">0614141000012<\/sbdh:Identifier>/);
+      assert.match(xml, /<sbdh:InstanceIdentifier>urn:uuid:[0-9a-f-]{36}<\/sbdh:InstanceIdentifier>/);
+      assert.match(xml, /<VocabularyElement id="urn:epc:idpat:sgtin:0614141\.012345\.\*">\s*<attribute id="urn:epcglobal:cbv:mda#regulatedProductName">Examplumab 10 mg<\/attribute>/);
+      assert.match(xml, /<gs1ushc:affirmTransactionStatement>true<\/gs1ushc:affirmTransactionStatement>/);
+      assert.equal((xml.match(/<ObjectEvent>|<AggregationEvent>/g) ?? []).length, 6);
+      const validate = epcis12XsdValidator();
+      if (!validate) return this.skip();
+      assert.equal(validate(xml), null);
+    });
+
+    it("EPCIS 1.2 with a Sender and no Receiver: red status and node.error at deploy, BadOption on every message", async function () {
+      await load({ sender: GLN, receiver: "" });
+      const n = helper.getNode("epcisM") as any;
+      assert.ok(n.error.calledWithMatch(/BadOption.*needs both a Sender and a Receiver/));
+      assert.ok(n.status.calledWithMatch({ fill: "red", text: "BadOption" }));
+      const caught = nextMessage("caught");
+      n.receive({ payload: { event: "commissioning", serialNumbers: ["A1"] } });
+      assert.equal((await caught).error.code, "BadOption");
+    });
+
+    it("messages mode: a flush with malformed msg.masterData is InvalidArgument at the Catch node; the gathered events go out with the next flush", async function () {
+      await load({ sender: GLN, receiver: "0614141000012" });
+      await call("encU", (await call("reqU", { count: 6 })).payload);
+      const com = await call("comU", { serialNumbers: UNITS });
+      assert.equal(com.payload.returnStatus, "NoError");
+      await statusOf("epcisM", /^1 gathered/, true);
+      const caught = nextMessage("caught");
+      helper.getNode("epcisM").receive({ payload: "", flush: true, masterData: [{ type: "EPCClass", id: PRODUCT.id }] });
+      const err = (await caught).error;
+      assert.equal(err.code, "InvalidArgument");
+      assert.match(err.message, /msg\.masterData: .*vocabulary type "EPCClass" is not a URI/);
+      const m = await call("epcisM", "", { flush: true, masterData: [PRODUCT] });
+      assert.equal((m.payload.match(/<ObjectEvent>/g) ?? []).length, 1, "the commissioning event was kept");
+      for (const u of UNITS) assert.ok(m.payload.includes(`<epc>${sgtin(u)}</epc>`), `${u} in the document`);
+      assert.match(m.payload, /<EPCISMasterData>/);
     });
   });
 

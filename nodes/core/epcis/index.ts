@@ -9,5 +9,5 @@ export { parseEpcisDocument, readEpcisDocument, eventsForHash, checkEvents, cbvT
 export { parseXml, type XmlElement } from "./xml";
 export { toEpcisEvent, fromAuditRecords, fromEvents, sourceOf, expiryToDate, lotAndExpiry, timeZoneOffsetAt, SOURCE, type EpcisEvent, type EventSource, type PssEventInput, type BuildOptions } from "./build";
 export { Preflight, preflight, assertPreflight, marketNeedsLotExpiry, type PreflightOptions } from "./preflight";
-export { writeDocument, buildDocument, exportToFile, xmlEvent, EPCIS_CONTEXT, type DocumentOptions, type WriteResult } from "./writer";
+export { writeDocument, buildDocument, exportToFile, xmlEvent, groupMasterData, EPCIS_CONTEXT, GS1US_HC_NS, type DocumentOptions, type MasterDataElement, type WriteResult } from "./writer";
 export { importEpcisDocument, appliedEventHashes, type ImportOptions, type ImportSummary } from "./importer";

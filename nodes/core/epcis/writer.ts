@@ -1,5 +1,6 @@
 /* Documents: EPCIS 2.0 JSON-LD and EPCIS 1.2 XML, written as a stream (one event serialised at a time, chunks
    flushed with back-pressure), so memory stays flat however many events there are. */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { once } from "events";
@@ -27,7 +28,45 @@ export interface DocumentOptions {
   preflight?: PreflightOptions;
   /** bytes gathered before a write (default 64 KiB) */
   chunkBytes?: number;
+  /** EPCIS 1.2 XML: master data in the EPCISHeader (EPCISMasterData), e.g. the products of a US DSCSA shipment:
+   *  { type: "urn:epcglobal:epcis:vtype:EPCClass", id: "urn:epc:idpat:sgtin:0614141.012345.*",
+   *    attributes: { "urn:epcglobal:cbv:mda#regulatedProductName": "..." } } */
+  masterData?: MasterDataElement[];
+  /** EPCIS 1.2 XML: the DSCSA transaction statement (GS1 US healthcare extension, affirmTransactionStatement) */
+  transactionStatement?: boolean;
 }
+
+/** One vocabulary element of EPCIS master data. */
+export interface MasterDataElement {
+  /** the vocabulary type URI, e.g. urn:epcglobal:epcis:vtype:EPCClass or urn:epcglobal:epcis:vtype:Location */
+  type: string;
+  /** the element's id (a URI) */
+  id: string;
+  /** attribute values by attribute id (a URI) */
+  attributes?: Record<string, string>;
+}
+
+const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
+
+/** Master data checked (URIs, text values) and grouped by vocabulary type, in first-seen order. */
+export function groupMasterData(list: MasterDataElement[]): Map<string, MasterDataElement[]> {
+  if (!Array.isArray(list)) throw new EpcisError("BadOption", "master data must be a list of { type, id, attributes }");
+  const byType = new Map<string, MasterDataElement[]>();
+  for (const e of list) {
+    if (!e || typeof e !== "object" || typeof e.type !== "string" || !URI.test(e.type)) throw new EpcisError("BadOption", `master data: vocabulary type ${JSON.stringify(e?.type)} is not a URI`);
+    if (typeof e.id !== "string" || !URI.test(e.id)) throw new EpcisError("BadOption", `master data: element id ${JSON.stringify(e.id)} is not a URI`);
+    if (e.attributes !== undefined && (typeof e.attributes !== "object" || e.attributes === null || Array.isArray(e.attributes))) throw new EpcisError("BadOption", `master data of ${e.id}: attributes must be an object { attribute URI: text }`);
+    for (const [k, v] of Object.entries(e.attributes ?? {})) {
+      if (!URI.test(k)) throw new EpcisError("BadOption", `master data of ${e.id}: attribute id ${JSON.stringify(k)} is not a URI`);
+      if (typeof v !== "string") throw new EpcisError("BadOption", `master data of ${e.id}: attribute ${k} is not text`);
+    }
+    byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
+  }
+  return byType;
+}
+
+/** The GS1 US healthcare namespace of the DSCSA extension elements (GS1 US Implementation Guideline for DSCSA). */
+export const GS1US_HC_NS = "http://epcis.gs1us.org/hc/ns";
 
 export interface WriteResult {
   events: number;
@@ -61,6 +100,13 @@ function header(o: DocumentOptions): Record<string, unknown> {
   if (o.id) doc.id = o.id;
   if (o.sender) doc.sender = o.sender;
   if (o.receiver) doc.receiver = o.receiver;
+  if (o.masterData?.length) {
+    const vocabularyList = [...groupMasterData(o.masterData)].map(([type, els]) => ({
+      type,
+      vocabularyElementList: els.map((e) => ({ id: e.id, attributes: Object.entries(e.attributes ?? {}).map(([id, attribute]) => ({ id, attribute })) })),
+    }));
+    doc.epcisHeader = { epcisMasterData: { vocabularyList } };
+  }
   return doc;
 }
 
@@ -135,10 +181,60 @@ function x(s: string): string {
   return String(s).replace(/[&<>"']/g, (c) => XML_ESC[c]);
 }
 
+/** An SBDH partner: a GLN (Authority GLN), an SGLN or PGLN URI (Authority SGLN / PGLN), any other URI as given. */
+function sbdhPartner(tag: "Sender" | "Receiver", v: string): string {
+  const id = v.trim();
+  let authority: string;
+  if (/^\d{13}$/.test(id)) authority = "GLN";
+  else if (/^urn:epc:id:sgln:/.test(id)) authority = "SGLN";
+  else if (/^urn:epc:id:pgln:/.test(id)) authority = "PGLN";
+  else if (URI.test(id)) authority = "URI";
+  else throw new EpcisError("BadOption", `${tag.toLowerCase()} ${JSON.stringify(v)} is neither a GLN nor a URI`);
+  return `      <sbdh:${tag}>\n        <sbdh:Identifier Authority="${authority}">${x(id)}</sbdh:Identifier>\n      </sbdh:${tag}>\n`;
+}
+
+/** The EPCISHeader of an EPCIS 1.2 XML document: the SBDH (sender, receiver, document id), master data, the DSCSA
+ *  transaction statement. Written when a sender and a receiver are given (the SBDH needs both); master data or a
+ *  transaction statement without them is refused, since a header cannot exist without its SBDH. */
+function xmlEpcisHeader(o: DocumentOptions, created: string): string {
+  const sender = o.sender?.trim();
+  const receiver = o.receiver?.trim();
+  if (!sender && !receiver && !o.masterData?.length && !o.transactionStatement) return "";
+  if (!sender || !receiver) throw new EpcisError("BadOption", "an EPCIS 1.2 header (SBDH) needs both a sender and a receiver (GLNs or URIs); master data and the transaction statement travel in that header");
+  let h = "  <EPCISHeader>\n    <sbdh:StandardBusinessDocumentHeader>\n      <sbdh:HeaderVersion>1.0</sbdh:HeaderVersion>\n";
+  h += sbdhPartner("Sender", sender) + sbdhPartner("Receiver", receiver);
+  h += "      <sbdh:DocumentIdentification>\n        <sbdh:Standard>EPCglobal</sbdh:Standard>\n        <sbdh:TypeVersion>1.0</sbdh:TypeVersion>\n";
+  h += `        <sbdh:InstanceIdentifier>${x(o.id ?? `urn:uuid:${crypto.randomUUID()}`)}</sbdh:InstanceIdentifier>\n`;
+  h += `        <sbdh:Type>Events</sbdh:Type>\n        <sbdh:CreationDateAndTime>${x(created)}</sbdh:CreationDateAndTime>\n      </sbdh:DocumentIdentification>\n`;
+  h += "    </sbdh:StandardBusinessDocumentHeader>\n";
+  if (o.masterData?.length) {
+    const byType = groupMasterData(o.masterData);
+    h += "    <extension>\n      <EPCISMasterData>\n        <VocabularyList>\n";
+    for (const [type, els] of byType) {
+      h += `          <Vocabulary type="${x(type)}">\n            <VocabularyElementList>\n`;
+      for (const e of els) {
+        h += `              <VocabularyElement id="${x(e.id)}">\n`;
+        for (const [k, v] of Object.entries(e.attributes ?? {})) h += `                <attribute id="${x(k)}">${x(v)}</attribute>\n`;
+        h += "              </VocabularyElement>\n";
+      }
+      h += "            </VocabularyElementList>\n          </Vocabulary>\n";
+    }
+    h += "        </VocabularyList>\n      </EPCISMasterData>\n    </extension>\n";
+  }
+  if (o.transactionStatement) {
+    h += "    <gs1ushc:dscsaTransactionStatement>\n      <gs1ushc:affirmTransactionStatement>true</gs1ushc:affirmTransactionStatement>\n    </gs1ushc:dscsaTransactionStatement>\n";
+  }
+  return h + "  </EPCISHeader>\n";
+}
+
 function xmlHeader(o: DocumentOptions): string {
+  const created = o.creationDate ?? new Date().toISOString();
+  const head = xmlEpcisHeader(o, created);
+  const ns = head ? ` xmlns:sbdh="http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"${o.transactionStatement ? ` xmlns:gs1ushc="${GS1US_HC_NS}"` : ""}` : "";
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:cbvmda="urn:epcglobal:cbv:mda" schemaVersion="1.2" creationDate="${x(o.creationDate ?? new Date().toISOString())}">\n` +
+    `<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:cbvmda="urn:epcglobal:cbv:mda"${ns} schemaVersion="1.2" creationDate="${x(created)}">\n` +
+    head +
     `  <EPCISBody>\n    <EventList>\n`
   );
 }
