@@ -8,7 +8,7 @@ import * as path from "path";
 import { helper, allNodeModules } from "../helpers/red";
 import { tmpDir } from "../helpers/tmp";
 import { until } from "../helpers/until";
-import { epcisSchemaValidator } from "../helpers/epcis-schema";
+import { epcisSchemaValidator, epcis12XsdValidator } from "../helpers/epcis-schema";
 import { REPO_ROOT } from "../helpers/paths";
 import { openPoolStore, type SqlitePoolStore } from "../../nodes/core/store";
 
@@ -56,7 +56,24 @@ const MARKETS: Record<string, (r: Run) => void> = {
     assert.deepEqual([c.Destroyed, c.Inactive, c.Sampled, c.Commissioned, c.Released], [1, 1, 1, 0, r.line.good - 3]);
     for (const v of serialsOf(r.store, "EU-FMD-PACKS")) assert.match(v, /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{12}$/, "randomised EU serials (set 82)");
   },
-  "US DSCSA.json": (r) => aggregatedEpcis(r, "us", "US-NDC-PACKS", "US-SSCC", 10, true),
+  "US DSCSA.json": (r) => {
+    aggregatedEpcis(r, "us", "US-NDC-PACKS", "US-SSCC", 10, true);
+    // the same shipment in EPCIS 1.2 XML for a partner still on 1.2: the header a US partner expects, valid against GS1's XSD
+    const m12 = r.seen["us-out12"]?.[0];
+    assert.ok(m12, "the EPCIS 1.2 document is written");
+    assert.match(m12.payload.file, /epcis12-0001\.xml$/);
+    const xml = m12.fileContent as string;
+    const json = JSON.parse(r.seen["us-out"][0].fileContent) as Doc;
+    assert.equal((xml.match(/<ObjectEvent>|<AggregationEvent>/g) ?? []).length, json.epcisBody.eventList.length, "the 1.2 document holds the same events as the 2.0 one");
+    assert.match(xml, /<sbdh:Sender>\s*<sbdh:Identifier Authority="GLN">0312345000011<\/sbdh:Identifier>/, "SBDH sender: the manufacturer's GLN");
+    assert.match(xml, /<sbdh:Receiver>\s*<sbdh:Identifier Authority="GLN">\d{13}<\/sbdh:Identifier>/, "SBDH receiver");
+    assert.match(xml, /<sbdh:InstanceIdentifier>urn:uuid:[0-9a-f-]{36}<\/sbdh:InstanceIdentifier>/, "a document id");
+    assert.match(xml, /<VocabularyElement id="urn:epc:idpat:sgtin:0312345\.0678905\.\*">[\s\S]*mda#regulatedProductName">Examplumab 10 mg tablets</, "product master data");
+    assert.match(xml, /<gs1ushc:affirmTransactionStatement>true<\/gs1ushc:affirmTransactionStatement>/, "the DSCSA transaction statement");
+    assert.match(xml, /<cbvmda:lotNumber>[^<]+<\/cbvmda:lotNumber>\s*<cbvmda:itemExpirationDate>\d{4}-\d{2}-\d{2}<\/cbvmda:itemExpirationDate>/, "lot and expiry in the ILMD");
+    const xsd = epcis12XsdValidator();
+    if (xsd) assert.equal(xsd(xml), null, "valid against GS1's EPCIS 1.2 XML schema");
+  },
   "UAE Tatmeen.json": (r) => aggregatedEpcis(r, "ae", "AE-PACKS", "AE-SSCC", 10, false),
   "Saudi RSD.json": (r) => aggregatedEpcis(r, "sa", "SA-PACKS", "SA-SSCC", 10, false),
   "Russia Chestny Znak.json": (r) => {
