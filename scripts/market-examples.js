@@ -280,14 +280,14 @@ const markets = [];
     file: "EU FMD.json", prefix: p, tab: "EU FMD", db: "eu-fmd", poolId: "EU-FMD-PACKS", poolName: "EU FMD packs", sidClass: "EU-FMD",
     gtin: gtinOf("4012345", "00017"), gln: glnOf("4012345", "00001"), market: "EU", generate: 300, provision: "generate",
     step1Name: "1. Generate 300 randomised serials",
-    commentTitle: "EU FMD: randomised serials, hub upload, decommissioning",
+    commentTitle: "EU FMD: randomised serials, EPCIS for the OBP, decommissioning",
     info: "EU Falsified Medicines Directive / Delegated Regulation (EU) 2016/161: no aggregation, verification at dispense.",
-    comment: `What this shows (EU FMD, Delegated Regulation (EU) 2016/161):\n\n1. Generate 300 serial numbers with the EU-FMD SID class: randomised (set 82, 12 characters), so the chance of guessing one stays far under 1 in 10,000.\n2. Run ${UNITS} packs through the simulated line: one number per pack, the GS1 DataMatrix label (GTIN, expiry, lot, serial) made by the label node and printed over a loopback TCP socket, read and graded by the simulated camera, commissioned with lot and expiry; misprints are invalidated, bad reads scrapped, the gate rejects those packs.\n3. Upload to the EU hub before release (Art. 33): the EPCIS node writes the commissioning events (with lot and expiry) to serialflow/eu-fmd-hub-upload.jsonld. The EMVO gateway itself takes its own XML/web-service format, not EPCIS: your on-boarding partner converts this file (or read the audit log directly).\n4. Decommission three packs the way the EU hub states them: one destroyed, one exported (decommissioned, context euState), one pulled as a sample.\n5. Upload the state changes (the same node exports what happened since its last export).\n6. Release the rest (shipping).\n\nNo aggregation: the EU does not require it.\n\n${REAL_LINE}`,
+    comment: `What this shows (EU FMD, Delegated Regulation (EU) 2016/161):\n\n1. Generate 300 serial numbers with the EU-FMD SID class: randomised, 12 characters from 29 symbols that scanners and keyboards do not confuse (no 0/O, 1/I/L, Y/Z, lower case or special characters, as EMVO advises), so the chance of guessing one stays far under 1 in 10,000.\n2. Run ${UNITS} packs through the simulated line: one number per pack, the GS1 DataMatrix label (GTIN, expiry, lot, serial) made by the label node and printed over a loopback TCP socket, read and graded by the simulated camera, commissioned with lot and expiry; misprints are invalidated, bad reads scrapped, the gate rejects those packs.\n3. Before release the EU Hub must hold the pack data (Art. 33). The EU Hub does not take EPCIS: its EMVO gateway has its own XML/web-service format, reached through your on-boarding partner (OBP) or your L4 serialization system. The EPCIS node writes the commissioning events (with lot and expiry) to an EPCIS file for that L4 system or OBP (serialflow/eu-fmd/epcis-for-obp-0001.jsonld), which turns it into the EU Hub upload.\n4. Decommission three packs the way the EU hub states them: one destroyed, one exported (decommissioned, context euState), one pulled as a sample.\n5. Write the state changes for the OBP (the same node exports what happened since its last export, to the next file).\n6. Release the rest (shipping).\n\nNo aggregation: the EU does not require it.\n\n${REAL_LINE}`,
     steps: [
       (c) => {
-        c.inject(3, "3. Upload to the EU hub (before release)", "", "date", [c.id("epcis")]);
-        epcisNode(c, m, c.id("epcis"), [c.id("out")], { outFile: "serialflow/eu-fmd/hub-upload-{seq}.jsonld", x: 400, name: "EU hub upload (EPCIS file)" });
-        c.debug(c.id("out"), "upload file", "payload.file", 600, "payload.events");
+        c.inject(3, "3. EPCIS file for the OBP (before release)", "", "date", [c.id("epcis")]);
+        epcisNode(c, m, c.id("epcis"), [c.id("out")], { outFile: "serialflow/eu-fmd/epcis-for-obp-{seq}.jsonld", x: 400, name: "EPCIS file for the L4 / OBP" });
+        c.debug(c.id("out"), "EPCIS file", "payload.file", 600, "payload.events");
         c.nextRow(140);
         c.inject(4, "4. Decommission 3 packs", "", "date", [c.id("decom-pick")]);
         c.fn(c.id("decom-pick"), "destroyed · exported · sample", `// three commissioned packs leave the market in three EU hub states
@@ -301,7 +301,7 @@ return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }
         c.pss("pss-sid-inspecting", c.id("sample"), "sample", c.id("pool"), 600, [[c.id("decom-out")]], JSON.stringify({ euState: "sample" }), c.y + 60);
         c.debug(c.id("decom-out"), "decommissioned", "payload", 800, "payload.returnStatus");
         c.nextRow(110);
-        c.inject(5, "5. Upload the state changes", "", "date", [c.id("epcis")]);
+        c.inject(5, "5. EPCIS file of the state changes", "", "date", [c.id("epcis")]);
         c.nextRow(70);
         c.inject(6, "6. Release the rest", "", "date", [c.id("ship-pick")]);
         c.fn(c.id("ship-pick"), "commissioned packs", SHIP_UNITS, 1, 400, [[c.id("ship")]]);

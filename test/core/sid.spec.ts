@@ -52,7 +52,11 @@ describe("sid classes", function () {
     const ru = sid.getSidClass("RU-CHESTNY-ZNAK");
     assert.equal(ru.checkSerial("AbCdEfGhIjKlM"), null);
     assert.match(ru.checkSerial("AbCdEfGhIjKl") ?? "", /exactly 13/);
-    assert.match(ru.checkSerial("AbCdEfGhIjKl%") ?? "", /"%" at position 12/);
+    // MDLP's sign_sgtin pattern: GS1 set 82 (operator codes issued before scheme set 1.38 use its special characters)
+    assert.equal(ru.checkSerial("AbCd\"%&'()*+,"), null);
+    assert.equal(ru.checkSerial("AbC-./:;<=>?_"), null);
+    assert.match(ru.checkSerial("AbCdEfGhIjKl#") ?? "", /"#" at position 12/);
+    assert.match(ru.checkSerial("AbCdEfGhIjKl ") ?? "", /U\+0020 at position 12/);
     assert.match(sid.getSidClass("BR-ANVISA").checkSerial("123456789012A") ?? "", /"A"/);
     assert.match(sid.getSidClass("CN-NMPA").checkSerial("8123456123456789012") ?? "", /exactly 20/);
     assert.match(sid.getSidClass("GS1-SSCC").checkSerial("106141412345678909") ?? "", /check digit 9 is wrong, expected 8/);
@@ -113,6 +117,19 @@ describe("sid generators", function () {
     assert.equal(sidCode(() => sid.generatorForSidClass("EU-FMD", { alphabet: gs1.DIGITS, length: 8, intendedVolume: 100_000 })), "GuessProbabilityTooHigh");
   });
 
+  it("EU FMD's default generator avoids characters scanners and keyboards confuse, and keeps the guess probability under 1/10,000", function () {
+    const gen = sid.generatorForSidClass("EU-FMD", { intendedVolume: 1_000_000_000 });
+    const d = gen.describe();
+    assert.ok((d.guessProbability as number) < 1e-4, `guess probability ${d.guessProbability} for 10^9 packs`);
+    const serials = gen.next(20_000);
+    const seen = new Set(serials.join(""));
+    for (const bad of "0O1IL" + "YZ" + "abcdefghijklmnopqrstuvwxyz" + "!\"%&'()*+,-./:;<=>?_") assert.ok(!seen.has(bad), `no ${JSON.stringify(bad)} in a default EU serial`);
+    assert.deepEqual([...seen].sort().join(""), sid.EU_FMD_SAFE_ALPHABET, "every safe symbol is used (the alphabet is not narrower than it says)");
+    const eu = sid.getSidClass("EU-FMD");
+    for (const s of serials.slice(0, 100)) assert.equal(eu.checkSerial(s), null);
+    assert.equal(new Set(serials).size, serials.length, "no repeats");
+  });
+
   it("refuses bad specs with BadGeneratorSpec", function () {
     for (const spec of [
       { kind: "random", alphabet: "A", length: 5 },
@@ -170,6 +187,12 @@ describe("sid imports", function () {
     const parsed = gs1.parse(codes[1]);
     assert.deepEqual(r.serials[1].properties, { "91": parsed[2].value, "92": parsed[3].value });
     assert.equal(r.serials[1].gtin, GTIN);
+  });
+
+  it("imports a Russian order whose serials use the special characters of MDLP's sign_sgtin set (GS1 set 82)", function () {
+    const serials = ["AbCd\"%&'()*+,", "xY-./:;<=>?_1"];
+    const r = sid.parseImport(serials.map(eaeuCode).join("\n") + "\n", "RU-CHESTNY-ZNAK");
+    assert.deepEqual(r.serials.map((s) => s.serial), serials);
   });
 
   it("names the line of a malformed, duplicated or non-ASCII entry", function () {

@@ -60,7 +60,20 @@ export interface SidClass {
   buildIdentifier(serial: string, context: IdentifierContext): AiValue[];
 }
 
-const RU_ALPHABET = gs1.ALNUM;
+/* EAEU serials (Russia, Kazakhstan, Uzbekistan) are issued by the operator: we must take every character its codes use.
+   MDLP's sign_sgtin pattern allowed GS1 character set 82 for the 13-character serial
+   (\x21-\x22 \x25-\x2F \x30-\x39 \x3A-\x3F \x41-\x5A \x5F \x61-\x7A) until scheme set 1.38 narrowed new codes to
+   [a-zA-Z0-9]; codes issued before stay in circulation and in authority order files, and schemes 1.34+ are still
+   accepted (regulations.md, Russia). Refusing them would make a valid order file fail to import. */
+const RU_ALPHABET = gs1.CSET82;
+
+/* EU FMD's default generator: randomised serials that scanners and keyboards do not confuse (EMVO's advice for
+   serials people may have to type at a pharmacy): no 0/O or 1/I/L look-alikes, no Y/Z (swapped by QWERTZ keyboard
+   emulation of scanners), no lower case and no special characters (remapped by non-US keyboard layouts). 29 symbols
+   over 12 characters: 29^12 = 3.5e17 serials, so even 10^9 packs of one product code keep the guessing probability
+   (issued / possible, Art. 4(c) of Delegated Regulation (EU) 2016/161) near 3e-9, far under 1/10,000. Serials made
+   elsewhere may still use all of set 82 (the serial rule below). */
+export const EU_FMD_SAFE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWX";
 
 function checkAgainst(rule: SerialRule, serial: string): string | null {
   if (typeof serial !== "string") return `serial number must be a string, got ${typeof serial}`;
@@ -128,7 +141,7 @@ const DEFS: Def[] = [
     market: "EU", regulation: "Directive 2011/62/EU, Delegated Regulation (EU) 2016/161",
     description: "EU Falsified Medicines Directive unique identifier: product code, randomised serial of up to 20 characters, batch, expiry",
     use: "prescription medicines packs in the EU/EEA; uploaded to the EU Hub before release", issuer: "self", type: "SGTIN",
-    serial: { alphabet: gs1.CSET82, minLength: 1, maxLength: 20 }, random: true, maxP: 1 / 10000, required: SGTIN_REQ, gen: rnd(gs1.CSET82, 12),
+    serial: { alphabet: gs1.CSET82, minLength: 1, maxLength: 20 }, random: true, maxP: 1 / 10000, required: SGTIN_REQ, gen: rnd(EU_FMD_SAFE_ALPHABET, 12),
   },
   {
     id: "US-DSCSA", owner: "US FDA (FD&C Act §581-582)", syntax: "(01) NDC-based GTIN-14 + (21) serial X..20 + (10) lot + (17) expiry",
@@ -139,7 +152,7 @@ const DEFS: Def[] = [
   ...["RU", "KZ", "UZ"].map((m): Def => ({
     id: { RU: "RU-CHESTNY-ZNAK", KZ: "KZ-IS-MPT", UZ: "UZ-ASL-BELGISI" }[m] as string,
     owner: { RU: "CRPT (operator of Chestny ZNAK / MDLP)", KZ: "Kazakhtelecom (operator of IS MPT)", UZ: "CRPT Turon (operator of Asl Belgisi)" }[m] as string,
-    syntax: "(01) GTIN-14 + (21) serial 13 [A-Za-z0-9] + GS + (91) key 4 + GS + (92) crypto code 44, in this order",
+    syntax: "(01) GTIN-14 + (21) serial 13 characters of GS1 set 82 (MDLP sign_sgtin) + GS + (91) key 4 + GS + (92) crypto code 44, in this order",
     market: m,
     regulation: { RU: "Federal Law 425-FZ, Government Decree 1556", KZ: "MoH Order KR DSM-11", UZ: "Presidential Decree 737/2020, CM Resolution 149/2022" }[m] as string,
     description: "EAEU crypto-protected code: GTIN, 13-character serial, 4-character verification key (91) and 44-character crypto code (92), issued by the operator",

@@ -4,7 +4,7 @@ import { SidError } from "./errors";
 import { createGenerator, type GeneratorSpec, type SerialGenerator } from "./generators";
 
 export { SidError, type SidErrorCode } from "./errors";
-export { getSidClass, listSidClasses, type SidClass, type SerialRule, type IdentifierContext } from "./classes";
+export { getSidClass, listSidClasses, EU_FMD_SAFE_ALPHABET, type SidClass, type SerialRule, type IdentifierContext } from "./classes";
 export {
   createGenerator, guessProbability, minimumRandomLength, DEFAULT_MAX_GUESS_PROBABILITY,
   type GeneratorSpec, type RandomSpec, type SequentialSpec, type SsccSpec, type SerialGenerator, type RandomSerialGenerator, type GeneratorDescription,
