@@ -14,7 +14,7 @@
    state guard, SIDCommissioningEvent (durable, audited), gate pass, the scan into the case aggregator (durable); per 10
    good units the case closes (its SSCC drawn, encoded, commissioned and the units packed, in the tenth scan's
    transaction), ships with its units (SIDShippingEvent, durable, audited) and the EPCIS node (messages mode) sends a
-   document; misprints → SNInvalidatingEvent, no-reads / wrong codes / low grades → LabelsScrappingEvent, gate reject.
+   document; misprints → LabelsEncodingEvent + LabelsScrappingEvent, no-reads / wrong codes / low grades → LabelsScrappingEvent, gate reject.
    The clock runs from the first step command to the moment the last unit is decided at the gate and the last full
    case has shipped and been reported. Afterwards every unit's number is looked up in the pool file (passed →
    Released, or Commissioned in the open case; rejected → SNInvalid or LabelScrapped), numbers are unique per unit,
