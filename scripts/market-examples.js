@@ -439,9 +439,11 @@ return msg;`, 1, 800, [[c.id("file")]]);
 }
 
 /* UAE Tatmeen and Saudi RSD: mandatory aggregation, EPCIS */
-for (const [p, file, tab, db, poolId, sidClass, gcp, market, title, who] of [
-  ["ae", "UAE Tatmeen.json", "UAE Tatmeen", "uae-tatmeen", "AE-PACKS", "AE-TATMEEN", "6291234", "AE", "UAE Tatmeen: mandatory aggregation, EPCIS events", "Tatmeen (MoHAP, Ministerial Decree 73/2021) takes EPCIS events (commissioning, packing, shipping) through its API; commissioning before customs clearance."],
-  ["sa", "Saudi RSD.json", "Saudi RSD", "saudi-rsd", "SA-PACKS", "SA-RSD", "6281234", "SA", "Saudi RSD: mandatory aggregation, EPCIS", "SFDA RSD / DTTS: serialized packs, cases and pallets aggregated (SSCC), every site registered with a GLN; manufacturers notify commissioning and dispatch."],
+for (const [p, file, tab, db, poolId, sidClass, gcp, market, title, who, sink] of [
+  ["ae", "UAE Tatmeen.json", "UAE Tatmeen", "uae-tatmeen", "AE-PACKS", "AE-TATMEEN", "6291234", "AE", "UAE Tatmeen: mandatory aggregation, EPCIS events", "Tatmeen (MoHAP, Ministerial Decree 73/2021) takes EPCIS events (commissioning, packing, shipping) through its API; commissioning before customs clearance.",
+    "What the file is for: Tatmeen's interface is its API, which takes EPCIS events in the formats of Tatmeen's technical guides, with the product master data (GTIN, packing hierarchy) kept in GS1 UAE BrandSync. The file holds those events; a Tatmeen connector (your L4 system or a service provider, onboarded with Tatmeen) sends them. This example does not call the API."],
+  ["sa", "Saudi RSD.json", "Saudi RSD", "saudi-rsd", "SA-PACKS", "SA-RSD", "6281234", "SA", "Saudi RSD: mandatory aggregation, data for RSD notifications", "SFDA RSD / DTTS: serialized packs, cases and pallets aggregated (SSCC), every site registered with a GLN; manufacturers notify commissioning and dispatch.",
+    "What the file is for: RSD takes notifications through SFDA's web services and portal (the DTTS Integration Guide, whose message format is not public); it does not take this EPCIS file. The file is the data your RSD connector builds the package upload, commissioning and dispatch notifications from. This example does not call RSD."],
 ]) {
   const m = {
     file, prefix: p, tab, db, poolId, poolName: `${tab} packs`, sidClass,
@@ -450,7 +452,7 @@ for (const [p, file, tab, db, poolId, sidClass, gcp, market, title, who] of [
     step1Name: "1. Generate 300 serials · 40 SSCCs",
     commentTitle: title, info: who,
     aggregation: { name: "cases of 10 · pallets of 4", levels: CASE_PALLET(`${market}-SSCC`) },
-    comment: `What this shows (${tab}):\n\n${who}\n\n1. Generate 300 randomised serial numbers (${sidClass} class, up to 20 alphanumeric, GTIN first in the code) and the next 40 SSCCs of company prefix ${gcp}.\n2. Run ${UNITS} packs through the simulated line; every good pack is commissioned with lot and expiry and scanned into the aggregator: cases of 10, pallets of 4 cases, each an SSCC. Aggregation is mandatory here: nothing ships outside a complete hierarchy.\n3. Close the open case and pallet.\n4. Ship the pallets and export the EPCIS 2.0 document (commissioning with ILMD, one AggregationEvent per case and pallet, shipping), read point and business location from the site's GLN ${m0gln(gcp)}. Pre-flight refuses an incomplete hierarchy.\n\n${REAL_LINE}`,
+    comment: `What this shows (${tab}):\n\n${who}\n\n1. Generate 300 randomised serial numbers (${sidClass} class, up to 20 alphanumeric, GTIN first in the code) and the next 40 SSCCs of company prefix ${gcp}.\n2. Run ${UNITS} packs through the simulated line; every good pack is commissioned with lot and expiry and scanned into the aggregator: cases of 10, pallets of 4 cases, each an SSCC. Aggregation is mandatory here: nothing ships outside a complete hierarchy.\n3. Close the open case and pallet.\n4. Ship the pallets and export the EPCIS 2.0 document (commissioning with ILMD, one AggregationEvent per case and pallet, shipping), read point and business location from the site's GLN ${m0gln(gcp)}. Pre-flight refuses an incomplete hierarchy.\n\n${sink}\n\n${REAL_LINE}`,
   };
   m.steps = [shipAndEpcis(m, 4, "4. Ship the pallets · EPCIS")];
   markets.push(m);
