@@ -4,11 +4,21 @@
 export interface CommandRow {
   /** words that select the command, e.g. ["audit", "verify"] */
   words: string[];
+  /** may span lines; continuation lines start with four spaces (--help prints them as they are) */
   usage: string;
   summary: string;
   /** module under bin/commands exporting `run(args: string[]): Promise<number>` (the exit code); absent = not built yet */
   module?: string;
 }
+
+/** `serialflow epcis export`: every option bin/commands/epcis.ts accepts (a test holds the two together). */
+export const EPCIS_EXPORT_USAGE = [
+  "serialflow epcis export --db FILE --out FILE [--from T] [--to T] [--pool ID]",
+  "    [--company-prefix-length N] [--company-prefixes 'PREFIX:LEN, ...'] [--prefix-file gcpprefixformatlist.xml]",
+  "    [--identifiers epc|digitalLink] [--gtin GTIN | --gtin POOL=GTIN ...] [--time-zone-offset +hh:mm|IANA-ZONE]",
+  "    [--read-point GLN[.EXT]] [--biz-location GLN[.EXT]] [--market CODE] [--format jsonld|xml12]",
+  "    [--include-internal] [--no-preflight] [--sender ID] [--receiver ID]",
+].join("\n");
 
 export const COMMANDS: CommandRow[] = [
   { words: ["pool", "status"], usage: "serialflow pool status --db FILE", summary: "print the count of serial numbers per pool and state", module: "pool" },
@@ -18,6 +28,6 @@ export const COMMANDS: CommandRow[] = [
   { words: ["pool", "reconcile"], usage: "serialflow pool reconcile --db FILE [--pool ID] [--older-than DURATION] [--apply] [--report] [--json]", summary: "list numbers stranded Allocated or Encoded (by collection and age); --apply invalidates the never printed and scraps the printed; --report counts each pool and lot for batch release", module: "reconcile" },
   { words: ["audit", "verify"], usage: "serialflow audit verify --db FILE", summary: "read-only: SQLite integrity check, the audit log's hash chain, and a replay of the log against every stored state; names the first record or number that differs", module: "audit" },
   { words: ["serve"], usage: "serialflow serve --db FILE --port N [--user NAME:PASSWORD:ROLE]... [--allow-anonymous] [--sid-class ID]", summary: "run a headless OPEN-SCS OPC UA server on a pool file", module: "serve" },
-  { words: ["epcis", "export"], usage: "serialflow epcis export --db FILE --from T --to T --out FILE", summary: "write the audited events of a period as an EPCIS 2.0 JSON-LD document", module: "epcis" },
+  { words: ["epcis", "export"], usage: EPCIS_EXPORT_USAGE, summary: "write the audited events (of a period, of one pool; default: the whole log) as an EPCIS 2.0 JSON-LD document; EPC URIs with a company prefix length, GS1 Digital Link URIs without one", module: "epcis" },
   { words: ["epcis", "import"], usage: "serialflow epcis import --db FILE --pool ID [--sscc-pool ID] FILE", summary: "apply a received EPCIS document (JSON-LD or XML) to the pool, all or nothing; a document applied before changes nothing", module: "epcis-import" },
 ];

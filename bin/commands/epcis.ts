@@ -3,17 +3,21 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, required, UsageError, type ParsedArgs } from "../args";
+import { EPCIS_EXPORT_USAGE } from "../commands";
 import { openPoolStore, type AuditRecord } from "../../nodes/core/store";
 import * as epcis from "../../nodes/core/epcis";
 import * as gs1 from "../../nodes/core/gs1";
 
-const USAGE = [
-  "serialflow epcis export --db FILE --out FILE [--from T] [--to T]",
-  "    [--company-prefix-length N] [--company-prefixes 'PREFIX:LEN, ...'] [--prefix-file gcpprefixformatlist.xml]",
-  "    [--time-zone-offset +hh:mm|IANA-ZONE] [--gtin GTIN | --gtin POOL=GTIN ...] [--identifiers epc|digitalLink]",
-  "    [--read-point GLN[.EXT]] [--biz-location GLN[.EXT]] [--market CODE] [--format jsonld|xml12]",
-  "    [--include-internal] [--no-preflight] [--sender ID] [--receiver ID]",
-].join("\n");
+const USAGE = EPCIS_EXPORT_USAGE;
+
+/** The options the command accepts: its parser's table (the usage in bin/commands.ts lists each; a test checks). */
+export const OPTIONS = {
+  values: ["db", "out", "from", "to", "pool", "company-prefix-length", "gtin", "identifiers", "read-point", "biz-location", "market", "format", "sender", "receiver", "time-zone-offset", "company-prefixes", "prefix-file"],
+  flags: ["include-internal", "no-preflight"],
+};
+
+/** GTIN keys a pool's selection criteria may carry (`pool create --gtin` writes GTIN). */
+const GTIN_KEYS = ["GTIN", "gtin", "01"];
 
 function iso(p: ParsedArgs, name: string): string | undefined {
   const v = p.options.get(name)?.at(-1);
@@ -33,17 +37,18 @@ export async function run(argv: string[]): Promise<number> {
   let out: string;
   let from: string | undefined;
   let to: string | undefined;
+  let poolId: string | undefined;
+  let identifiersNote = "";
   const build: epcis.BuildOptions = {};
   const doc: epcis.DocumentOptions = {};
   try {
-    p = parseArgs(argv, {
-      values: ["db", "out", "from", "to", "company-prefix-length", "gtin", "identifiers", "read-point", "biz-location", "market", "format", "sender", "receiver", "time-zone-offset", "company-prefixes", "prefix-file"],
-      flags: ["include-internal", "no-preflight"],
-    });
+    p = parseArgs(argv, OPTIONS);
+    if (p.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
     db = path.resolve(required(p, "db"));
     out = path.resolve(required(p, "out"));
     from = iso(p, "from");
     to = iso(p, "to");
+    poolId = one(p, "pool");
     const cpl = one(p, "company-prefix-length");
     if (cpl !== undefined) {
       if (!/^(6|7|8|9|10|11|12)$/.test(cpl)) throw new UsageError(`--company-prefix-length must be 6 to 12, got ${cpl}`);
@@ -55,8 +60,8 @@ export async function run(argv: string[]): Promise<number> {
       else (build.gtinByPool ??= {})[g.slice(0, eq)] = g.slice(eq + 1);
     }
     const idf = one(p, "identifiers");
-    if (idf !== undefined && idf !== "epc" && idf !== "digitalLink") throw new UsageError(`--identifiers is epc or digitalLink, got ${idf}`);
-    if (idf) build.identifiers = idf;
+    if (idf !== undefined && idf !== "epc" && idf.toLowerCase() !== "digitallink") throw new UsageError(`--identifiers is epc or digitalLink, got ${idf}`);
+    if (idf) build.identifiers = idf === "epc" ? "epc" : "digitalLink";
     // per identifier: the listed prefixes first, then GS1's published list, then --company-prefix-length
     const tables: gs1.PrefixTable[] = [];
     const cps = one(p, "company-prefixes");
@@ -68,7 +73,14 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--company-prefixes / --prefix-file: ${(err as Error).message}`);
     }
     if (tables.length) build.prefixTable = { size: tables.reduce((n, t) => n + t.size, 0), lengthOf: (d) => tables.reduce<number | undefined>((n, t) => n ?? t.lengthOf(d), undefined) };
-    if (build.identifiers !== "digitalLink" && build.companyPrefixLength === undefined && !build.prefixTable) throw new UsageError("EPC URIs need --company-prefix-length, --company-prefixes or --prefix-file (or use --identifiers digitalLink)");
+    const prefixKnown = build.companyPrefixLength !== undefined || build.prefixTable !== undefined;
+    if (build.identifiers === "epc" && !prefixKnown) throw new UsageError("EPC URIs need --company-prefix-length, --company-prefixes or --prefix-file (or leave out --identifiers for GS1 Digital Link URIs)");
+    // no form asked for: EPC URIs when a company prefix length is known, else Digital Link URIs (they need none)
+    build.identifiers ??= prefixKnown ? "epc" : "digitalLink";
+    identifiersNote =
+      build.identifiers === "epc"
+        ? "identifiers: EPC URIs (urn:epc:id:...)"
+        : `identifiers: GS1 Digital Link URIs (https://id.gs1.org/...)${idf === undefined ? "; for EPC URIs give --company-prefix-length, --company-prefixes or --prefix-file" : ""}`;
     const rp = one(p, "read-point");
     if (rp) build.readPoint = rp;
     const bl = one(p, "biz-location");
@@ -99,6 +111,19 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const store = openPoolStore(db, { actor: "serialflow-cli" });
+  const pools = store.listPools();
+  if (poolId !== undefined && !pools.some((x) => x.poolId === poolId)) {
+    console.error(`serialflow epcis export: pool ${poolId} does not exist in ${db} (pools: ${pools.map((x) => x.poolId).join(", ") || "none"})\nUsage: ${USAGE}`);
+    store.close();
+    return 2;
+  }
+  // each pool's GTIN from its stored selection criteria; --gtin POOL=GTIN overrides it, a bare --gtin fills pools without one
+  const stored: Record<string, string> = {};
+  for (const pool of pools) {
+    const g = GTIN_KEYS.map((k) => pool.selectionCriteria[k]).find((v) => typeof v === "string" && v !== "");
+    if (g !== undefined) stored[pool.poolId] = g;
+  }
+  if (Object.keys(stored).length || build.gtinByPool) build.gtinByPool = { ...stored, ...build.gtinByPool };
   // a commissioning's lot and expiry may sit on its label collection
   build.labelCollectionProperties = (id) => store.labelCollectionProperties(id);
   try {
@@ -115,8 +140,29 @@ export async function run(argv: string[]): Promise<number> {
     const q: { fromTime?: string; toTime?: string } = {};
     if (from) q.fromTime = from;
     if (to) q.toTime = to;
-    const r = await epcis.exportToFile(epcis.fromAuditRecords(store.auditRecords(q), build), out, doc);
-    console.log(`wrote ${r.events} EPCIS events (${r.bytes} bytes) to ${out}`);
+    let events: Iterable<epcis.EpcisEvent> = epcis.fromAuditRecords(store.auditRecords(q), build);
+    if (poolId !== undefined) {
+      // one pool's events; the other pools' events of the period still build the pre-flight state in their place
+      // (the units packed into a case of this pool come from another), without being checked or written
+      const pf = doc.preflight ? new epcis.Preflight(doc.preflight) : null;
+      delete doc.preflight;
+      const own = poolId;
+      events = (function* (): Generator<epcis.EpcisEvent> {
+        for (const r of store.auditRecords(q)) {
+          if (r.poolId !== own && !pf) continue;
+          for (const ev of epcis.fromAuditRecords([r], build)) {
+            if (r.poolId === own) {
+              pf?.check(ev);
+              yield ev;
+            } else pf?.observe(ev);
+          }
+        }
+        pf?.assert();
+      })();
+    }
+    console.log(identifiersNote);
+    const r = await epcis.exportToFile(events, out, doc);
+    console.log(`wrote ${r.events} EPCIS events (${r.bytes} bytes) to ${out}${poolId === undefined ? "" : ` (pool ${poolId})`}`);
     return 0;
   } catch (err) {
     const e = err as epcis.EpcisError;

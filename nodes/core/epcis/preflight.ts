@@ -140,6 +140,20 @@ export class Preflight {
   }
 
   /**
+   * Take an event outside the document into the state without checking it, at its place in time: another pool's
+   * event when one pool's events are exported (the shipping of a case packed by another pool's units).
+   */
+  observe(ev: EpcisEvent): void {
+    const [recording, index] = [this.recording, this.index];
+    this.recording = false;
+    try {
+      this.check(ev);
+    } finally {
+      [this.recording, this.index] = [recording, index];
+    }
+  }
+
+  /**
    * A copy with the same state (commissioned, packed, destroyed) and no faults: check a batch on it, and keep it in
    * place of this one only when the batch is clean (pss-epcis checks each flush of gathered events this way).
    */
