@@ -249,7 +249,7 @@ const epcisNode = (c, m, nid, wiresTo, extra = {}) =>
     id: nid, type: "pss-epcis", z: c.z, name: extra.name || `EPCIS 2.0 (${m.market})`, pool: c.id("pool"), source: "audit", identifiers: "epc", companyPrefixLength: 7,
     gtin: m.gtin, digitalLinkDomain: "", readPoint: m.gln + ".1", bizLocation: m.gln, includeInternal: false, format: "jsonld", market: m.market,
     outFile: extra.outFile || `serialflow/${m.db}/epcis-{seq}.jsonld`, flushAfter: 0, emitEmpty: false, sender: extra.sender || "", receiver: extra.receiver || "",
-    ...(extra.format ? { format: extra.format } : {}), ...(extra.transactionStatement ? { transactionStatement: true } : {}), x: extra.x || 800, y: extra.y ?? c.y, wires: [wiresTo],
+    ...(extra.format ? { format: extra.format } : {}), ...(extra.scope ? { scope: extra.scope } : {}), ...(extra.transactionStatement ? { transactionStatement: true } : {}), x: extra.x || 800, y: extra.y ?? c.y, wires: [wiresTo],
   });
 
 function shipAndEpcis(m, n, label) {
@@ -327,7 +327,7 @@ return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }
     commentTitle: "US DSCSA: EPCIS with lot and expiry, cases and pallets",
     info: "US Drug Supply Chain Security Act: product identifier (NDC in a GTIN, serial, lot, expiry), EPCIS transaction data.",
     aggregation: { name: "cases of 10 · pallets of 4", levels: CASE_PALLET("US-SSCC") },
-    comment: `What this shows (US DSCSA):\n\n1. Generate 300 serial numbers (US-DSCSA class, up to 20 alphanumeric) for an NDC-based GTIN, and the next 40 SSCCs of the company prefix 0312345 ("03" + labeler code) for cases and pallets.\n2. Run ${UNITS} packs through the simulated line (label with GTIN, lot, expiry and serial; print over loopback TCP; camera; commissioning with lot and expiry). Every good pack is scanned into the aggregator: cases of 10, pallets of 4 cases, each parent an SSCC drawn from the SSCC pool, commissioned and given its own label (SSCC ZPL).\n3. Close the open case and pallet (a partial case at the end of the lot).\n4. Ship the pallets and export the EPCIS 2.0 document: commissioning with ILMD lot and expiry, one AggregationEvent per case and pallet, shipping of the SSCC (OPEN-SCS annex A, GS1 US pharma pattern). Pre-flight refuses a document with an incomplete hierarchy or a missing lot/expiry. The same events also go out as EPCIS 1.2 XML for partners still on 1.2, with the header they expect: the SBDH (sender and receiver GLNs, document id), master data for the product (set on the shipping message as msg.masterData) and the DSCSA transaction statement.\n\n${REAL_LINE}`,
+    comment: `What this shows (US DSCSA):\n\n1. Generate 300 serial numbers (US-DSCSA class, up to 20 alphanumeric) for an NDC-based GTIN, and the next 40 SSCCs of the company prefix 0312345 ("03" + labeler code) for cases and pallets.\n2. Run ${UNITS} packs through the simulated line (label with GTIN, lot, expiry and serial; print over loopback TCP; camera; commissioning with lot and expiry). Every good pack is scanned into the aggregator: cases of 10, pallets of 4 cases, each parent an SSCC drawn from the SSCC pool, commissioned and given its own label (SSCC ZPL).\n3. Close the open case and pallet (a partial case at the end of the lot).\n4. Ship the pallets and export the shipment's EPCIS 2.0 document: the history of what was shipped, whenever it happened (commissioning of the packs, cases and pallets in it with ILMD lot and expiry, one AggregationEvent per case and pallet, the shipping of the SSCCs), not what else the line did (OPEN-SCS annex A, GS1 US pharma pattern). Pre-flight refuses a document with an incomplete hierarchy or a missing lot/expiry. The same events also go out as EPCIS 1.2 XML for partners still on 1.2, with the header they expect: the SBDH (sender and receiver GLNs, document id), master data for the product (set on the shipping message as msg.masterData) and the DSCSA transaction statement.\n\n${REAL_LINE}`,
   };
   // US trading partners still often take EPCIS 1.2 XML with a header: the SBDH (sender, receiver), master data for
   // the product and the DSCSA transaction statement. The shipping message carries the master data (msg.masterData).
@@ -343,10 +343,10 @@ return { payload: { serialNumbers: tops }, masterData };`);
       c.inject(4, "4. Ship the pallets · EPCIS 2.0 and 1.2", "", "date", [c.id("ship-pick")]);
       c.fn(c.id("ship-pick"), "closed pallets", shipTops, 1, 400, [[c.id("ship")]]);
       c.pss("pss-sid-shipping", c.id("ship"), "shipped", c.id("pool"), 600, [[c.id("epcis"), c.id("epcis12")]]);
-      epcisNode(c, m, c.id("epcis"), [c.id("out")]);
+      epcisNode(c, m, c.id("epcis"), [c.id("out")], { name: "EPCIS 2.0 of the shipment", scope: "shipment" });
       c.debug(c.id("out"), "EPCIS file", "payload.file", 1000, "payload.events");
       epcisNode(c, m, c.id("epcis12"), [c.id("out12")], {
-        name: "EPCIS 1.2 + SBDH (US partner)", format: "xml12", outFile: `serialflow/${m.db}/epcis12-{seq}.xml`, y: c.y + 60,
+        name: "EPCIS 1.2 + SBDH (US partner)", format: "xml12", scope: "shipment", outFile: `serialflow/${m.db}/epcis12-{seq}.xml`, y: c.y + 60,
         sender: m.gln, receiver, transactionStatement: true,
       });
       c.debug(c.id("out12"), "EPCIS 1.2 file", "payload.file", 1000, "payload.events", c.y + 60);

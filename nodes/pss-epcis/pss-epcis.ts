@@ -45,6 +45,9 @@ export interface EpcisNodeDef extends NodeDef {
   emitEmpty?: boolean;
   sender?: string;
   receiver?: string;
+  /** audit mode: "period" (since the last export, or the period the message names) or "shipment" (the history of the
+   *  shipped items the message names: their hierarchy's commissioning, packing and shipping) */
+  scope?: "period" | "shipment";
   /** EPCIS 1.2 XML: the DSCSA transaction statement in the header (US) */
   transactionStatement?: boolean;
 }
@@ -314,6 +317,27 @@ export default function (RED: NodeAPI): void {
       const read = pool.auditRecords.bind(pool);
       // an object may name a period; anything else (a timestamp, a string) just starts an export
       const p = isPlainObject(msg.payload) ? payloadObject(msg.payload, true) : {};
+      if (config.scope === "shipment") {
+        // the shipping node's result (payload.serialNumbers), or any message naming the shipped items
+        const shipped = p.serialNumbers;
+        if (!Array.isArray(shipped) || shipped.length === 0 || !shipped.every((s) => typeof s === "string" && s.length > 0)) {
+          throw new InputError("InvalidArgument", "scope shipment: msg.payload.serialNumbers must list the shipped items (wire the shipping node's output here)");
+        }
+        const lcProps = new Map<string, Record<string, string> | undefined>();
+        const lookup = pool.labelCollectionProperties?.bind(pool);
+        const build: epcis.BuildOptions = lookup
+          ? { ...o.build, labelCollectionProperties: (id) => (lcProps.has(id) ? lcProps.get(id) : (lcProps.set(id, lookup(id)), lcProps.get(id))) }
+          : o.build;
+        const history = () => epcis.shipmentHistory(() => perParent(read({})), shipped as string[]);
+        const preflight: epcis.PreflightOptions = {};
+        if (o.market) preflight.market = o.market;
+        const r = await emit(epcis.fromAuditRecords(history(), build), preflight, o, masterData);
+        if (r.count === 0 && !config.emitEmpty) {
+          dropEmpty(r.payload);
+          return null;
+        }
+        return { ...r, info: { source: "audit", scope: "shipment", shipped, events: r.count } };
+      }
       const { q, sinceLast } = auditQuery(p);
       const ctx = node.context();
       const last = Number(ctx.get(CURSOR_KEY) ?? 0) || 0;

@@ -446,3 +446,60 @@ describe("epcis: EPCIS 1.2 XML for US partners (SBDH, master data, DSCSA transac
     assert.equal(validate(JSON.parse(JSON.stringify(doc))), null);
   });
 });
+
+describe("epcis: a shipment's history, not a time window", function () {
+  let tmp: ReturnType<typeof tmpDir>;
+  let store: SqlitePoolStore;
+  const units = ["A1", "A2", "A3", "B1", "B2", "B3"];
+  const [c1, c2, p1, p2] = [11, 12, 13, 14].map((i) => gs1.makeSscc("0614141", 0, i));
+  before(function () {
+    tmp = tmpDir("serialflow-shipment-");
+    store = openPoolStore(path.join(tmp.dir, "pool.db"), { actor: "line-1" });
+    store.createPool({ poolId: "units", sidClass: "US-DSCSA", selectionCriteria: { level: "unit" }, isDefault: true });
+    store.createPool({ poolId: "ssccs", sidClass: "GS1-SSCC", selectionCriteria: { level: "logistic" } });
+    store.provision("units", units);
+    store.provision("ssccs", [c1, c2, p1, p2]);
+    store.pushTo("Encoded", { snCollection: { id: "o1", serialNumbers: units } });
+    store.pushTo("Encoded", { snCollection: { id: "o1-sscc", serialNumbers: [c1, c2, p1, p2] }, poolSelectionCriteria: { level: "logistic" } });
+    store.applyEvent("commissioning", { serialNumbers: units, context: { lot: "LOT42", expiry: "271200" } });
+    store.applyEvent("commissioning", { serialNumbers: [c1, c2, p1, p2] });
+    store.applyEvent("packing", { serialNumbers: units.slice(0, 3), context: { parent: c1, count: "3" } });
+    store.applyEvent("packing", { serialNumbers: units.slice(3), context: { parent: c2, count: "3" } });
+    store.applyEvent("packing", { serialNumbers: [c1], context: { parent: p1, count: "1" } });
+    store.applyEvent("packing", { serialNumbers: [c2], context: { parent: p2, count: "1" } });
+    store.applyEvent("shipping", { serialNumbers: [p1], context: { destination: "0614141000012" } });
+    store.applyEvent("shipping", { serialNumbers: [p2], context: { destination: "0614141000029" } });
+  });
+  after(function () {
+    store.close();
+    tmp.cleanup();
+  });
+
+  it("holds the commissioning of the shipped items only, the packing that built their hierarchy and their shipping", function () {
+    const events = [...epcis.fromAuditRecords(epcis.shipmentHistory(() => store.auditRecords(), [p1]), OPTIONS)];
+    const sgtin = (s: string) => `urn:epc:id:sgtin:0614141.012345.${s}`;
+    const sscc = (s: string) => gs1.toEpcUri([{ ai: "00", value: s }], CP);
+    assert.deepEqual(events.map((e) => `${e.type}/${e.bizStep}`), ["ObjectEvent/commissioning", "ObjectEvent/commissioning", "AggregationEvent/packing", "AggregationEvent/packing", "ObjectEvent/shipping"]);
+    assert.deepEqual(events[0].epcList, units.slice(0, 3).map(sgtin), "the units of the shipped pallet only, with their lot and expiry");
+    assert.deepEqual(events[0].ilmd, { "cbvmda:lotNumber": "LOT42", "cbvmda:itemExpirationDate": "2027-12-31" });
+    assert.deepEqual(events[1].epcList, [c1, p1].map(sscc));
+    assert.deepEqual([events[2].parentID, events[3].parentID], [sscc(c1), sscc(p1)]);
+    assert.deepEqual(events[4].epcList, [sscc(p1)]);
+    const all = JSON.stringify(events);
+    for (const other of [...units.slice(3).map(sgtin), sscc(c2), sscc(p2)]) assert.ok(!all.includes(other), `${other} was not in this shipment`);
+    // a whole document of it passes the US pre-flight on its own: the history is complete
+    const doc = epcis.buildDocument(epcis.fromAuditRecords(epcis.shipmentHistory(() => store.auditRecords(), [p1]), OPTIONS), { preflight: { market: "US" } }) as Doc;
+    assert.equal(doc.epcisBody.eventList.length, 5);
+    const validate = schemaValidator();
+    if (validate) assert.equal(validate(JSON.parse(JSON.stringify(doc))), null);
+  });
+
+  it("a case unpacked before shipping (rework) leaves with its rework, and the units taken out stay out", function () {
+    const records = [...store.auditRecords()].filter((r) => r.event !== "shipping" || r.serialNumbers.includes(p1));
+    // the same history with A3 taken out of c1 before shipping
+    const reworked = [...records.slice(0, -1), { ...records[0], seq: 999, event: "unpacking", serialNumbers: ["A3"], context: { parent: c1 } }, records[records.length - 1]];
+    const got = [...epcis.shipmentHistory(() => reworked, [p1])];
+    assert.deepEqual(got.find((r) => r.event === "commissioning")?.serialNumbers, ["A1", "A2"], "A3 left the case before it shipped");
+    assert.ok(got.some((r) => r.event === "unpacking"), "the rework is part of the history");
+  });
+});

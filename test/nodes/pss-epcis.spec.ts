@@ -453,6 +453,40 @@ describe("pss-epcis node", function () {
     });
   });
 
+  describe("scope shipment: the history of what the shipping node shipped", function () {
+    const extra = [
+      { id: "epcisS", z: "t", type: "pss-epcis", name: "", pool: "pool-units", ...EPCIS_OPTS, source: "audit", scope: "shipment", wires: [["epcisS-out"]] },
+      { id: "epcisS-out", z: "t", type: "helper" },
+    ];
+    it("the shipping result in, the shipment's document out: every event of its hierarchy whenever it happened, again on every message", async function () {
+      await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir), extra));
+      await runLine();
+      // an export by period first: a shipment export does not depend on (or move) that cursor
+      assert.equal(((await call("epcisA", "go")).payload.epcisBody.eventList as unknown[]).length, 6);
+      const shipped = { returnStatus: "NoError", serialNumbers: [PALLET] };
+      const validate = schemaValidator(this);
+      for (let i = 0; i < 2; i++) {
+        const m = await call("epcisS", shipped);
+        checkDscsa(m.payload.epcisBody.eventList);
+        assert.equal(validate(m.payload), null);
+        assert.deepEqual(m.epcis.shipped, [PALLET]);
+      }
+      // the history of one case holds only its own units (its shipping is the pallet's, which carried it)
+      const m = await call("epcisS", { serialNumbers: [CASE2] });
+      const events = m.payload.epcisBody.eventList as Array<Record<string, any>>;
+      assert.deepEqual(events.map((e) => e.bizStep), ["commissioning", "commissioning", "packing"]);
+      assert.deepEqual([...events[0].epcList].sort(), UNITS.slice(3).map(sgtin).sort());
+    });
+    it("a message that names no shipped item is InvalidArgument at the Catch node", async function () {
+      await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, flow(prepare(tmp.dir), extra));
+      const caught = nextMessage("caught");
+      helper.getNode("epcisS").receive({ payload: "go" });
+      const err = (await caught).error;
+      assert.equal(err.code, "InvalidArgument");
+      assert.match(err.message, /shipping node's output/);
+    });
+  });
+
   describe("company prefixes per identifier (a contract manufacturer: the brand's GTIN, the CMO's own SSCCs)", function () {
     const CMO = ["1", "2"].map((i) => gs1.makeSscc("401234567", 0, i)); // a 9-digit company prefix
     const GCP_XML = `<?xml version="1.0" encoding="UTF-8"?>\n<GCPPrefixFormatList date="2026-01-01T00:00:00">\n  <entry prefix="0614141" gcpLength="7"/>\n  <entry prefix="4012345" gcpLength="9"/>\n</GCPPrefixFormatList>\n`;

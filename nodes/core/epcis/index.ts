@@ -11,3 +11,4 @@ export { toEpcisEvent, fromAuditRecords, fromEvents, sourceOf, expiryToDate, lot
 export { Preflight, preflight, assertPreflight, marketNeedsLotExpiry, type PreflightOptions } from "./preflight";
 export { writeDocument, buildDocument, exportToFile, xmlEvent, groupMasterData, EPCIS_CONTEXT, GS1US_HC_NS, type DocumentOptions, type MasterDataElement, type WriteResult } from "./writer";
 export { importEpcisDocument, appliedEventHashes, type ImportOptions, type ImportSummary } from "./importer";
+export { shipmentHistory } from "./shipment";
