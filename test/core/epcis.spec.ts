@@ -503,3 +503,36 @@ describe("epcis: a shipment's history, not a time window", function () {
     assert.ok(got.some((r) => r.event === "unpacking"), "the rework is part of the history");
   });
 });
+
+describe("epcis: source and destination as party and location, several business transactions", function () {
+  const t = "2026-03-01T10:00:00.000Z";
+  const ship = (context: Record<string, string>) => epcis.toEpcisEvent({ event: "shipping", serialNumbers: [gs1.makeSscc("0614141", 0, 7)], time: t, context }, OPTIONS) as epcis.EpcisEvent;
+
+  it("a shipping event carries owning party and location for source and destination, and a po, a desadv and an invoice", async function () {
+    const ev = ship({
+      source: "0614141000005", sourceLocation: "0614141000005",
+      destination: "0614141000012", destinationLocation: "0614141000029",
+      bizTransactions: JSON.stringify([
+        { type: "po", bizTransaction: "urn:epcglobal:cbv:bt:0614141000012:PO-7" },
+        { type: "desadv", bizTransaction: "urn:epcglobal:cbv:bt:0614141000005:ASN-31" },
+        { type: "inv", bizTransaction: "urn:epcglobal:cbv:bt:0614141000005:INV-88" },
+      ]),
+    });
+    assert.deepEqual(ev.sourceList, [{ type: "owning_party", source: "urn:epc:id:pgln:0614141.00000" }, { type: "location", source: "urn:epc:id:sgln:0614141.00000.0" }]);
+    assert.deepEqual(ev.destinationList, [{ type: "owning_party", destination: "urn:epc:id:pgln:0614141.00001" }, { type: "location", destination: "urn:epc:id:sgln:0614141.00002.0" }]);
+    assert.deepEqual(ev.bizTransactionList?.map((b) => b.type), ["po", "desadv", "inv"]);
+    const validate = schemaValidator();
+    if (validate) assert.equal(validate(JSON.parse(JSON.stringify(epcis.buildDocument([ev])))), null);
+    const xml = await writeToString([ev], { format: "xml12", sender: "0614141000005", receiver: "0614141000012" });
+    assert.match(xml, /<source type="urn:epcglobal:cbv:sdt:location">urn:epc:id:sgln:0614141\.00000\.0<\/source>/);
+    assert.match(xml, /<bizTransaction type="urn:epcglobal:cbv:btt:desadv">/);
+    const xsd = epcis12XsdValidator();
+    if (xsd) assert.equal(xsd(xml), null);
+  });
+
+  it("a business transaction type outside the CBV, or a list that is not JSON, is BadInput naming it", function () {
+    assert.throws(() => ship({ bizTransactions: JSON.stringify([{ type: "order", bizTransaction: "urn:x:1" }]) }), (e: epcis.EpcisError) => e.code === "BadInput" && /type "order" is not a CBV business transaction type/.test(e.message));
+    assert.throws(() => ship({ bizTransactions: "po:urn:x:1" }), (e: epcis.EpcisError) => e.code === "BadInput" && /must be a JSON list/.test(e.message));
+    assert.throws(() => ship({ destinationLocation: "0614141000013" }), (e: epcis.EpcisError) => e.code === "BadLocation");
+  });
+});

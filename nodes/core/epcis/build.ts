@@ -1,7 +1,7 @@
 /* PSS events (audit records or event messages) -> EPCIS 2.0 JSON-LD events, per the mapping in cbv.ts. Lazy:
    a generator, so a million records never sit in memory at once. */
 import { EVENTS, type PssEvent } from "../lifecycle";
-import { MAPPING } from "./cbv";
+import { CBV_BTT, MAPPING } from "./cbv";
 import { EpcisError } from "./errors";
 import { eventHashId, type HashOptions } from "./hash";
 import { identifierOf, locationUri, partyUri, type IdentifierOptions, type LocationSpec } from "./ids";
@@ -72,6 +72,29 @@ export interface BuildOptions extends IdentifierOptions, HashOptions {
 
 const TZ = /^([+]|[-])((0[0-9]|1[0-3]):([0-5][0-9])|14:00)$/;
 const PSS = new Set<string>(EVENTS);
+
+/** The business transactions of a record's context: `bizTransaction` (+ `bizTransactionType`, default po), and
+ *  `bizTransactions`, a JSON list [{ type, bizTransaction }] for several (po, desadv, inv ...), types from the CBV. */
+function businessTransactions(ctx: Record<string, string>): Array<{ type: string; bizTransaction: string }> {
+  const out: Array<{ type: string; bizTransaction: string }> = [];
+  if (ctx.bizTransaction) out.push({ type: ctx.bizTransactionType ?? "po", bizTransaction: ctx.bizTransaction });
+  if (ctx.bizTransactions) {
+    let list: unknown;
+    try {
+      list = JSON.parse(ctx.bizTransactions);
+    } catch {
+      list = undefined;
+    }
+    if (!Array.isArray(list)) throw new EpcisError("BadInput", `context.bizTransactions must be a JSON list of { type, bizTransaction }, not ${JSON.stringify(ctx.bizTransactions).slice(0, 80)}`);
+    for (const b of list as Array<{ type?: unknown; bizTransaction?: unknown }>) {
+      if (!b || typeof b.bizTransaction !== "string" || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(b.bizTransaction)) throw new EpcisError("BadInput", `context.bizTransactions: ${JSON.stringify(b)} has no bizTransaction URI`);
+      const type = b.type === undefined ? "po" : b.type;
+      if (typeof type !== "string" || !CBV_BTT.has(type)) throw new EpcisError("BadInput", `context.bizTransactions: type ${JSON.stringify(type)} is not a CBV business transaction type (${[...CBV_BTT].join(", ")})`);
+      out.push({ type, bizTransaction: b.bizTransaction });
+    }
+  }
+  return out;
+}
 
 /** "261231" or "2026-12-31" -> "2026-12-31"; day 00 = the last day of the month (GS1 General Specifications). */
 export function expiryToDate(expiry: string, now = new Date()): string {
@@ -213,9 +236,17 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
   if (rp !== undefined) ev.readPoint = { id: locationUri(rp, options, "readPoint") };
   const bl = ctx.bizLocation ?? options.bizLocation;
   if (bl !== undefined) ev.bizLocation = { id: locationUri(bl, options, "bizLocation") };
-  if (ctx.bizTransaction) ev.bizTransactionList = [{ type: ctx.bizTransactionType ?? "po", bizTransaction: ctx.bizTransaction }];
-  if (ctx.source) ev.sourceList = [{ type: "owning_party", source: partyUri(ctx.source, options, "source") }];
-  if (ctx.destination) ev.destinationList = [{ type: "owning_party", destination: partyUri(ctx.destination, options, "destination") }];
+  const bts = businessTransactions(ctx);
+  if (bts.length) ev.bizTransactionList = bts;
+  // source and destination as trading partners expect them: the owning party and, where given, the location (GLN/SGLN)
+  const sources: Array<{ type: string; source: string }> = [];
+  if (ctx.source) sources.push({ type: "owning_party", source: partyUri(ctx.source, options, "source") });
+  if (ctx.sourceLocation) sources.push({ type: "location", source: locationUri(ctx.sourceLocation, options, "sourceLocation") });
+  if (sources.length) ev.sourceList = sources;
+  const destinations: Array<{ type: string; destination: string }> = [];
+  if (ctx.destination) destinations.push({ type: "owning_party", destination: partyUri(ctx.destination, options, "destination") });
+  if (ctx.destinationLocation) destinations.push({ type: "location", destination: locationUri(ctx.destinationLocation, options, "destinationLocation") });
+  if (destinations.length) ev.destinationList = destinations;
   if (event === "commissioning") {
     const { lot, expiry } = lotAndExpiry(input, options);
     if (lot !== undefined || expiry !== undefined) {
