@@ -66,6 +66,8 @@ function canonicalNumber(v: string): string {
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) return v;
   const n = Number(v);
   if (!Number.isFinite(n)) return v;
+  // an integer literal keeps every digit (a 24-digit stringValue is not rounded through a double)
+  if (/^[+-]?\d+$/.test(v)) return BigInt(v).toString();
   return Number.isInteger(n) ? BigInt(n).toString() : String(n);
 }
 
