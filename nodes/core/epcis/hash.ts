@@ -66,6 +66,8 @@ function canonicalNumber(v: string): string {
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) return v;
   const n = Number(v);
   if (!Number.isFinite(n)) return v;
+  // an integer literal keeps every digit (a 24-digit stringValue is not rounded through a double)
+  if (/^[+-]?\d+$/.test(v)) return BigInt(v).toString();
   return Number.isInteger(n) ? BigInt(n).toString() : String(n);
 }
 
@@ -198,10 +200,12 @@ export function preHashString(event: Record<string, unknown>, options: HashOptio
   if (!ev || typeof ev !== "object" || typeof ev.type !== "string") throw new EpcisError("BadInput", "preHashString needs an EPCIS event object with a type");
   const ns = { ...DEFAULT_NAMESPACES, ...(options.namespaces ?? {}) };
   const epcs = (f: string) => list(f, asList(ev[f]).map((e) => "epc=" + canonicalValue(e)));
+  // a CBV term written as a "cbv:" CURIE ("cbv:BizStep-receiving", as the reference's examples do) -> its web URI
+  const cbvCurie = (v: string) => (v.startsWith("cbv:") && ns.cbv ? ns.cbv + v.slice(4) : v);
   const scalar = (f: string, kind?: "bizStep" | "disposition") => {
     const v = ev[f];
     if (v === undefined || v === null || v === "") return "";
-    return `${f}=${kind ? canonicalValue(cbvWebUri(kind, String(v).trim())) : canonicalValue(v)}`;
+    return `${f}=${kind ? canonicalValue(cbvWebUri(kind, cbvCurie(String(v).trim()))) : canonicalValue(v)}`;
   };
   // everything without a place in the order: sorted together at the end (ilmd, extensions, extensions inside standard fields)
   const trailing: string[] = [];
@@ -228,7 +232,7 @@ export function preHashString(event: Record<string, unknown>, options: HashOptio
   s += scalar("disposition", "disposition");
   const pd = ev.persistentDisposition as Obj | undefined;
   if (pd) {
-    const part = (k: string) => asList(pd[k]).map((d) => `${k}=${canonicalValue(cbvWebUri("disposition", String(d).trim()))}`).sort(cmp).join("");
+    const part = (k: string) => asList(pd[k]).map((d) => `${k}=${canonicalValue(cbvWebUri("disposition", cbvCurie(String(d).trim())))}`).sort(cmp).join("");
     const p = part("set") + part("unset");
     if (p) s += "persistentDisposition" + p;
   }

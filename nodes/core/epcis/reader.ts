@@ -93,11 +93,15 @@ function put(o: Obj, k: string, v: unknown): void {
   }
 }
 
-/** An extension element: its text, or an object of its children (repeated names -> arrays). */
+/** An extension element: its text, or an object of its attributes and children (repeated names -> arrays); an
+ *  attribute counts as a child field, as the reference generator reads it (`<x:f x:a="2"/>` -> {x}f{x}a=2). */
 function extValue(el: XmlElement): unknown {
-  if (!el.children.length) return el.text.trim();
+  // xsi:type and the other XML Schema instance attributes say how to read the value: not data of the event
+  const attrs = Object.entries(el.attrs).filter(([k]) => !k.startsWith("{http://www.w3.org/2001/XMLSchema-instance}"));
+  if (!el.children.length && !attrs.length) return el.text.trim();
   const o: Obj = {};
   if (el.text.trim() !== "") o["#text"] = el.text.trim();
+  for (const [k, v] of attrs) put(o, k, v);
   for (const c of el.children) put(o, key(c), extValue(c));
   return o;
 }
