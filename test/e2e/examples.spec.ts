@@ -125,6 +125,8 @@ describe("examples/: every flow imports, deploys and runs", function () {
       assert.deepEqual(refusals.map((m) => `${m.error?.code}: ${m.error?.message}`), [], "nothing was refused");
       const red = Object.entries(lastStatus).filter(([, st]) => st.fill === "red").map(([id, st]) => `${id}: ${st.text}`);
       assert.deepEqual(red, [], "no node ends red");
+      const meaningless = Object.entries(lastStatus).filter(([, st]) => /\bundefined\b|\bNaN\b|\[object Object\]/.test(String(st.text ?? ""))).map(([id, st]) => `${id}: ${st.text}`);
+      assert.deepEqual(meaningless, [], "no status text says undefined, NaN or [object Object]");
       assert.deepEqual(errors, [], "no error in the Node-RED log");
       for (const p of pools) {
         const store = openPoolStore(poolFile(tmp.dir, p));
