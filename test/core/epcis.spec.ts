@@ -442,7 +442,10 @@ describe("epcis: EPCIS 1.2 XML for US partners (SBDH, master data, DSCSA transac
       vocabularyElementList: [{ id: PRODUCT.id, attributes: Object.entries(PRODUCT.attributes).map(([id, attribute]) => ({ id, attribute })) }],
     });
     const validate = schemaValidator();
-    if (!validate) return this.skip();
+    if (!validate) {
+      console.log("      skipped: ../shared/reference/epcis/EPCIS-JSON-Schema.json is absent; the master data content is checked above, not the schema");
+      return this.skip();
+    }
     assert.equal(validate(JSON.parse(JSON.stringify(doc))), null);
   });
 });
