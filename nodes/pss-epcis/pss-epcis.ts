@@ -317,17 +317,18 @@ export default function (RED: NodeAPI): void {
       const read = pool.auditRecords.bind(pool);
       // an object may name a period; anything else (a timestamp, a string) just starts an export
       const p = isPlainObject(msg.payload) ? payloadObject(msg.payload, true) : {};
+      // a commissioning's lot and expiry may sit on its label collection: looked up once per collection and export
+      const lcProps = new Map<string, Record<string, string> | undefined>();
+      const lookup = pool.labelCollectionProperties?.bind(pool);
+      const build: epcis.BuildOptions = lookup
+        ? { ...o.build, labelCollectionProperties: (id) => (lcProps.has(id) ? lcProps.get(id) : (lcProps.set(id, lookup(id)), lcProps.get(id))) }
+        : o.build;
       if (config.scope === "shipment") {
         // the shipping node's result (payload.serialNumbers), or any message naming the shipped items
         const shipped = p.serialNumbers;
         if (!Array.isArray(shipped) || shipped.length === 0 || !shipped.every((s) => typeof s === "string" && s.length > 0)) {
           throw new InputError("InvalidArgument", "scope shipment: msg.payload.serialNumbers must list the shipped items (wire the shipping node's output here)");
         }
-        const lcProps = new Map<string, Record<string, string> | undefined>();
-        const lookup = pool.labelCollectionProperties?.bind(pool);
-        const build: epcis.BuildOptions = lookup
-          ? { ...o.build, labelCollectionProperties: (id) => (lcProps.has(id) ? lcProps.get(id) : (lcProps.set(id, lookup(id)), lcProps.get(id))) }
-          : o.build;
         const history = () => epcis.shipmentHistory(() => perParent(read({})), shipped as string[]);
         const preflight: epcis.PreflightOptions = {};
         if (o.market) preflight.market = o.market;
@@ -354,12 +355,6 @@ export default function (RED: NodeAPI): void {
         if (q.fromSeq !== undefined && q.fromSeq > 1) yield* read({ toSeq: q.fromSeq - 1 });
         else if (q.fromTime !== undefined) for (const r of read({ toTime: q.fromTime })) if (r.time < (q.fromTime as string)) yield r;
       };
-      // a commissioning's lot and expiry may sit on its label collection: looked up once per collection and export
-      const lcProps = new Map<string, Record<string, string> | undefined>();
-      const lookup = pool.labelCollectionProperties?.bind(pool);
-      const build: epcis.BuildOptions = lookup
-        ? { ...o.build, labelCollectionProperties: (id) => (lcProps.has(id) ? lcProps.get(id) : (lcProps.set(id, lookup(id)), lcProps.get(id))) }
-        : o.build;
       const preflight: epcis.PreflightOptions = { priorEvents: epcis.fromAuditRecords(perParent(before()), build) };
       if (o.market) preflight.market = o.market;
       const r = await emit(epcis.fromAuditRecords(perParent(track()), build), preflight, o, masterData);
