@@ -1,5 +1,5 @@
 /* Reading PSS arguments out of msg.payload: strict types, specific errors, no prototype keys.
-   Names follow the spec in camelCase (DESIGN.md, Messages). */
+   Names are the OPC 30260 §6.3 method arguments in camelCase (SNCollectionID -> snCollectionId; README, Messages). */
 import { InputError } from "./errors";
 
 export const MAX_COUNT = 10_000_000;

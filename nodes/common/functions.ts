@@ -1,6 +1,6 @@
 /* The 20 PSS functions, described once. The runtime registration (pss-function.ts) and the editor
    definitions (scripts/build-assets.js writes each node's .html, help and catalogue) are derived from
-   this table: adding a function is one row. Method names and argument order: OPC 30260 (MODEL.md §3).
+   this table: adding a function is one row. Method names and argument order: OPC 30260 §6.3.1-6.3.3 (pool, event and aggregation managers).
    The source and target states of the eight pool functions come from the core's POOL_FUNCTIONS, the one
    statement of them that the OPC UA server and the remote pool read too. */
 import { poolFunction, type PoolOperation } from "../core/lifecycle";

@@ -155,3 +155,14 @@ export function parseAggregation(p: Record<string, unknown>, d: FunctionDefaults
     context: keyValues(p, "aggregationContext", keyValues(p, "eventContext", d.context)),
   };
 }
+
+/** The serial numbers of a message, in whichever shape the PSS nodes use. */
+export function serialNumbersOf(p: Record<string, unknown>): string[] {
+  if (p.serialNumbers !== undefined) return serialList(p.serialNumbers, "msg.payload.serialNumbers");
+  if (p.snCollection !== undefined) {
+    if (!isPlainObject(p.snCollection)) throw new InputError("InvalidArgument", "msg.payload.snCollection must be an object {id, serialNumbers}");
+    return serialList(p.snCollection.serialNumbers, "msg.payload.snCollection.serialNumbers");
+  }
+  if (p.labelCollection !== undefined) return labelCollection(p.labelCollection, "msg.payload.labelCollection").serialNumbers;
+  throw new InputError("MissingSerialNumbers", "msg.payload.serialNumbers, snCollection or labelCollection is required");
+}

@@ -8,7 +8,7 @@ import { onInput } from "./pipeline";
 import { namedState, poolFunction, type PoolFunctionStates } from "../core/lifecycle";
 import { parseAggregation, parseCollection, parseLabelEvent, parseRequest, parseSnEvent, type FunctionDefaults } from "./parse";
 import type { LabelCollectionIn, PoolBackend, RequestResult, RequestTarget, PushTarget, ReturnTarget } from "./pool-backend";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import type { PoolConfigNode } from "./pool-config";
 
 export interface FunctionNodeDef extends NodeDef {
   pool: string;

@@ -7,7 +7,7 @@ import { isPlainObject } from "../common/args";
 import { InputError, asNodeError, statusText } from "../common/errors";
 import { onInput } from "../common/pipeline";
 import { LocalPoolBackend } from "../common/local-backend";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import type { PoolConfigNode } from "../common/pool-config";
 import { AggregationBuilder, type AggregationLevel, type ClosedParent, type OpenLevel } from "../core/aggregation";
 
 export interface AggregatorNodeDef extends NodeDef {

@@ -4,7 +4,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
 import { InputError, asNodeError, statusText } from "../common/errors";
 import { LocalPoolBackend } from "../common/local-backend";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import type { PoolConfigNode } from "../common/pool-config";
 import * as epcis from "../core/epcis";
 
 export interface EpcisInNodeDef extends NodeDef {

@@ -10,7 +10,7 @@ import { isPlainObject, payloadObject } from "../common/args";
 import { isUniquePattern, reserveOutFile } from "../common/out-file";
 import { InputError, asNodeError } from "../common/errors";
 import { onInput } from "../common/pipeline";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import type { PoolConfigNode } from "../common/pool-config";
 import * as epcis from "../core/epcis";
 import * as gs1 from "../core/gs1";
 import type { AuditQuery } from "../core/store";

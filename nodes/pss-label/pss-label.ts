@@ -5,9 +5,8 @@ import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "
 import { isPlainObject, optionalString, payloadObject, type Dict } from "../common/args";
 import { InputError, asNodeError } from "../common/errors";
 import { onInput } from "../common/pipeline";
-import { labelCollection } from "../common/parse";
-import { serialNumbersOf } from "../pss-state-guard/pss-state-guard";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import { labelCollection, serialNumbersOf } from "../common/parse";
+import type { PoolConfigNode } from "../common/pool-config";
 import * as label from "../core/label";
 import * as sid from "../core/sid";
 

@@ -7,7 +7,7 @@ import type { NodeAPI, Node, NodeDef } from "../common/red";
 import { acquireStore, releaseStore } from "../common/stores";
 import { ExposedPoolsBackend, type ExposedPool } from "../common/exposed-backend";
 import { createOpenScsServer, ROLES, sessionLimits, type OpenScsServer, type OpenScsUser, type Role, type SecurityModeName, type SecurityPolicyName, type OpenScsLimits, type OpenScsSessionLimits } from "../core/opcua";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import type { PoolConfigNode } from "../common/pool-config";
 
 /** Users are rows of the node; each row's password is the credential password<slot>. */
 export const MAX_USERS = 8;

@@ -5,7 +5,7 @@ import { countArg, payloadObject } from "../common/args";
 import { InputError } from "../common/errors";
 import { onInput } from "../common/pipeline";
 import { parseDuration } from "../core/store";
-import type { LowPoolInfo, PoolConfigNode } from "../pss-pool/pss-pool";
+import type { LowPoolInfo, PoolConfigNode } from "../common/pool-config";
 
 export interface AdminNodeDef extends NodeDef {
   pool: string;

@@ -5,11 +5,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EventEmitter } from "events";
-import type { NodeAPI, Node, NodeDef } from "../common/red";
+import type { NodeAPI, NodeDef } from "../common/red";
 import { acquireStore, releaseStore } from "../common/stores";
 import { LocalPoolBackend } from "../common/local-backend";
 import { RemotePoolBackend } from "../common/remote-backend";
 import type { PoolBackend } from "../common/pool-backend";
+import type { LowPoolInfo, PoolConfigNode } from "../common/pool-config";
 import { openPoolStore, CUSTOM_SID_CLASS, type AuditQuery, type AuditRecord, type SerialRule, type SqlitePoolStore } from "../core/store";
 import type { Dict } from "../common/args";
 
@@ -38,40 +39,6 @@ export interface PoolNodeDef extends NodeDef {
   autoAcceptServerCertificate?: boolean;
   /** local mode: how long a call retries (asynchronously) while another process holds the file locked; default 10 s */
   busyWaitMs?: number | string;
-}
-
-/** What a pss-opcua-server node needs to expose a local pool. */
-export interface LocalPoolInfo {
-  dbFile: string;
-  poolId: string;
-  sidClass: string;
-  criteria: Dict;
-  maxRequest: number;
-}
-
-export interface LowPoolInfo {
-  poolId: string;
-  available: number;
-  threshold: number;
-}
-
-export interface PoolConfigNode extends Node {
-  poolId: string;
-  /** the pool's SID class (pss-label builds identifiers with it) */
-  sidClass?: string;
-  /** the audit log of the pool's file, streamed over a connection of its own (a long export never holds up the
-      pool's writers; WAL gives the reader a snapshot); throws PoolUnavailable when the pool has none here */
-  auditRecords?(q?: AuditQuery): IterableIterator<AuditRecord>;
-  /** the stored properties of a label collection (lot, expiry, ...) by id: pss-epcis finds a commissioning's lot/expiry there */
-  labelCollectionProperties?(id: string): Record<string, string> | undefined;
-  mode: "local" | "remote";
-  /** local mode: where the pool lives (undefined in remote mode or when the pool could not be opened) */
-  local?: LocalPoolInfo;
-  /** the backend, or the reason the pool could not be opened */
-  getBackend(): PoolBackend;
-  /** why the pool could not be opened (a file that is not a pool file, a locked file, ...), shown red by its users */
-  failure?: Error;
-  events: EventEmitter;
 }
 
 export const DEFAULT_DB = path.join("serialflow", "serialflow.db");

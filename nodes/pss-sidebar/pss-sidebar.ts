@@ -3,7 +3,7 @@
    registered here. The endpoint needs the "pss-pool.read" permission (a read-only editor user has it through
    the "read" scope; anonymous access follows adminAuth). */
 import type { NodeAPI } from "../common/red";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import type { PoolConfigNode } from "../common/pool-config";
 import type { PoolStatus, RecentEvent } from "../common/pool-backend";
 
 export const SIDEBAR_PATH = "/serialflow/pools";

@@ -7,7 +7,7 @@ import { isPlainObject, optionalString } from "../common/args";
 import { InputError, asNodeError, statusText } from "../common/errors";
 import { onInput } from "../common/pipeline";
 import { rateSetting, seedSetting, numberSetting } from "../common/sim-args";
-import { serialNumbersOf } from "../pss-state-guard/pss-state-guard";
+import { serialNumbersOf } from "../common/parse";
 import { SimPrinter, sendZpl, SimError, type PrintedLabel, type JobSource } from "../core/sim";
 import { renderCollection, DEFAULT_TEMPLATE } from "../core/label";
 

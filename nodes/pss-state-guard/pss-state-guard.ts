@@ -1,27 +1,16 @@
 /* pss-state-guard: would these serial numbers accept this event? Output 1 carries those allowed,
    output 2 those refused, each with its current state and the reason. It changes nothing. */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, SendFn, DoneFn } from "../common/red";
-import { isPlainObject, payloadObject, serialList } from "../common/args";
+import { payloadObject } from "../common/args";
 import { InputError } from "../common/errors";
 import { onInput } from "../common/pipeline";
-import { labelCollection } from "../common/parse";
-import type { PoolConfigNode } from "../pss-pool/pss-pool";
+import { serialNumbersOf } from "../common/parse";
+import type { PoolConfigNode } from "../common/pool-config";
 import { EVENTS } from "../core/lifecycle";
 
 export interface GuardNodeDef extends NodeDef {
   pool: string;
   event?: string;
-}
-
-/** The serial numbers of a message, in whichever shape the PSS nodes use. */
-export function serialNumbersOf(p: Record<string, unknown>): string[] {
-  if (p.serialNumbers !== undefined) return serialList(p.serialNumbers, "msg.payload.serialNumbers");
-  if (p.snCollection !== undefined) {
-    if (!isPlainObject(p.snCollection)) throw new InputError("InvalidArgument", "msg.payload.snCollection must be an object {id, serialNumbers}");
-    return serialList(p.snCollection.serialNumbers, "msg.payload.snCollection.serialNumbers");
-  }
-  if (p.labelCollection !== undefined) return labelCollection(p.labelCollection, "msg.payload.labelCollection").serialNumbers;
-  throw new InputError("MissingSerialNumbers", "msg.payload.serialNumbers, snCollection or labelCollection is required");
 }
 
 export default function (RED: NodeAPI): void {

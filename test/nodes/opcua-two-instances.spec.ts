@@ -10,7 +10,7 @@ import { helper, allNodeModules, coreNodeModule, nextMessage } from "../helpers/
 import { tmpDir } from "../helpers/tmp";
 import { clientCertificate } from "../../nodes/core/opcua";
 import { openPoolStore } from "../../nodes/core/store";
-import type { PoolConfigNode } from "../../nodes/pss-pool/pss-pool";
+import type { PoolConfigNode } from "../../nodes/common/pool-config";
 import { provisionPool, runPki, SID_CLASS } from "./opcua-fixtures";
 
 const TAKE = 50_000;

@@ -1,4 +1,5 @@
-/* The PSS event -> EPCIS 2.0 mapping of ../shared/reference/regulations.md §3.5, as data, in one place. */
+/* The PSS event -> EPCIS 2.0 mapping, as data, in one place: CBV 2.0 business steps and dispositions where CBV has the
+   term, the OPEN-SCS URIs otherwise, and the rules of OPC 30260 Annex A for EPCIS files (docs/epcis.md, Mapping). */
 import type { PssEvent } from "../lifecycle";
 
 export type EpcisAction = "ADD" | "OBSERVE" | "DELETE";

@@ -1,6 +1,6 @@
 /* The GS1 Application Identifier table, written for SerialFlow from the facts of the GS1 Barcode Syntax
    Dictionary (GS1 AISBL, Apache-2.0). One row per AI or AI range. test/core/gs1-dictionary.spec.ts compares
-   every row with the dictionary file when ../shared is present. */
+   every row with GS1's gs1-syntax-dictionary.txt when the tests' reference data holds it. */
 import type { CsetType } from "./charsets";
 
 /** One component of an AI's data field: character set, length and the linters that check its content. */

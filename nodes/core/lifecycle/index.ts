@@ -39,7 +39,7 @@ export function stateFromEnum(n: number): SerialNumberState {
   return s;
 }
 
-/** The 16 PSS events (regulations.md §3.4). */
+/** The 16 PSS events (OPEN-SCS PSS 1.0; OPC 30260 §4.1.4, Serial Number State and Event Model). */
 export const EVENTS = [
   "provisioning",
   "sn_returning",

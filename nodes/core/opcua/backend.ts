@@ -61,7 +61,7 @@ export interface OpenScsBackend {
   describe(): { pools: Array<{ poolId: string; sidClass: string; selectionCriteria: Dict; maxRequest?: number }> };
 }
 
-/** The part of the store contract this adapter uses (names as in notes/store-contract.md). */
+/** The part of the store contract this adapter uses (names as in PoolStore, nodes/core/store/index.ts). */
 export interface StoreLike {
   listPools(): Array<{ poolId: string; sidClass: string; selectionCriteria?: Dict; maxRequest?: number }>;
   request(target: RequestTarget, args: { poolSelectionCriteria?: Dict; snCollectionId?: string; count: number; snFormat?: string; requestToken?: string; actor?: string; context?: Dict }): {

@@ -1,6 +1,6 @@
 /* A client of any OPEN-SCS server: typed calls of the 20 methods, and paging helpers that honour the
    server's Max* limits. Every structure argument is encoded by our .bsd codecs and sent as an
-   OpaqueStructure, because node-opcua's own client encoder loses LabelCollection fields (MODEL.md §8). */
+   OpaqueStructure, because node-opcua's own client encoder loses LabelCollection fields (docs/opcua.md, "Deviations"). */
 import * as path from "path";
 import {
   OPCUAClient, OPCUACertificateManager, MessageSecurityMode, SecurityPolicy, UserTokenType, Variant, DataType,

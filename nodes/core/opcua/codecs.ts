@@ -1,6 +1,6 @@
 /* Hand-written OPC UA binary codecs of OPENSCSLabelCollectionDataType and OPENSCSAggregationDataType, laid
    out as Opc.Ua.OPENSCS.Types.bsd says. Hand-written because node-opcua's client encoder drops the
-   LabelCollection and LabelCollectionProperties fields of these derived structures (MODEL.md §8). */
+   LabelCollection and LabelCollectionProperties fields of these derived structures (docs/opcua.md, "Deviations"). */
 
 /** OPENSCSKeyValueDataType */
 export interface KeyValue {

@@ -201,7 +201,7 @@ export const DATA_TYPES: DataTypeDef[] = [
     encodings: { binary: 15191, xml: 15219, json: 15247 }, fields: [],
   },
   {
-    // Deliberate deviation (MODEL.md §8, docs/opcua.md): a direct subtype of Structure declaring all 7 fields,
+    // Deliberate deviation (docs/opcua.md, README "OPC UA: deviations from the official nodeset"): a direct subtype of Structure declaring all 7 fields,
     // because node-opcua writes the inherited fields twice when the supertype is OPENSCSCollectionDataType.
     kind: "struct", name: "OPENSCSLabelCollectionDataType", nodeId: 15006, supertype: "Structure",
     encodings: { binary: 15189, xml: 15217, json: 15245 }, fields: [...COLLECTION_FIELDS, ...LABEL_COLLECTION_OWN_FIELDS],

@@ -1,5 +1,5 @@
 /* Generates, from model.ts, the NodeSet2 document our server loads. Generated rather than shipped so the
-   model lives in one typed place and carries the LabelCollection workaround (MODEL.md §8) by construction. */
+   model lives in one typed place and carries the LabelCollection workaround (docs/opcua.md, "Deviations") by construction. */
 import {
   DATA_TYPES, DataTypeDef, FieldDef, MethodDef, MODEL_PUBLICATION_DATE, MODEL_VERSION, NAMESPACE_URI, NS0_DATATYPES,
   OBJECT_TYPES, PropertyDef, ComponentObjectDef, dataTypeByName,

@@ -1,5 +1,7 @@
 /* SID classes (OPEN-SCS): one identifier scheme per market, with its owner, syntax, character set and use.
-   Facts from ../shared/reference/regulations.md §1; where sources disagree we keep to the stricter reading. */
+   Facts from each market's own texts, named per class below in `regulation` and `owner` (Delegated Regulation (EU)
+   2016/161 Art. 4-5, the DSCSA, Russian Gov. Decree 1556 with CRPT's MDLP schemes, NMPAB/T 1001-1012, ...) and from
+   the GS1 General Specifications; where sources disagree we keep to the stricter reading. */
 import * as gs1 from "../gs1";
 import { SidError } from "./errors";
 import type { GeneratorSpec } from "./generators";
@@ -64,7 +66,7 @@ export interface SidClass {
    MDLP's sign_sgtin pattern allowed GS1 character set 82 for the 13-character serial
    (\x21-\x22 \x25-\x2F \x30-\x39 \x3A-\x3F \x41-\x5A \x5F \x61-\x7A) until scheme set 1.38 narrowed new codes to
    [a-zA-Z0-9]; codes issued before stay in circulation and in authority order files, and schemes 1.34+ are still
-   accepted (regulations.md, Russia). Refusing them would make a valid order file fail to import. */
+   accepted (CRPT release notes of the MDLP scheme sets). Refusing them would make a valid order file fail to import. */
 const RU_ALPHABET = gs1.CSET82;
 
 /* EU FMD's default generator: randomised serials that scanners and keyboards do not confuse (EMVO's advice for
