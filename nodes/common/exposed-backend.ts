@@ -44,6 +44,11 @@ class ExposedStore implements StoreLike {
     return this.store.pushTo(target, a);
   }
 
+  // aggregation and EPCISStream work on the file itself, limited to the exposed pools
+  poolFile() {
+    return { store: this.store, pools: this.wholeStore ? undefined : this.pools.map((p) => p.poolId) };
+  }
+
   applyEvent(event: string, a: Parameters<StoreLike["applyEvent"]>[1]) {
     if (this.wholeStore) return this.store.applyEvent(event as never, a);
     // only numbers of an exposed pool: the store refuses a batch with numbers of another pool
@@ -125,8 +130,12 @@ export class ExposedPoolsBackend implements OpenScsBackend {
     return this.holder(a.elements.map((e) => e.parent)).aggregate(event, a);
   }
 
+  /** EPCISStream: into the exposed pool named by the eventContext's PoolID, else the first exposed pool. */
   acceptEpcis(document: Buffer, a: { options: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    return (this.backends.values().next().value as StoreBackend).acceptEpcis(document, a);
+    const id = a.options["context.PoolID"];
+    const p = id ? this.pools.find((x) => x.poolId === id) : this.pools[0];
+    if (!p) return Promise.reject(new PssError("InvalidSelectionCriteria", `EPCISStream: pool ${String(id)} is not exposed by this server`));
+    return (this.backends.get(p.store) as StoreBackend).acceptEpcis(document, a);
   }
 
   describe(): { pools: Array<{ poolId: string; sidClass: string; selectionCriteria: Dict; maxRequest?: number }> } {

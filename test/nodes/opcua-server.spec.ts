@@ -192,6 +192,47 @@ describe("pss-opcua-server node", function () {
     }
   });
 
+  it("aggregates and takes EPCIS documents through the node: packed in the pool file, documents kept and applied there, hidden pools refused", async function () {
+    const server = await load();
+    const c = await connectOpenScs({ endpointUrl: server.endpointUrl, pkiFolder: clientPki, trustServerCertificate: server.certificate, maxRetry: 0, user: "admin", password: "admin-pw" });
+    const store = acquireStore(dbFile);
+    try {
+      const sns = (await c.snRequest("Allocated", { count: 4, poolSelectionCriteria: { GTIN } })).snCollection.serialNumbers;
+      assert.equal((await c.event("LabelsEncodingEvent", { labelCollection: { serialNumbers: sns } })).returnStatus, "NoError");
+      assert.equal((await c.event("SIDCommissioningEvent", { labelCollection: { serialNumbers: sns } })).returnStatus, "NoError");
+      const [parent, ...children] = sns;
+      // a number of a pool the node does not expose cannot be packed through it
+      const hidden = store.request("Allocated", { poolSelectionCriteria: { PoolID: "HIDDEN" }, count: 1 }).snCollection.serialNumbers;
+      store.applyEvent("sn_encoding", { serialNumbers: hidden, poolId: "HIDDEN" });
+      store.applyEvent("commissioning", { serialNumbers: hidden, poolId: "HIDDEN" });
+      const before = dbDigest(dbFile);
+      assert.notEqual((await c.aggregation("packing", { elements: [{ parent, children: { serialNumbers: [...children, ...hidden] } }] })).returnStatus, "NoError");
+      assert.equal(dbDigest(dbFile), before, "a refused packing leaves the pool file as it was");
+      assert.equal((await c.aggregation("packing", { elements: [{ parent, children: { id: "case-1", serialNumbers: children } }] })).returnStatus, "NoError");
+      const audit = [...store.auditRecords({})];
+      assert.ok(audit.some((r) => r.event === "packing" && JSON.stringify(r).includes(parent)), "the packing is audited in the pool file");
+
+      // EPCISStream: acknowledged means kept in the pool file and applied to the exposed pool
+      const sgtin = (sn: string) => `urn:epc:id:sgtin:9506000.013435.${sn}`;
+      const doc = Buffer.from(JSON.stringify({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], type: "EPCISDocument", schemaVersion: "2.0", creationDate: "2026-01-05T08:00:00.000Z",
+        epcisBody: { eventList: [{ type: "ObjectEvent", eventTime: "2026-01-05T08:00:00.000Z", eventTimeZoneOffset: "+00:00", epcList: [sgtin("NODE-EPCIS-1")], action: "ADD", bizStep: "commissioning", disposition: "active" }] },
+      }));
+      await c.uploadEpcis(doc);
+      assert.equal(store.getSerialNumber("NODE-EPCIS-1")?.state, "Commissioned");
+      assert.equal(store.getSerialNumber("NODE-EPCIS-1")?.poolId, "SITE");
+      const inbox = store.db.prepare("SELECT document FROM epcis_inbox").all() as Array<{ document: Buffer }>;
+      assert.equal(inbox.length, 1, "the acknowledged document is kept in the pool file");
+      assert.ok(inbox[0].document.equals(doc));
+      const digest = dbDigest(dbFile);
+      await assert.rejects(c.uploadEpcis(doc, { context: { PoolID: "HIDDEN" } }), /Bad/);
+      assert.equal(dbDigest(dbFile), digest, "a document for a hidden pool changes nothing");
+    } finally {
+      releaseStore(dbFile);
+      await c.close();
+    }
+  });
+
   it("takes its session limits from the node (empty: 100 sessions, 300 s, 150 connections, 10 s) and refuses a bad one with a red status", async function () {
     const defaults = await load();
     assert.deepEqual(defaults.sessionLimits, { maxSessions: 100, maxSessionTimeout: 300_000, maxConnections: 150, handshakeTimeout: 10_000 });

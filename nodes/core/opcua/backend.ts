@@ -2,7 +2,7 @@
    pool store contract (nodes/core/store). Typed structurally (StoreLike) so this layer depends only on the
    contract's names, not on the store's implementation. */
 import type { LabelCollection } from "./codecs";
-import { SqlitePoolStore } from "../store";
+import { SqlitePoolStore, PssError } from "../store";
 import { aggregationFor } from "../aggregation";
 import { importEpcisDocument } from "../epcis/importer";
 
@@ -75,6 +75,9 @@ export interface StoreLike {
     serialNumbers: string[]; snFormat?: string; context?: Dict; actor?: string; poolId?: string;
     labelCollection?: { id?: string; description?: string; properties?: Dict; labels?: Array<{ id: string; properties?: Dict }> };
   }): { returnStatus: string; applied: number; anomalies: number };
+  /** The SerialFlow pool file behind a view of it (aggregation and the EPCIS inbox need the file itself), with the
+   *  pools the view may touch (undefined: all). A SqlitePoolStore is its own file. */
+  poolFile?(): { store: SqlitePoolStore; pools?: readonly string[] };
 }
 
 const toDict = (kvs: Array<{ key: string; value: string }> | undefined): Dict => {
@@ -103,23 +106,36 @@ const EPCIS_INBOX_SCHEMA = `CREATE TABLE IF NOT EXISTS epcis_inbox (
 
 /** OpenScsBackend over a local pool store: each call is one store transaction. */
 export class StoreBackend implements OpenScsBackend {
-  /** EPCIS documents accepted through EPCISStream when the store is not a SerialFlow SQLite file (kept in memory). */
-  private readonly memoryInbox: Array<{ document: Buffer; options: Dict; actor: string; time: string }> = [];
+  /** the pool file behind the store (the store itself, or the file a view of some of its pools stands for) */
+  private readonly file: { store: SqlitePoolStore; pools?: readonly string[] } | undefined;
 
   constructor(private readonly store: StoreLike) {
+    this.file = store instanceof SqlitePoolStore ? { store } : store.poolFile?.();
     // the hierarchy tables exist from the start, so a refused first aggregation call leaves the file as it was
-    if (store instanceof SqlitePoolStore) {
-      aggregationFor(store);
-      store.db.exec(EPCIS_INBOX_SCHEMA);
+    if (this.file) {
+      aggregationFor(this.file.store);
+      this.file.store.db.exec(EPCIS_INBOX_SCHEMA);
     }
   }
 
   /** The EPCIS documents accepted through EPCISStream (CloseAndCommit), oldest first. They wait in the pool file
    *  (table epcis_inbox), and their events are applied to the pool (see importEpcisDocument). */
   epcisInbox(): Array<{ id: number; document: Buffer; options: Dict; actor: string; time: string }> {
-    if (!(this.store instanceof SqlitePoolStore)) return this.memoryInbox.map((d, i) => ({ id: i + 1, ...d }));
-    const rows = this.store.db.prepare("SELECT id, time, actor, options, document FROM epcis_inbox ORDER BY id").all() as Array<{ id: number; time: string; actor: string; options: string; document: Buffer }>;
+    if (!this.file) return [];
+    const rows = this.file.store.db.prepare("SELECT id, time, actor, options, document FROM epcis_inbox ORDER BY id").all() as Array<{ id: number; time: string; actor: string; options: string; document: Buffer }>;
     return rows.map((r) => ({ id: r.id, time: r.time, actor: r.actor, options: JSON.parse(r.options) as Dict, document: r.document }));
+  }
+
+  /** Refuses serial numbers of a pool the view does not expose (numbers unknown to the file are left to the rules). */
+  private exposedOnly(values: readonly string[], method: string): void {
+    const f = this.file;
+    if (!f?.pools) return;
+    const bad: Array<{ serialNumber: string; reason: string }> = [];
+    for (const v of values) {
+      const info = f.store.getSerialNumber(v);
+      if (info && !f.pools.includes(info.poolId)) bad.push({ serialNumber: v, reason: "not in an exposed pool" });
+    }
+    if (bad.length) throw new PssError("UnknownSerialNumber", `${method}: ${bad.map((b) => b.serialNumber).slice(0, 3).join(", ")}${bad.length > 3 ? ` and ${bad.length - 3} more` : ""} not in an exposed pool`, bad);
   }
 
   async request(target: RequestTarget, a: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult> {
@@ -157,35 +173,36 @@ export class StoreBackend implements OpenScsBackend {
     // the aggregation core checks every rule (commissioned, not packed elsewhere, no cycle, ...) and writes the
     // hierarchy with one audit record per parent, all in one transaction
     const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children, properties: e.parentProperties }));
-    if (!(this.store instanceof SqlitePoolStore)) {
+    if (!this.file) {
       throw Object.assign(new Error("aggregation needs the SerialFlow SQLite pool store, which keeps the hierarchy"), { code: "AggregationUnavailable" });
     }
-    const agg = aggregationFor(this.store);
+    this.exposedOnly(elements.flatMap((e) => [e.parent, ...e.children]), event === "packing" ? "AggregationPackingEvent" : "AggregationUnpackingEvent");
+    const agg = aggregationFor(this.file.store);
     const r = event === "packing" ? agg.pack(elements, { actor: a.actor, context: a.context }) : agg.unpackMany(elements, { actor: a.actor, context: a.context });
     return { returnStatus: r.returnStatus };
   }
 
   async acceptEpcis(document: Buffer, a: { options: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    // durable before NoError goes back: an acknowledged document survives a restart
+    // durable before NoError goes back: an acknowledged document survives a restart, so a store with no pool file
+    // behind it refuses the document rather than hold it in memory
+    if (!this.file) throw Object.assign(new Error("EPCIS documents need a SerialFlow pool file to be kept and applied"), { code: "EpcisUnavailable" });
     const time = new Date().toISOString();
-    if (this.store instanceof SqlitePoolStore) {
-      const store = this.store;
-      const db = store.db;
-      // kept and applied in one transaction: a refused document (EpcisError InvalidDocument / ImportRefused,
-      // problems per event) is neither kept nor applied; eventContext PoolID / SSCCPoolID / unsupported steer the import
-      const poolId = a.options["context.PoolID"] || store.selectPool(undefined).poolId;
-      const ssccPool = a.options["context.SSCCPoolID"];
-      store.transaction(() => {
-        const r = importEpcisDocument(store, document, { poolId, ...(ssccPool ? { logisticPoolId: ssccPool } : {}), unsupported: a.options["context.unsupported"] === "skip" ? "skip" : "refuse", actor: a.actor });
-        // a document received again (every event applied before) changes nothing, not even the inbox
-        if (r.duplicates < r.events) db.prepare("INSERT INTO epcis_inbox (time, actor, options, document) VALUES (?, ?, ?, ?)").run(time, a.actor, JSON.stringify(a.options), document);
-      }, { actor: a.actor });
-    } else {
-      this.memoryInbox.push({ document, options: a.options, actor: a.actor, time });
+    const { store, pools } = this.file;
+    const db = store.db;
+    // kept and applied in one transaction: a refused document (EpcisError InvalidDocument / ImportRefused,
+    // problems per event) is neither kept nor applied; eventContext PoolID / SSCCPoolID / unsupported steer the import
+    const poolId = a.options["context.PoolID"] || (pools ? pools[0] : store.selectPool(undefined).poolId);
+    const ssccPool = a.options["context.SSCCPoolID"];
+    for (const p of [poolId, ssccPool]) {
+      if (p && pools && !pools.includes(p)) throw new PssError("InvalidSelectionCriteria", `EPCISStream: pool ${p} is not exposed by this server`);
     }
+    store.transaction(() => {
+      const r = importEpcisDocument(store, document, { poolId, ...(ssccPool ? { logisticPoolId: ssccPool } : {}), unsupported: a.options["context.unsupported"] === "skip" ? "skip" : "refuse", actor: a.actor });
+      // a document received again (every event applied before) changes nothing, not even the inbox
+      if (r.duplicates < r.events) db.prepare("INSERT INTO epcis_inbox (time, actor, options, document) VALUES (?, ?, ?, ?)").run(time, a.actor, JSON.stringify(a.options), document);
+    }, { actor: a.actor });
     return { returnStatus: "NoError" };
   }
-
 
   describe(): { pools: Array<{ poolId: string; sidClass: string; selectionCriteria: Dict; maxRequest?: number }> } {
     return { pools: this.store.listPools().map((p) => ({ poolId: p.poolId, sidClass: p.sidClass, selectionCriteria: p.selectionCriteria ?? {}, maxRequest: p.maxRequest })) };
