@@ -64,6 +64,9 @@ export interface PoolConfigNode extends Node {
   auditRecords?(q?: AuditQuery): IterableIterator<AuditRecord>;
   /** the stored properties of a label collection (lot, expiry, ...) by id: pss-epcis finds a commissioning's lot/expiry there */
   labelCollectionProperties?(id: string): Record<string, string> | undefined;
+  /** the GTIN of each pool of the pool's file, from its stored selection criteria (GTIN/gtin/01): pss-epcis gives a
+      bare serial its own pool's GTIN (units, and serialized cases of a case-GTIN pool) */
+  gtinsByPool?(): Record<string, string>;
   mode: "local" | "remote";
   /** local mode: where the pool lives (undefined in remote mode or when the pool could not be opened) */
   local?: LocalPoolInfo;
@@ -246,6 +249,16 @@ export default function (RED: NodeAPI): void {
     };
 
     node.labelCollectionProperties = (id: string) => (store ? store.labelCollectionProperties(id) : undefined);
+
+    node.gtinsByPool = () => {
+      const out: Record<string, string> = {};
+      if (!store) return out;
+      for (const p of store.listPools()) {
+        const g = ["GTIN", "gtin", "01"].map((k) => p.selectionCriteria[k]).find((v) => typeof v === "string" && v !== "");
+        if (g !== undefined) out[p.poolId] = g;
+      }
+      return out;
+    };
 
     node.on("close", (_removed: boolean, done: () => void) => {
       if (remote) {
