@@ -200,6 +200,12 @@ describe("aggregation: the live builder", function () {
     assert.ok(agg2.childEPCs?.every((c) => c.startsWith(`urn:epc:id:sgtin:9506000.0${GTIN_A.slice(8, 13)}.`)));
     const caseEvent = events.find((e) => e.type === "AggregationEvent" && e.childEPCs?.includes(bundleEpc));
     assert.ok(caseEvent?.parentID?.startsWith("urn:epc:id:sscc:"));
+    // rework: unpacking the bundle is an AggregationEvent DELETE under the bundle's own GTIN too
+    agg.unpack(kase.parent);
+    agg.unpack(bundle.parent, { children: [U[3]] });
+    const unpacked = [...fromAuditRecords(store.auditRecords({ fromSeq: (packing.at(-1)?.seq as number) + 1 }), { companyPrefixLength: 7, gtinByPool: { UNITS: GTIN_A, BUNDLES: BUNDLE_GTIN } })];
+    const del = unpacked.find((e) => e.type === "AggregationEvent" && e.action === "DELETE" && e.childEPCs?.some((c) => c.endsWith(`.${U[3]}`)));
+    assert.equal(del?.parentID, bundleEpc);
   });
 
   it("a serialised homogeneous parent refuses contents of one lot with two expiry dates (its identifier carries one)", function () {

@@ -705,7 +705,9 @@ export class Aggregation {
       else groups.set(r.pool as string, [r.v]);
     }
     for (const [poolId, children] of groups) {
-      tx.audit({ event: "unpacking", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned", context: { ...(context ?? {}), parent, ...(info.level ? { level: info.level } : {}) }, method: "AggregationUnpackingEvent" });
+      // as for packing: a serialized parent of another pool is named by its pool (its EPCIS identifier takes that GTIN)
+      const parentPool: Dict = p.pool !== null && p.pool !== poolId && !isValidSscc(parent) ? { parentPool: p.pool } : {};
+      tx.audit({ event: "unpacking", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned", context: { ...(context ?? {}), parent, ...(info.level ? { level: info.level } : {}), ...parentPool }, method: "AggregationUnpackingEvent" });
     }
     return out;
   }
