@@ -104,6 +104,17 @@ for (let i = 0; i < ${n}; i++) {
 }
 return { payload: { action: 'import', data: lines.join('\\n') } };`;
 
+const CASE_OR_PALLET_LABEL = (level) => `// the aggregator asks for each closed parent's label. A ${level} has a serialized case GTIN (US DSCSA: a homogeneous
+// case carries a product identifier): its label carries (01) case GTIN, (21) serial, (10) lot and (17) expiry, the lot
+// and expiry of its contents as the aggregator gives them. A pallet keeps its SSCC label.
+const p = msg.payload;
+if (p.level === '${level}') {
+  msg.payload = { serialNumbers: [p.serialNumber], lot: p.lot, expiry: p.expiry };
+  return [msg, null];
+}
+msg.payload = { serialNumbers: [p.serialNumber] };
+return [null, msg];`;
+
 /* ---- the flow builder ---- */
 
 const { compact } = require("./flow-layout");
@@ -138,8 +149,8 @@ function build(m) {
   const debug = (did, name, complete, x, statusVal = "", fy = y, sidebar = true) =>
     add({ id: did, type: "debug", z, name, active: true, tosidebar: sidebar, console: false, tostatus: !!statusVal, complete, targetType: "msg", statusVal, statusType: "msg", x, y: fy, wires: [] });
   const quiet = (did, name, complete, x, statusVal, fy = y) => debug(did, name, complete, x, statusVal, fy, false);
-  const admin = (aid, name, poolRef, action, x, wires, fy = y) =>
-    add({ id: aid, type: "pss-pool-admin", z, name, pool: poolRef, action, count: m.generate || 100, x, y: fy, wires });
+  const admin = (aid, name, poolRef, action, x, wires, fy = y, count = m.generate || 100) =>
+    add({ id: aid, type: "pss-pool-admin", z, name, pool: poolRef, action, count, x, y: fy, wires });
   const pss = (type, pid, name, poolRef, x, wires, context = "", fy = y) => {
     const n = { id: pid, type, z, name, pool: poolRef, snFormat: "SERIALONLY", x, y: fy, wires };
     if (type === "pss-sn-request-allocated") Object.assign(n, { count: 1, snCollectionId: "" });
@@ -163,8 +174,9 @@ function build(m) {
     step1.push(id("gen"));
     admin(id("gen"), `generate ${m.generate} (${m.sidClass})`, id("pool"), "generate", 400, [[id("pool-out")], []]);
     for (const extraPool of (m.extraPools || []).filter((e) => e.generate)) {
+      const n = typeof extraPool.generate === "number" ? extraPool.generate : m.generate;
       step1.push(extraPool.id + "-gen");
-      admin(extraPool.id + "-gen", `generate ${m.generate} (${extraPool.poolId})`, extraPool.id, "generate", 400, [[id("pool-out")], []], y + 60);
+      admin(extraPool.id + "-gen", `generate ${n} (${extraPool.poolId})`, extraPool.id, "generate", extraPool.x ?? 400, [[id("pool-out")], []], y + (extraPool.row ?? 60), n);
     }
   } else {
     step1.push(id("order"));
@@ -184,7 +196,7 @@ function build(m) {
   }
   debug(id("pool-out"), "pool", "payload", 1000, "payload.added");
   inject(1, m.step1Name, "", "date", step1);
-  nextRow(m.sscc || m.caseCodes || m.extraPools ? 140 : 80);
+  nextRow(m.step1Height || (m.sscc || m.caseCodes || m.extraPools ? 140 : 80));
 
   // step 2: the line (three rows: number and print; read, decide and commission; the gate back to the PLC)
   inject(2, `2. Run ${UNITS} units`, JSON.stringify({ command: "step", count: UNITS }), "json", [id("plc")]);
@@ -209,7 +221,10 @@ function build(m) {
   debug(id("double-out"), "double read", "payload", 400, "payload.code", y + 70);
   add({ id: id("guard"), type: "pss-state-guard", z, name: "commissionable?", pool: id("pool"), event: "commissioning", x: 600, y, wires: [[id("commission")], [id("guard-out")]] });
   debug(id("guard-out"), "not commissionable", "payload.refused", 600, "", y + 70);
-  pss("pss-sid-commissioning", id("commission"), "commissioned (lot, expiry)", id("pool"), 800, [[id("gate")]], lotCtx);
+  const commission = pss("pss-sid-commissioning", id("commission"), "commissioned (lot, expiry)", id("pool"), 800, [[id("gate")]], lotCtx);
+  // lot and expiry also as the label collection's properties: stored with each pack, so the aggregator knows the lot of
+  // what it packs (mixing rule) and gives a serialized homogeneous case the lot and expiry of its contents
+  if (m.lotOnLabels) Object.assign(commission, { lot: LOT, lotType: "str", expiry: EXPIRY, expiryType: "str" });
   fn(id("gate"), m.aggregation ? "gate: pass · scan into case" : "gate: pass", GATE, 2, 1000, [[id("pass-out")], m.aggregation ? [id("to-aggregator")] : []]);
   linkOut(id("pass-out"), "pass", id("to-plc"), 1200);
   if (m.aggregation) linkOut(id("to-aggregator"), "scan", id("aggregator-in"), 1200, y + 40);
@@ -227,12 +242,20 @@ function build(m) {
     fn(id("remember"), "remember parents", REMEMBER(top), 1, 600, [[id("packed-out")]]);
     debug(id("packed-out"), "packed", "payload", 800, "payload.level");
     debug(id("refused-out"), "scan refused", "payload", 600, "payload.code", y + 60);
-    if (m.parentLabel) {
+    const cl = m.caseLabel;
+    if (m.parentLabel && cl) {
+      // a case with a serialized case GTIN gets a product identifier label, a pallet its SSCC label
+      fn(id("parent-label-req"), "case or pallet?", CASE_OR_PALLET_LABEL(cl.level), 2, 800, [[id("case-label")], [id("parent-label")]], y + 60);
+      add({ id: id("case-label"), type: "pss-label", z, name: "case label", pool: cl.pool, sidClass: "", gtin: cl.gtin, lot: "", expiry: "", nhrn: "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 1000, y: y + 60, wires: [[id("case-label-out")]] });
+      quiet(id("case-label-out"), "case ZPL", "payload.zpl", 1200, "payload.labels[0].serialNumber", y + 60);
+      add({ id: id("parent-label"), type: "pss-label", z, name: "SSCC label", pool: id("sscc-pool"), sidClass: "", gtin: "", lot: "", expiry: "", nhrn: "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 1000, y: y + 120, wires: [[id("parent-label-out")]] });
+      quiet(id("parent-label-out"), "SSCC ZPL", "payload.zpl", 1200, "payload.labels[0].serialNumber", y + 120);
+    } else if (m.parentLabel) {
       fn(id("parent-label-req"), "parent label request", "msg.payload = { serialNumbers: [msg.payload.serialNumber] };\nreturn msg;", 1, 800, [[id("parent-label")]], y + 60);
       add({ id: id("parent-label"), type: "pss-label", z, name: "SSCC label", pool: id("sscc-pool"), sidClass: "", gtin: "", lot: "", expiry: "", nhrn: "", template: "", extraFields: "", symbolSize: "auto", moduleDots: 6, digitalLinkDomain: "", preview: "none", x: 1000, y: y + 60, wires: [[id("parent-label-out")]] });
       quiet(id("parent-label-out"), "SSCC ZPL", "payload.zpl", 1200, "payload.labels[0].serialNumber", y + 60);
     }
-    nextRow(120);
+    nextRow(cl ? 180 : 120);
   }
   for (const step of m.steps) step({ id, z, y, nextRow, inject, fn, debug, quiet, admin, pss, add, fileOut, linkOut, get y() { return y; } });
   nextRow(80);
@@ -319,24 +342,41 @@ return [{ payload: { serialNumbers: [a] } }, { payload: { serialNumbers: [b] } }
 /* US DSCSA */
 {
   const p = "us";
+  // the case: the same NDC item in a homogeneous case of 10, indicator digit 5 (GTIN-14 of its own, GS1 US guideline)
+  const caseGtin = withCheck("5031234567890");
   const m = {
     file: "US DSCSA.json", prefix: p, tab: "US DSCSA", db: "us-dscsa", poolId: "US-NDC-PACKS", poolName: "US packs (NDC 12345-678-90)", sidClass: "US-DSCSA",
     gtin: withCheck("0031234567890"), gln: glnOf("0312345", "00001"), market: "US", generate: 300, provision: "generate",
-    extraPools: [ssccPool(p, "US-SSCC")], sscc: { gcp: "0312345", n: 40 }, parentLabel: true,
-    step1Name: "1. Generate 300 serials · 40 SSCCs",
-    commentTitle: "US DSCSA: EPCIS with lot and expiry, cases and pallets",
-    info: "US Drug Supply Chain Security Act: product identifier (NDC in a GTIN, serial, lot, expiry), EPCIS transaction data.",
-    aggregation: { name: "cases of 10 · pallets of 4", levels: CASE_PALLET("US-SSCC") },
-    comment: `What this shows (US DSCSA):\n\n1. Generate 300 serial numbers (US-DSCSA class, up to 20 alphanumeric) for an NDC-based GTIN, and the next 40 SSCCs of the company prefix 0312345 ("03" + labeler code) for cases and pallets.\n2. Run ${UNITS} packs through the simulated line (label with GTIN, lot, expiry and serial; print over loopback TCP; camera; commissioning with lot and expiry). Every good pack is scanned into the aggregator: cases of 10, pallets of 4 cases, each parent an SSCC drawn from the SSCC pool, commissioned and given its own label (SSCC ZPL).\n3. Close the open case and pallet (a partial case at the end of the lot).\n4. Ship the pallets and export the shipment's EPCIS 2.0 document: the history of what was shipped, whenever it happened (commissioning of the packs, cases and pallets in it with ILMD lot and expiry, one AggregationEvent per case and pallet, the shipping of the SSCCs), not what else the line did (OPEN-SCS annex A, GS1 US pharma pattern). Pre-flight refuses a document with an incomplete hierarchy or a missing lot/expiry. The same events also go out as EPCIS 1.2 XML for partners still on 1.2, with the header they expect: the SBDH (sender and receiver GLNs, document id), master data for the product (set on the shipping message as msg.masterData) and the DSCSA transaction statement.\n\n${REAL_LINE}`,
+    extraPools: [
+      ssccPool(p, "US-SSCC"),
+      { id: `${p}-case-pool`, poolId: "US-CASES", sidClass: "US-DSCSA", name: `US cases (case GTIN ${caseGtin})`, criteria: [{ key: "GTIN", value: caseGtin }], generate: 40, row: 0, x: 600 },
+    ],
+    sscc: { gcp: "0312345", n: 20 }, parentLabel: true, lotOnLabels: true,
+    caseLabel: { level: "case", pool: `${p}-case-pool`, gtin: caseGtin },
+    step1Name: "1. Generate 300 serials · 20 SSCCs · 40 case serials",
+    commentTitle: "US DSCSA: EPCIS with lot and expiry, serialized cases, SSCC pallets",
+    info: "US Drug Supply Chain Security Act: product identifier (NDC in a GTIN, serial, lot, expiry) on every package and homogeneous case, EPCIS transaction data.",
+    aggregation: {
+      name: "cases of 10 · pallets of 4",
+      levels: [
+        { name: "case", capacity: 10, parentPool: "US-CASES", parentKind: "serial", mixing: "oneGtinOneLot" },
+        { name: "pallet", capacity: 4, parentPool: "US-SSCC", parentKind: "sscc", mixing: "oneGtin" },
+      ],
+    },
+    comment: `What this shows (US DSCSA):\n\n1. Generate 300 serial numbers (US-DSCSA class, up to 20 alphanumeric) for an NDC-based GTIN (${withCheck("0031234567890")}), 40 case serials for the case GTIN of the same NDC item (${caseGtin}, indicator digit 5) and the next 20 SSCCs of the company prefix 0312345 ("03" + labeler code) for the pallets.\n2. Run ${UNITS} packs through the simulated line (label with GTIN, lot, expiry and serial; print over loopback TCP; camera; commissioning with lot and expiry, stored with each pack). Every good pack is scanned into the aggregator: cases of 10, pallets of 4 cases. The DSCSA (FD&C Act §582) wants a product identifier on every homogeneous case, not only an SSCC: each case is a serialized case GTIN drawn from the case pool, commissioned with the lot and expiry of the packs in it (one GTIN, one lot per case) and labelled with (01) case GTIN, (21) serial, (10) lot and (17) expiry. Each pallet is an SSCC from the SSCC pool with its SSCC label.\n3. Close the open case and pallet (a partial case at the end of the lot).\n4. Ship the pallets and export the shipment's EPCIS 2.0 document: the history of what was shipped, whenever it happened (commissioning of the packs and cases with ILMD lot and expiry, and of the pallets; one AggregationEvent per case and pallet; the shipping of the pallets), not what else the line did (OPEN-SCS annex A, GS1 US pharma pattern). Every serial gets the GTIN of its own pool: packs urn:epc:id:sgtin:0312345.067890.*, cases urn:epc:id:sgtin:0312345.567890.*, pallets urn:epc:id:sscc:*. Pre-flight refuses a document with an incomplete hierarchy or a missing lot/expiry. The same events also go out as EPCIS 1.2 XML for partners still on 1.2, with the header they expect: the SBDH (sender and receiver GLNs, document id), master data for the pack and the case (set on the shipping message as msg.masterData) and the DSCSA transaction statement.\n\n${REAL_LINE}`,
   };
   // US trading partners still often take EPCIS 1.2 XML with a header: the SBDH (sender, receiver), master data for
   // the product and the DSCSA transaction statement. The shipping message carries the master data (msg.masterData).
   const receiver = glnOf("0399999", "00001");
-  const shipTops = SHIP_TOPS.replace("return { payload: { serialNumbers: tops } };", `// master data for the EPCIS 1.2 header: the product (NDC in the GTIN) as an EPC class
-const masterData = [{ type: 'urn:epcglobal:epcis:vtype:EPCClass', id: 'urn:epc:idpat:sgtin:0312345.0678905.*',
-  attributes: { 'urn:epcglobal:cbv:mda#regulatedProductName': 'Examplumab 10 mg tablets', 'urn:epcglobal:cbv:mda#manufacturerOfTradeItemPartyName': 'Example Pharma US',
-    'urn:epcglobal:cbv:mda#dosageFormType': 'TABLET', 'urn:epcglobal:cbv:mda#strengthDescription': '10 mg', 'urn:epcglobal:cbv:mda#netContentDescription': '30 tablets',
-    'urn:epcglobal:cbv:mda#additionalTradeItemIdentification': '12345-678-90', 'urn:epcglobal:cbv:mda#additionalTradeItemIdentificationTypeCode': 'FDA_NDC_11' } }];
+  const shipTops = SHIP_TOPS.replace("return { payload: { serialNumbers: tops } };", `// master data for the EPCIS 1.2 header: the pack and the homogeneous case of 10 packs (NDC in both GTINs) as EPC classes
+const product = { 'urn:epcglobal:cbv:mda#regulatedProductName': 'Examplumab 10 mg tablets', 'urn:epcglobal:cbv:mda#manufacturerOfTradeItemPartyName': 'Example Pharma US',
+  'urn:epcglobal:cbv:mda#dosageFormType': 'TABLET', 'urn:epcglobal:cbv:mda#strengthDescription': '10 mg',
+  'urn:epcglobal:cbv:mda#additionalTradeItemIdentification': '12345-678-90', 'urn:epcglobal:cbv:mda#additionalTradeItemIdentificationTypeCode': 'FDA_NDC_11' };
+// pack GTIN ${m.gtin}, case GTIN ${caseGtin}
+const masterData = [
+  { type: 'urn:epcglobal:epcis:vtype:EPCClass', id: 'urn:epc:idpat:sgtin:0312345.067890.*', attributes: { ...product, 'urn:epcglobal:cbv:mda#netContentDescription': '30 tablets' } },
+  { type: 'urn:epcglobal:epcis:vtype:EPCClass', id: 'urn:epc:idpat:sgtin:0312345.567890.*', attributes: { ...product, 'urn:epcglobal:cbv:mda#netContentDescription': '10 packs of 30 tablets' } },
+];
 return { payload: { serialNumbers: tops }, masterData };`);
   m.steps = [
     (c) => {
@@ -350,7 +390,7 @@ return { payload: { serialNumbers: tops }, masterData };`);
         sender: m.gln, receiver, transactionStatement: true,
       });
       c.debug(c.id("out12"), "EPCIS 1.2 file", "payload.file", 1000, "payload.events", c.y + 60);
-      c.nextRow(120);
+      c.nextRow(60);
     },
   ];
   markets.push(m);

@@ -31,6 +31,9 @@ export interface PoolConfigNode extends Node {
   auditRecords?(q?: AuditQuery): IterableIterator<AuditRecord>;
   /** the stored properties of a label collection (lot, expiry, ...) by id: pss-epcis finds a commissioning's lot/expiry there */
   labelCollectionProperties?(id: string): Record<string, string> | undefined;
+  /** the GTIN of each pool of the pool's file, from its stored selection criteria (GTIN/gtin/01): pss-epcis gives a
+      bare serial its own pool's GTIN (units, and serialized cases of a case-GTIN pool) */
+  gtinsByPool?(): Record<string, string>;
   mode: "local" | "remote";
   /** local mode: where the pool lives (undefined in remote mode or when the pool could not be opened) */
   local?: LocalPoolInfo;

@@ -72,7 +72,8 @@ export default function (RED: NodeAPI): void {
       }));
       const labels = list.map((c) => ({
         ...RED.util.cloneMessage(base), topic: "label",
-        payload: { serialNumber: c.parent, level: c.level, poolId: c.parentPool, count: c.children.length, full: c.full },
+        // a serialized homogeneous parent (a US DSCSA case) has the lot and expiry of its contents: its label prints them
+        payload: { serialNumber: c.parent, level: c.level, poolId: c.parentPool, count: c.children.length, full: c.full, ...(c.lot !== undefined ? { lot: c.lot } : {}), ...(c.expiry !== undefined ? { expiry: c.expiry } : {}) },
       }));
       return [packed, labels];
     }

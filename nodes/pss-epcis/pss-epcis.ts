@@ -313,6 +313,10 @@ export default function (RED: NodeAPI): void {
 
     async function fromAudit(msg: NodeMessageInFlow, o: NonNullable<typeof options>): Promise<{ count: number; payload: unknown; info: Record<string, unknown> } | null> {
       if (!pool || !pool.auditRecords) throw new InputError("PoolUnavailable", "the configured pss-pool offers no audit log here");
+      // every pool of the file gives its bare serials its own GTIN (units of the unit GTIN, serialized cases of the case
+      // GTIN); the node's GTIN is for pools whose criteria name none
+      const byPool = pool.gtinsByPool?.() ?? {};
+      const withPoolGtins = (b: epcis.BuildOptions): epcis.BuildOptions => (Object.keys(byPool).length ? { ...b, gtinByPool: { ...byPool, ...(b.gtinByPool ?? {}) } } : b);
       const masterData = masterDataOf(msg);
       const read = pool.auditRecords.bind(pool);
       // an object may name a period; anything else (a timestamp, a string) just starts an export
@@ -320,9 +324,9 @@ export default function (RED: NodeAPI): void {
       // a commissioning's lot and expiry may sit on its label collection: looked up once per collection and export
       const lcProps = new Map<string, Record<string, string> | undefined>();
       const lookup = pool.labelCollectionProperties?.bind(pool);
-      const build: epcis.BuildOptions = lookup
+      const build: epcis.BuildOptions = withPoolGtins(lookup
         ? { ...o.build, labelCollectionProperties: (id) => (lcProps.has(id) ? lcProps.get(id) : (lcProps.set(id, lookup(id)), lcProps.get(id))) }
-        : o.build;
+        : o.build);
       if (config.scope === "shipment") {
         // the shipping node's result (payload.serialNumbers), or any message naming the shipped items
         const shipped = p.serialNumbers;

@@ -214,6 +214,16 @@ export default function (RED: NodeAPI): void {
 
     node.labelCollectionProperties = (id: string) => (store ? store.labelCollectionProperties(id) : undefined);
 
+    node.gtinsByPool = () => {
+      const out: Record<string, string> = {};
+      if (!store) return out;
+      for (const p of store.listPools()) {
+        const g = ["GTIN", "gtin", "01"].map((k) => p.selectionCriteria[k]).find((v) => typeof v === "string" && v !== "");
+        if (g !== undefined) out[p.poolId] = g;
+      }
+      return out;
+    };
+
     node.on("close", (_removed: boolean, done: () => void) => {
       if (remote) {
         // the session closes before the next deploy's pool connects

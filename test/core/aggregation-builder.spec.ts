@@ -6,7 +6,9 @@ import { PssError, openPoolStore, type SqlitePoolStore } from "../../nodes/core/
 import { Aggregation, AggregationBuilder, type AggregationLevel } from "../../nodes/core/aggregation";
 import { tmpDir } from "../helpers/tmp";
 import { dbDigest } from "../helpers/digest";
-import { commission, openFixture, units } from "./aggregation-fixture";
+import { commission, openFixture, units, GTIN_A } from "./aggregation-fixture";
+import { fromAuditRecords } from "../../nodes/core/epcis";
+import { toEpcUri } from "../../nodes/core/gs1";
 
 const LEVELS: AggregationLevel[] = [
   { name: "bundle", capacity: 3, parentPools: ["BUNDLES"], mixing: "oneGtinOneLot" },
@@ -165,6 +167,57 @@ describe("aggregation: the live builder", function () {
     assert.throws(() => new AggregationBuilder(agg, "line3", [{ name: "case", capacity: 2, parentPools: ["SSCC"], mixing: "mono" as never }]), (e: PssError) => e.code === "InvalidLevel");
     assert.equal(b.discard(), 2);
     new AggregationBuilder(agg, "line1", [{ ...LEVELS[0], capacity: 1 }, LEVELS[1]]);
+  });
+
+  it("a serialised homogeneous parent (a US DSCSA case) is commissioned with the lot and expiry of its contents: context, label data, ILMD; an SSCC parent carries none", function () {
+    const BUNDLE_GTIN = "09506000134376";
+    const results = U.slice(0, 6).map((u) => b.scan(u));
+    const bundle1 = results[2].closed[0];
+    const [bundle, kase] = results[5].closed;
+    assert.deepEqual([bundle1.parent, bundle.parent].map((p) => store.getSerialNumber(p)?.poolId), ["BUNDLES", "BUNDLES"]);
+    assert.deepEqual([bundle1.lot, bundle1.expiry], ["L1", "271231"]);
+    // the builder's answer (and so the aggregator's label request) names the lot and expiry of a serialised bundle
+    assert.equal(bundle.lot, "L1");
+    assert.equal(bundle.expiry, "271231");
+    assert.equal(kase.lot, undefined, "an SSCC is no product identifier: no lot or expiry");
+    const commissioning = (s: string) => [...store.auditRecords()].find((r) => r.event === "commissioning" && r.serialNumbers.includes(s));
+    const rec = commissioning(bundle.parent);
+    assert.equal(rec?.context.lot, "L1");
+    assert.equal(rec?.context.expiry, "271231");
+    assert.deepEqual(rec?.labelCollectionId && store.labelCollectionProperties(rec.labelCollectionId), { lot: "L1", expiry: "271231" });
+    assert.equal(commissioning(kase.parent)?.context.lot, undefined);
+    assert.equal(commissioning(kase.parent)?.labelCollectionId ?? undefined, undefined);
+    // the packing record names the bundle's pool, so EPCIS gives it the bundle GTIN, not the units'
+    const packing = [...store.auditRecords()].filter((r) => r.event === "packing");
+    assert.deepEqual(packing.map((r) => r.context.parentPool), ["BUNDLES", "BUNDLES", undefined]);
+    const events = [...fromAuditRecords(store.auditRecords(), { companyPrefixLength: 7, gtinByPool: { UNITS: GTIN_A, BUNDLES: BUNDLE_GTIN } })];
+    const bundleEpc = toEpcUri([{ ai: "01", value: BUNDLE_GTIN }, { ai: "21", value: bundle.parent }], 7);
+    const commissioned = events.find((e) => e.type === "ObjectEvent" && e.bizStep === "commissioning" && e.epcList?.includes(bundleEpc));
+    assert.ok(commissioned, `a commissioning event of ${bundleEpc}`);
+    assert.deepEqual(commissioned.ilmd, { "cbvmda:lotNumber": "L1", "cbvmda:itemExpirationDate": "2027-12-31" });
+    const agg2 = events.find((e) => e.type === "AggregationEvent" && e.parentID === bundleEpc);
+    assert.ok(agg2, "the bundle is the parent of an AggregationEvent under its own GTIN");
+    assert.ok(agg2.childEPCs?.every((c) => c.startsWith(`urn:epc:id:sgtin:9506000.0${GTIN_A.slice(8, 13)}.`)));
+    const caseEvent = events.find((e) => e.type === "AggregationEvent" && e.childEPCs?.includes(bundleEpc));
+    assert.ok(caseEvent?.parentID?.startsWith("urn:epc:id:sscc:"));
+    // rework: unpacking the bundle is an AggregationEvent DELETE under the bundle's own GTIN too
+    agg.unpack(kase.parent);
+    agg.unpack(bundle.parent, { children: [U[3]] });
+    const unpacked = [...fromAuditRecords(store.auditRecords({ fromSeq: (packing.at(-1)?.seq as number) + 1 }), { companyPrefixLength: 7, gtinByPool: { UNITS: GTIN_A, BUNDLES: BUNDLE_GTIN } })];
+    const del = unpacked.find((e) => e.type === "AggregationEvent" && e.action === "DELETE" && e.childEPCs?.some((c) => c.endsWith(`.${U[3]}`)));
+    assert.equal(del?.parentID, bundleEpc);
+  });
+
+  it("a serialised homogeneous parent refuses contents of one lot with two expiry dates (its identifier carries one)", function () {
+    const more = units("X", 3);
+    commission(store, "UNITS", more.slice(0, 2));
+    store.pushTo("Encoded", { snCollection: { id: "", serialNumbers: [more[2]] }, poolSelectionCriteria: { PoolID: "UNITS" } });
+    store.applyEvent("commissioning", { serialNumbers: [more[2]], labelCollection: { properties: { lot: "L1", expiry: "280131" } } });
+    b.scan(more[0]);
+    b.scan(more[1]);
+    const before = dbDigest(file);
+    assert.throws(() => b.scan(more[2]), (e: PssError) => e.code === "MixingRefused" && /expiry dates 271231, 280131/.test(e.message));
+    assert.equal(dbDigest(file), before, "nothing drawn, nothing packed");
   });
 
   it("a parent waiting in an open builder cannot be unpacked, shipped or filled further", function () {

@@ -11,6 +11,7 @@ import { until } from "../helpers/until";
 import { epcisSchemaValidator, epcis12XsdValidator } from "../helpers/epcis-schema";
 import { REPO_ROOT } from "../helpers/paths";
 import { openPoolStore, type SqlitePoolStore } from "../../nodes/core/store";
+import { parseEpcisDocument } from "../../nodes/core/epcis";
 
 const EXAMPLES = path.join(REPO_ROOT, "examples");
 const UNITS = 30; // what the examples' "Run" inject drives
@@ -57,7 +58,7 @@ const MARKETS: Record<string, (r: Run) => void> = {
     for (const v of serialsOf(r.store, "EU-FMD-PACKS")) assert.match(v, /^[2-9A-HJKMNP-X]{12}$/, "randomised EU serials, none of the characters scanners and keyboards confuse");
   },
   "US DSCSA.json": (r) => {
-    aggregatedEpcis(r, "us", "US-NDC-PACKS", "US-SSCC", 10, true, true);
+    serializedCases(r);
     // the same shipment in EPCIS 1.2 XML for a partner still on 1.2: the header a US partner expects, valid against GS1's XSD
     const m12 = r.seen["us-out12"]?.[0];
     assert.ok(m12, "the EPCIS 1.2 document is written");
@@ -68,7 +69,16 @@ const MARKETS: Record<string, (r: Run) => void> = {
     assert.match(xml, /<sbdh:Sender>\s*<sbdh:Identifier Authority="GLN">0312345000011<\/sbdh:Identifier>/, "SBDH sender: the manufacturer's GLN");
     assert.match(xml, /<sbdh:Receiver>\s*<sbdh:Identifier Authority="GLN">\d{13}<\/sbdh:Identifier>/, "SBDH receiver");
     assert.match(xml, /<sbdh:InstanceIdentifier>urn:uuid:[0-9a-f-]{36}<\/sbdh:InstanceIdentifier>/, "a document id");
-    assert.match(xml, /<VocabularyElement id="urn:epc:idpat:sgtin:0312345\.0678905\.\*">[\s\S]*mda#regulatedProductName">Examplumab 10 mg tablets</, "product master data");
+    assert.match(xml, /<VocabularyElement id="urn:epc:idpat:sgtin:0312345\.067890\.\*">[\s\S]*?mda#regulatedProductName">Examplumab 10 mg tablets</, "master data of the pack's EPC class (the class of the packs' EPCs)");
+    assert.match(xml, /<VocabularyElement id="urn:epc:idpat:sgtin:0312345\.567890\.\*">[\s\S]*?mda#regulatedProductName">Examplumab 10 mg tablets</, "master data of the case's EPC class");
+    // the 1.2 document says of the cases what the 2.0 one says: commissioned with lot and expiry, parents of the packs, children of the pallets
+    const read12 = parseEpcisDocument(xml).events as Array<Record<string, any>>;
+    const ilmdOf = (e: Record<string, any>, name: string) => Object.entries((e.ilmd ?? {}) as Record<string, string>).find(([k]) => k.endsWith(name))?.[1];
+    const cases12 = read12.filter((e) => e.type === "ObjectEvent" && String(e.bizStep).endsWith("commissioning") && (e.epcList as string[]).some((x) => x.startsWith(CASE_EPC)));
+    assert.equal(cases12.flatMap((e) => e.epcList as string[]).length, r.counts("US-CASES").Released, "1.2: every shipped case commissioned under its case GTIN");
+    for (const e of cases12) assert.deepEqual([ilmdOf(e, "lotNumber"), ilmdOf(e, "itemExpirationDate")], ["B2026-07", "2028-11-30"], "1.2: the case's ILMD lot and expiry");
+    assert.ok(read12.some((e) => e.type === "AggregationEvent" && String(e.parentID).startsWith(CASE_EPC)), "1.2: a case is the parent of packs");
+    assert.ok(read12.some((e) => e.type === "AggregationEvent" && (e.childEPCs as string[]).some((x) => x.startsWith(CASE_EPC))), "1.2: cases on a pallet");
     assert.match(xml, /<gs1ushc:affirmTransactionStatement>true<\/gs1ushc:affirmTransactionStatement>/, "the DSCSA transaction statement");
     assert.match(xml, /<cbvmda:lotNumber>[^<]+<\/cbvmda:lotNumber>\s*<cbvmda:itemExpirationDate>\d{4}-\d{2}-\d{2}<\/cbvmda:itemExpirationDate>/, "lot and expiry in the ILMD");
     const xsd = epcis12XsdValidator();
@@ -145,6 +155,62 @@ const MARKETS: Record<string, (r: Run) => void> = {
     assert.equal(r.counts("IN-SSCC").Released, pallets.size + caseRows.length, "the shipped pallets and the cases on them are Released");
   },
 };
+
+// the example's pack GTIN 00312345678906 and case GTIN 50312345678901 (indicator digit 5, the same NDC item), company prefix 0312345
+const PACK_EPC = "urn:epc:id:sgtin:0312345.067890.";
+const CASE_EPC = "urn:epc:id:sgtin:0312345.567890.";
+
+/**
+ * US DSCSA (FD&C Act §582): every homogeneous case carries a product identifier, a serialized case GTIN with lot and
+ * expiry, not only an SSCC. The case is commissioned under its GTIN with ILMD lot and expiry, is the parent of its
+ * packs and a child of its SSCC pallet in the shipment's document, and its label carries (01) (21) (10) (17).
+ */
+function serializedCases(r: Run): void {
+  assert.match(r.seen["us-out"][0].payload.file, /epcis-0001\.jsonld$/);
+  const doc = JSON.parse(r.seen["us-out"][0].fileContent) as Doc;
+  epcisValid(r, doc);
+  const ev = doc.epcisBody.eventList;
+  const packs = r.counts("US-NDC-PACKS");
+  const cases = r.counts("US-CASES");
+  const pallets = r.counts("US-SSCC");
+  assert.ok(cases.Released > 0, "cases went out");
+  assert.equal(cases.Commissioned + cases.Released, Math.ceil(r.line.good / 10), "a case per 10 good packs (the last one partial)");
+  const com = ev.filter((e) => e.bizStep === "commissioning");
+  const comOf = (prefix: string) => com.flatMap((e) => (e.epcList as string[]).filter((x) => x.startsWith(prefix)));
+  assert.equal(comOf(PACK_EPC).length, packs.Released, "the shipped packs' commissioning under the pack GTIN, no other pack");
+  const caseEpcs = comOf(CASE_EPC);
+  assert.equal(caseEpcs.length, cases.Released, "every shipped case commissioned under the case GTIN, not as an SSCC");
+  for (const epc of caseEpcs) assert.equal(r.store.getSerialNumber(epc.slice(CASE_EPC.length))?.poolId, "US-CASES", "the case's serial comes from the case pool");
+  for (const e of com.filter((x) => !String(x.epcList[0]).startsWith("urn:epc:id:sscc:"))) {
+    assert.deepEqual([e.ilmd?.["cbvmda:lotNumber"], e.ilmd?.["cbvmda:itemExpirationDate"]], ["B2026-07", "2028-11-30"], `ILMD lot and expiry of ${e.epcList[0]}`);
+  }
+  assert.equal(comOf("urn:epc:id:sscc:").length, pallets.Released, "the pallets' commissioning");
+  const agg = ev.filter((e) => e.type === "AggregationEvent");
+  const caseEvents = agg.filter((e) => String(e.parentID).startsWith(CASE_EPC));
+  const palletEvents = agg.filter((e) => String(e.parentID).startsWith("urn:epc:id:sscc:"));
+  assert.equal(caseEvents.length + palletEvents.length, agg.length, "every parent is a serialized case or an SSCC pallet");
+  assert.deepEqual(caseEvents.map((e) => e.parentID).sort(), [...caseEpcs].sort(), "one AggregationEvent per shipped case, the case as parent");
+  for (const e of caseEvents) assert.ok(e.childEPCs.length <= 10 && e.childEPCs.every((x: string) => x.startsWith(PACK_EPC)), "a case holds packs");
+  assert.equal(caseEvents.reduce((n, e) => n + e.childEPCs.length, 0), packs.Released, "every shipped pack is in a case");
+  assert.equal(palletEvents.length, pallets.Released, "one AggregationEvent per shipped pallet");
+  assert.deepEqual(palletEvents.flatMap((e) => e.childEPCs as string[]).sort(), [...caseEpcs].sort(), "the pallets hold the cases, by their case GTIN");
+  const shipped = ev.filter((e) => e.bizStep === "shipping").flatMap((e) => e.epcList as string[]);
+  assert.ok(shipped.length > 0 && shipped.every((x) => x.startsWith("urn:epc:id:sscc:")), "pallets ship as SSCCs");
+  assert.deepEqual(shipped.sort(), palletEvents.map((e) => e.parentID).sort());
+  // shipping a pallet releases its hierarchy: the cases and the packs in them
+  assert.equal(packs.Commissioned, r.line.good - packs.Released, "the packs not shipped stay Commissioned");
+  assert.equal(cases.Commissioned, 0, "every case closed onto a pallet and shipped with it");
+  // labels: a case's carries (01) case GTIN, (21) its serial, (10) lot, (17) expiry; a pallet's its SSCC
+  const caseLabels = (r.seen["us-case-label-out"] ?? []).flatMap((m) => m.payload.labels as Msg[]);
+  assert.equal(caseLabels.length, cases.Commissioned + cases.Released, "a case label per case");
+  for (const l of caseLabels) {
+    for (const part of ["(01)50312345678901", `(21)${l.serialNumber}`, "(10)B2026-07", "(17)281130"]) assert.ok(String(l.bracketed).includes(part), `case label ${l.bracketed} carries ${part}`);
+    assert.match(l.zpl, /\\7E1/, "GS1 DataMatrix, FNC1 first");
+  }
+  const ssccZpl = (r.seen["us-parent-label-out"] ?? []).map((m) => m.payload.zpl as string);
+  assert.equal(ssccZpl.length, pallets.Commissioned + pallets.Released, "an SSCC label per pallet, none per case");
+  for (const z of ssccZpl) assert.match(z, /\\7E100\d{18}/, "GS1 DataMatrix with the SSCC (00)");
+}
 
 function serialsOf(store: SqlitePoolStore, poolId: string): string[] {
   return ((store as any).db.prepare("SELECT s.value FROM serial_number s JOIN pool p ON p.pk = s.pool WHERE p.pool_id = ?").pluck().all(poolId)) as string[];

@@ -180,6 +180,23 @@ describe("pss-aggregator", function () {
     assert.deepEqual(packed[1].payload.aggregationElement[0].children, ["U000010", "U000011"]);
   });
 
+  it("a serialized homogeneous case asks for its label with the lot and expiry of its contents; an SSCC pallet with none", async function () {
+    const store = openFixture(dbFile, { units: 10, ssccFree: 2, bundleFree: 4 });
+    store.close();
+    const levels = [
+      { name: "case", capacity: 3, parentPool: "BUNDLES", parentKind: "serial", mixing: "oneGtinOneLot" },
+      { name: "pallet", capacity: 2, parentPool: "SSCC", parentKind: "sscc", mixing: "oneGtin" },
+    ];
+    await helper.load(modules(), flow(dbFile, levels) as any);
+    const labels = collect("labels");
+    const node = helper.getNode("agg");
+    for (const u of units("U", 6)) node.receive({ payload: u });
+    await until(labels, 3);
+    assert.deepEqual(labels.map((m) => [m.payload.level, m.payload.poolId, m.payload.lot, m.payload.expiry]), [
+      ["case", "BUNDLES", "L1", "271231"], ["case", "BUNDLES", "L1", "271231"], ["pallet", "SSCC", undefined, undefined],
+    ]);
+  });
+
   it("bad messages go to the Catch node with their code; remove takes a waiting unit out", async function () {
     const store = openFixture(dbFile, { units: 30, ssccFree: 10 });
     store.close();

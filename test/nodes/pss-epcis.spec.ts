@@ -11,6 +11,7 @@ import { requireShared } from "../helpers/paths";
 import { epcis12XsdValidator } from "../helpers/epcis-schema";
 import { openPoolStore } from "../../nodes/core/store";
 import * as gs1 from "../../nodes/core/gs1";
+import { Aggregation, AggregationBuilder } from "../../nodes/core/aggregation";
 
 const GTIN = "00614141123452"; // GS1 Company Prefix 0614141 (7 digits)
 const GLN = "0614141000005";
@@ -484,6 +485,43 @@ describe("pss-epcis node", function () {
       const err = (await caught).error;
       assert.equal(err.code, "InvalidArgument");
       assert.match(err.message, /shipping node's output/);
+    });
+  });
+
+  describe("serialized cases of a case-GTIN pool (US DSCSA: a homogeneous case carries its own product identifier)", function () {
+    const CASE_GTIN = "50614141123457"; // indicator digit 5 of the same item
+    it("every pool of the file gives its serials its own GTIN: the case is commissioned, and is the parent of its packs, under the case GTIN with lot and expiry", async function () {
+      const dbFile = path.join(tmp.dir, "cases.db");
+      const store = openPoolStore(dbFile);
+      store.createPool({ poolId: "units", sidClass: "US-DSCSA", selectionCriteria: { GTIN } });
+      store.createPool({ poolId: "cases", sidClass: "US-DSCSA", selectionCriteria: { GTIN: CASE_GTIN } });
+      store.createPool({ poolId: "ssccs", sidClass: "GS1-SSCC" });
+      store.provision("units", UNITS.slice(0, 3));
+      store.provision("cases", ["C1", "C2"]);
+      store.provision("ssccs", [PALLET]);
+      store.pushTo("Encoded", { snCollection: { id: "", serialNumbers: UNITS.slice(0, 3) }, poolSelectionCriteria: { PoolID: "units" } });
+      store.applyEvent("commissioning", { serialNumbers: UNITS.slice(0, 3), labelCollection: { properties: { lot: "LOT42", expiry: "271200" } } });
+      const b = new AggregationBuilder(new Aggregation(store), "line", [
+        { name: "case", capacity: 3, parentPools: ["cases"], parentKind: "serial", mixing: "oneGtinOneLot" },
+        { name: "pallet", capacity: 2, parentPools: ["ssccs"], parentKind: "sscc", mixing: "oneGtin" },
+      ]);
+      const kase = UNITS.slice(0, 3).map((u) => b.scan(u))[2].closed[0].parent;
+      b.close("all");
+      store.close();
+      const pool = { id: "pool-units", type: "pss-pool", mode: "local", dbFile, poolId: "units", sidClass: "US-DSCSA", criteria: [{ key: "GTIN", value: GTIN }], guardPolicy: "strict", lowThreshold: 0, maxRequest: 100 };
+      // the node's GTIN is the units': before, every bare serial of the file took it, the case's too
+      const node = { id: "exp", z: "t", type: "pss-epcis", name: "", pool: "pool-units", ...EPCIS_OPTS, source: "audit", wires: [["exp-out"]] };
+      await helper.load([...allNodeModules(), coreNodeModule("25-catch")] as any, [{ id: "t", type: "tab", label: "cases" }, pool, node, { id: "exp-out", z: "t", type: "helper" }] as any);
+      const events = (await call("exp", {})).payload.epcisBody.eventList as Array<Record<string, any>>;
+      const caseEpc = `urn:epc:id:sgtin:0614141.512345.${kase}`;
+      const com = events.find((e) => e.bizStep === "commissioning" && e.epcList.includes(caseEpc));
+      assert.ok(com, `the case is commissioned as ${caseEpc}: ${JSON.stringify(events.map((e) => e.epcList ?? e.parentID))}`);
+      assert.deepEqual(com.ilmd, { "cbvmda:lotNumber": "LOT42", "cbvmda:itemExpirationDate": "2027-12-31" });
+      const packs = events.find((e) => e.type === "AggregationEvent" && e.parentID === caseEpc);
+      assert.ok(packs, "the case is the parent of its packs under the case GTIN");
+      assert.deepEqual([...packs.childEPCs].sort(), UNITS.slice(0, 3).map(sgtin).sort());
+      const pallet = events.find((e) => e.type === "AggregationEvent" && e.parentID === sscc(PALLET));
+      assert.deepEqual(pallet?.childEPCs, [caseEpc], "the pallet holds the case by its case GTIN");
     });
   });
 

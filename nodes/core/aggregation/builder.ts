@@ -3,7 +3,7 @@
    and commissioned, the children are packed into it (audited), and it waits as a child of the next level. */
 import * as crypto from "crypto";
 import { PssError, type Dict, type StoreTransaction } from "../store";
-import { Aggregation, checkLevels, combine, mixingProblem, type AggregationLevel, type Refusal } from "./hierarchy";
+import { Aggregation, checkLevels, combine, mixingProblem, type AggregationLevel, type LotAndExpiry, type Refusal } from "./hierarchy";
 
 export interface ClosedParent {
   level: string;
@@ -12,6 +12,10 @@ export interface ClosedParent {
   /** closed because it was full (false: closed partial by a message or the idle time) */
   full: boolean;
   parentPool: string;
+  /** a serialized homogeneous parent (parentKind "serial", mixing oneGtinOneLot): the lot and expiry of its
+   *  contents, which its commissioning carries (and so its label and its EPCIS ILMD) */
+  lot?: string;
+  expiry?: string;
 }
 
 export interface OpenLevel {
@@ -184,13 +188,16 @@ export class AggregationBuilder {
     if (children.length === 0) throw new PssError("EmptyParent", `builder ${this.id}: the open ${L.name} is empty`);
     const poolId = (L.parentPools as string[])[0];
     const context: Dict = { ...(this.options.context ?? {}), builder: this.id, level: L.name };
-    const parent = this.drawParent(tx, poolId, L.name, context);
+    // a homogeneous parent with a serialized GTIN (a US DSCSA case) is a product identifier of its own: GTIN, serial,
+    // lot and expiry. Its commissioning takes the one lot and expiry of its contents; an SSCC carries none
+    const ident = L.parentKind === "serial" && L.mixing === "oneGtinOneLot" ? this.agg.lotAndExpiryOf(children) : {};
+    const parent = this.drawParent(tx, poolId, L.name, context, ident);
     this.agg.packIn(tx, [{ parent, children }], { context, lv: { level: L, childLevel: i === 0 ? null : this.levels[i - 1].name }, ownPending: this.id });
     this.q.clearLevel.run(this.id, i);
     const last = this.lastClosed();
     last[i] = parent;
     this.q.setLastClosed.run(JSON.stringify(last), new Date().toISOString(), this.id);
-    const closed: ClosedParent[] = [{ level: L.name, parent, children, full, parentPool: poolId }];
+    const closed: ClosedParent[] = [{ level: L.name, parent, children, full, parentPool: poolId, ...ident }];
     if (i + 1 < this.levels.length) {
       const info = this.agg.parentInfo(parent);
       this.q.insert.run(parent, this.id, i + 1, this.q.nextPos.get(this.id, i + 1), info?.gtin ?? "*", info?.lot ?? "*");
@@ -199,14 +206,20 @@ export class AggregationBuilder {
     return closed;
   }
 
-  /** The next parent identifier of a level: drawn from its pool, encoded and commissioned (all audited). */
-  private drawParent(tx: StoreTransaction, poolId: string, level: string, context: Dict): string {
+  /** The next parent identifier of a level: drawn from its pool, encoded and commissioned (all audited). The lot and
+   *  expiry of a homogeneous serialized parent go on its commissioning twice: in the event context (the EPCIS ILMD) and
+   *  as its label collection's properties (stored with the number: a parent of the next level finds them there). */
+  private drawParent(tx: StoreTransaction, poolId: string, level: string, context: Dict, ident: LotAndExpiry = {}): string {
     const store = this.agg.store;
     // a collection per draw: a request repeated with a collection id returns the numbers it got the first time
     const got = store.request("Allocated", { poolSelectionCriteria: { PoolID: poolId }, count: 1, snCollectionId: `AGG-${this.id}-${poolId}-${crypto.randomUUID()}`, actor: tx.actor, context }).snCollection.serialNumbers;
     if (got.length !== 1) throw new PssError("InsufficientSerialNumbers", `builder ${this.id}: pool ${poolId} has no free serial number for the next ${level}`);
     store.applyEvent("sn_encoding", { serialNumbers: got, poolId, actor: tx.actor, context });
-    store.applyEvent("commissioning", { serialNumbers: got, poolId, actor: tx.actor, context });
+    const props: Dict = {};
+    if (ident.lot !== undefined) props.lot = ident.lot;
+    if (ident.expiry !== undefined) props.expiry = ident.expiry;
+    const withIdent = Object.keys(props).length > 0;
+    store.applyEvent("commissioning", { serialNumbers: got, poolId, actor: tx.actor, context: withIdent ? { ...context, ...props } : context, ...(withIdent ? { labelCollection: { properties: props } } : {}) });
     return got[0];
   }
 }

@@ -127,6 +127,8 @@ interface PackPlan {
   count: number;
   packed: string;
   groups: Map<string, string[]>;
+  /** the pool the parent sits in (when it is a serial number of the store) */
+  parentPool: string | null;
 }
 
 const ID_MAX = 256;
@@ -228,6 +230,13 @@ function childKinds(withPending: boolean): string {
 
 const GTIN_KEYS = ["gtin", "GTIN", "01"];
 const LOT_KEYS = ["lot", "LOT", "batch", "10"];
+const EXPIRY_KEYS = ["expiry", "EXPIRY", "17"];
+
+/** The lot and expiry a homogeneous parent takes from its contents (see Aggregation.lotAndExpiryOf). */
+export interface LotAndExpiry {
+  lot?: string;
+  expiry?: string;
+}
 
 export class Aggregation {
   readonly db: Database.Database;
@@ -359,6 +368,33 @@ export class Aggregation {
     return this.contentOf(r, () => VALUE_GTIN.exec(r.v)?.[1]);
   }
 
+  /**
+   * The lot and expiry of a homogeneous parent's children (a serialized case GTIN carries them in its product
+   * identifier): from each child's own properties, then its label collection's properties (keys lot/batch/10 and
+   * expiry/17); a child that is a parent gives those of its own commissioning (stored the same way). Throws
+   * MixingRefused when the children name two lots or two expiry dates: one product identifier cannot carry both.
+   */
+  lotAndExpiryOf(children: string[]): LotAndExpiry {
+    const lots = new Set<string>();
+    const expiries = new Set<string>();
+    for (const r of this.lookup(children)) {
+      if (!r) continue;
+      const props = this.json(r.props);
+      const lcp = this.json(r.lcp);
+      const lot = pick(props, LOT_KEYS) ?? pick(lcp, LOT_KEYS);
+      const expiry = pick(props, EXPIRY_KEYS) ?? pick(lcp, EXPIRY_KEYS);
+      if (lot) lots.add(lot);
+      if (expiry) expiries.add(expiry);
+    }
+    if (lots.size > 1 || expiries.size > 1) {
+      const what = lots.size > 1 ? `lots ${[...lots].join(", ")}` : `expiry dates ${[...expiries].join(", ")}`;
+      throw new PssError("MixingRefused", `the children of one homogeneous parent name ${what}: its product identifier can carry only one`, children.slice(0, 5).map((c) => ({ serialNumber: c, reason: what })));
+    }
+    const [lot] = lots;
+    const [expiry] = expiries;
+    return { ...(lot !== undefined ? { lot } : {}), ...(expiry !== undefined ? { expiry } : {}) };
+  }
+
   /** content() of a kind of child: `valueGtin` is the GTIN its value carries ((01) + 14 digits), if any. */
   private contentOf(r: Pick<SerialRow, "asLevel" | "cg" | "cl" | "props" | "lcp" | "pool">, valueGtin: () => string | null | undefined): Content {
     if (r.asLevel !== null) return { gtin: r.cg as string, lot: r.cl as string };
@@ -462,9 +498,12 @@ export class Aggregation {
     this.q.upsertParents.run(JSON.stringify(plans.map((p) => [p.e.parent, p.level, p.count, (p.content as Content).gtin, (p.content as Content).lot, p.packed || now])));
     for (const p of plans) {
       for (const [poolId, children] of p.groups) {
+        // a parent that is a bare serial of another pool (a serialized case GTIN) is named by its pool, so that the
+        // EPCIS exporter gives it its own pool's GTIN, not the children's; an SSCC names itself
+        const parentPool = p.parentPool !== null && p.parentPool !== poolId && !isValidSscc(p.e.parent) ? { parentPool: p.parentPool } : ({} as Dict);
         tx.audit({
           event: "packing", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned",
-          context: { ...(o.context ?? {}), ...parentPropertyContext(p.e.properties), parent: p.e.parent, ...(p.level ? { level: p.level } : {}) }, method: "AggregationPackingEvent",
+          context: { ...(o.context ?? {}), ...parentPropertyContext(p.e.properties), parent: p.e.parent, ...(p.level ? { level: p.level } : {}), ...parentPool }, method: "AggregationPackingEvent",
         });
       }
       out.push({ parent: p.e.parent, children: p.e.children, level: p.level, count: p.count });
@@ -502,8 +541,8 @@ export class Aggregation {
     return new Set(p.inParent === null ? [] : (this.q.up.all(p.v) as string[]));
   }
 
-  private planOf(e: PackElement, o: PackContext, info: ParentInfo | undefined, content: Content | undefined, groups: Map<string, string[]>): PackPlan {
-    return { e, level: o.lv?.level.name ?? info?.level ?? o.context?.level ?? "", content, count: (info?.count ?? 0) + e.children.length, packed: info?.packed ?? "", groups };
+  private planOf(e: PackElement, o: PackContext, info: ParentInfo | undefined, content: Content | undefined, groups: Map<string, string[]>, parent: SerialRow): PackPlan {
+    return { e, level: o.lv?.level.name ?? info?.level ?? o.context?.level ?? "", content, count: (info?.count ?? 0) + e.children.length, packed: info?.packed ?? "", groups, parentPool: parent?.pool ?? null };
   }
 
   /**
@@ -546,7 +585,7 @@ export class Aggregation {
       }
       const content = combine(info ? { gtin: info.gtin, lot: info.lot } : undefined, cc);
       if (lv && mixingProblem(lv.level.mixing, content)) return undefined;
-      plans.push(this.planOf(e, o, info, content, new Map([[pool, e.children]])));
+      plans.push(this.planOf(e, o, info, content, new Map([[pool, e.children]]), p));
     }
     return plans;
   }
@@ -611,7 +650,7 @@ export class Aggregation {
         if (g) g.push(c);
         else groups.set(r.pool as string, [c]);
       }
-      plans.push(this.planOf(e, o, info, content, groups));
+      plans.push(this.planOf(e, o, info, content, groups, p));
     }
     if (refusals.length) throw refusalError(refusals, o.method ?? "AggregationPackingEvent");
     return plans;
@@ -666,7 +705,9 @@ export class Aggregation {
       else groups.set(r.pool as string, [r.v]);
     }
     for (const [poolId, children] of groups) {
-      tx.audit({ event: "unpacking", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned", context: { ...(context ?? {}), parent, ...(info.level ? { level: info.level } : {}) }, method: "AggregationUnpackingEvent" });
+      // as for packing: a serialized parent of another pool is named by its pool (its EPCIS identifier takes that GTIN)
+      const parentPool: Dict = p.pool !== null && p.pool !== poolId && !isValidSscc(parent) ? { parentPool: p.pool } : {};
+      tx.audit({ event: "unpacking", poolId, serialNumbers: children, fromState: "Commissioned", toState: "Commissioned", context: { ...(context ?? {}), parent, ...(info.level ? { level: info.level } : {}), ...parentPool }, method: "AggregationUnpackingEvent" });
     }
     return out;
   }

@@ -216,7 +216,9 @@ export function toEpcisEvent(input: PssEventInput, options: BuildOptions = {}): 
   if (map.type === "AggregationEvent") {
     const parent = ctx.parent;
     if (!parent) throw new EpcisError("MissingParent", `${event} record${input.seq !== undefined ? ` ${input.seq}` : ""} of ${input.serialNumbers.slice(0, 3).join(", ")} names no parent: the aggregation record must carry context.parent`);
-    ev.parentID = id(parent);
+    // a parent from another pool than its children (a serialized case of a case-GTIN pool: context.parentPool) takes
+    // that pool's GTIN; the record's own context GTIN is the children's
+    ev.parentID = ctx.parentPool ? identifierOf(parent, {}, ctx.parentPool, options) : id(parent);
     const children = input.serialNumbers.filter((s) => s !== parent).map(id);
     if (children.length) ev.childEPCs = children;
     else if (event === "packing") throw new EpcisError("BadInput", `packing into ${parent} names no children`);
