@@ -24,7 +24,12 @@ export interface ImportResult {
 export interface ImportOptions {
   /** "codes": full identifiers per line; "serials": bare serial numbers; "auto" (default) decides per line */
   format?: "auto" | "codes" | "serials";
+  /** called every PROGRESS_LINES lines and at the end with (lines read, lines in the input), increasing */
+  onProgress?: (done: number, total: number) => void;
 }
+
+/** how many lines parseImport reads between two onProgress calls */
+export const PROGRESS_LINES = 10_000;
 
 /**
  * Read one code or serial per line (LF or CRLF; blank lines and a leading UTF-8 BOM are ignored).
@@ -52,7 +57,9 @@ export function parseImport(input: string | Buffer, sidClassId: string, options:
   const serials: ImportedSerial[] = [];
   const seen = new Map<string, number>();
   const format = options.format ?? "auto";
+  const onProgress = options.onProgress;
   for (let i = 0; i < lines.length; i++) {
+    if (onProgress && i > 0 && i % PROGRESS_LINES === 0) onProgress(i, lines.length);
     let code = lines[i];
     if (code.endsWith("\r")) code = code.slice(0, -1);
     if (code.length === 0) continue;
@@ -65,6 +72,7 @@ export function parseImport(input: string | Buffer, sidClassId: string, options:
     serials.push(rec);
   }
   if (serials.length === 0) throw new SidError("ImportEmpty", `the import for ${sidClassId} holds no serial numbers`, { sidClassId });
+  onProgress?.(lines.length, lines.length);
   return { sidClassId: cls.sidClassId, serials };
 }
 
@@ -74,8 +82,10 @@ function countLines(b: Buffer): number {
   return n;
 }
 
-function malformed(cls: SidClass, line: number, why: string): SidError {
-  return new SidError("ImportMalformedLine", `line ${line}: ${why}`, { sidClassId: cls.sidClassId, line });
+/** "line 7: "ABC 1": why": every refused line named by its number and its text (cut at 60 characters). */
+function malformed(cls: SidClass, line: number, code: string, why: string): SidError {
+  const shown = JSON.stringify(code.length > 60 ? code.slice(0, 60) + "…" : code);
+  return new SidError("ImportMalformedLine", `line ${line}: ${shown}: ${why}`, { sidClassId: cls.sidClassId, line });
 }
 
 function looksLikeCode(code: string): boolean {
@@ -85,19 +95,26 @@ function looksLikeCode(code: string): boolean {
 function readLine(cls: SidClass, code: string, line: number, format: ImportOptions["format"]): ImportedSerial {
   if (cls.identifierType === "CN-DRUG-TRACE-20") {
     const why = cls.checkIdentifier(code);
-    if (why) throw malformed(cls, line, why);
+    if (why) throw malformed(cls, line, code, why);
     return { serial: code, code, line, properties: { drugCode: code.slice(0, 7), serialPart: code.slice(7, 16), checkPart: code.slice(16) } };
   }
-  const asCode = format === "codes" || (format === "auto" && (cls.serialIssuer === "authority" || looksLikeCode(code) || cls.checkSerial(code) !== null));
+  const serialWhy = format === "codes" ? null : cls.checkSerial(code);
+  const asCode = format === "codes" || (format === "auto" && (cls.serialIssuer === "authority" || looksLikeCode(code) || serialWhy !== null));
   if (!asCode) {
-    const why = cls.checkSerial(code);
-    if (why) throw malformed(cls, line, why);
+    if (serialWhy) throw malformed(cls, line, code, serialWhy);
     return { serial: code, code, line, properties: {} };
   }
   const v = gs1.validate(code);
-  if (!v.valid) throw malformed(cls, line, `${v.errors[0].code}: ${v.errors[0].message}`);
+  if (!v.valid) {
+    const gs1Why = `${v.errors[0].code}: ${v.errors[0].message}`;
+    // a bare value that fails the class's serial rule: say that first (it was meant as a serial number, not as a code)
+    if (format === "auto" && serialWhy && cls.serialIssuer !== "authority" && !looksLikeCode(code)) {
+      throw malformed(cls, line, code, `not a valid ${cls.sidClassId} serial number (${serialWhy}) nor a GS1 code (${gs1Why})`);
+    }
+    throw malformed(cls, line, code, gs1Why);
+  }
   const why = cls.checkIdentifier(v.ais);
-  if (why) throw malformed(cls, line, why);
+  if (why) throw malformed(cls, line, code, why);
   const serialAi = cls.identifierType === "SSCC" ? "00" : "21";
   const rec: ImportedSerial = { serial: gs1.valueOf(v.ais, serialAi) as string, code, line, properties: {} };
   for (const e of v.ais) {
