@@ -85,11 +85,17 @@ describe("serialflow pool create | generate on a new file", function () {
     const before = dbDigest(db);
     const cases: Array<[string, string, string, RegExp[]]> = [
       // [pool, file, what, each expected error]
-      ["L1", "ABC123\nABCDEFGHIJKLMNOPQRSTUVWXYZ\n", "a serial too long for GS1-SGTIN", [/line 2: "ABCDEFGHIJKLMNOPQRSTUVWXYZ": not a valid GS1-SGTIN serial number \(.*26 characters, 1 to 20/]],
+      ["L1", "ABC123\nABCDEFGHIJKLMNOPQRSTUVWXYZ\n", "a serial too long for GS1-SGTIN", [/line 2: "ABCDEFGHIJKLMNOPQRSTUVWXYZ": not a valid GS1-SGTIN serial number: has 26 characters, 1 to 20 required/]],
       ["L1", "ABC123\n\nDEF456\nABC123\n", "a repeat after an empty line (counted)", [/line 4: serial "ABC123" repeats line 1/]],
       ["L1", `NEW0001\n\n${stored}\n`, "a number the file holds already", [new RegExp(`line 3: "${stored}" is already in the store`)]],
       ["L1", "ABC123\nDEF456\tLOT1\n", "two columns", [/line 2: "DEF456\\tLOT1"/]],
       ["L1", "ABC123\n(01)09506000134352(21)AB C\n", "a code with a bad serial", [/line 2: "\(01\)09506000134352\(21\)AB C": IllegalCharacter/]],
+      [
+        "L1",
+        "ABC123\nAB C\n\nABCDEFGHIJKLMNOPQRSTUVWXYZ\nABC123\nDEF456\tLOT1\n",
+        "every bad line of a SID class pool",
+        [/line 2: "AB C": not a valid GS1-SGTIN serial number: character U\+0020/, /line 4: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"/, /line 5: serial "ABC123" repeats line 1/, /line 6: "DEF456\\tLOT1"/],
+      ],
       ["C1", "B1\n\nB 2\nB3\tX\nB4\nb5\n", "every bad line of a custom pool", [/line 3: "B 2" contains white space/, /line 4: "B3\\tX" contains a control character/, /line 6: "b5" is not a valid custom serial number/]],
       ["C1", "B1\nB2\n\nB1\nB2\n", "repeats in the file", [/lines 1, 4: "B1" appears more than once in the file/, /lines 2, 5: "B2" appears more than once in the file/]],
     ];

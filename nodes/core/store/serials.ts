@@ -140,8 +140,10 @@ export function parseImportText(
     try {
       parsed = sid.parseImport(body, id, onProgress ? { onProgress } : {}) as typeof parsed;
     } catch (err) {
-      const e = err as Error & { code?: string };
-      throw new PssError("InvalidImportFile", `import file for SID class ${sidClass}: ${e.message}`, undefined, e.code);
+      const e = err as Error & { code?: string; problems?: Array<{ text: string; message: string }> };
+      // each bad line as a detail: its number and its text in the reason, the text as the serial number
+      const details = e.problems?.map((p) => ({ serialNumber: p.text, reason: p.message }));
+      throw new PssError("InvalidImportFile", `import file for SID class ${sidClass}: ${e.message}`, details, e.code);
     }
     if (Array.isArray(parsed?.serials)) {
       const properties: Record<string, Record<string, string>> = {};
