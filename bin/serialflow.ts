@@ -2,6 +2,7 @@
 /* serialflow: the command-line tool of SerialFlow. */
 import * as path from "path";
 import { COMMANDS, CommandRow } from "./commands";
+import { quietOpcuaNotices } from "./quiet";
 
 function help(): string {
   const lines = [
@@ -50,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`Usage: ${hit.row.usage}\n\n${hit.row.summary}`);
     return 0;
   }
+  // before a command loads node-opcua: its start-up notices that ask nothing of the user stay hidden (bin/quiet.ts)
+  quietOpcuaNotices();
   const mod = require(path.join(__dirname, "commands", hit.row.module)) as { run(args: string[]): Promise<number> };
   return mod.run(hit.rest);
 }

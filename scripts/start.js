@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /* npm start: build if needed, then run the development Node-RED with a project-local user directory
    (.node-red/, ignored by git), our package loaded from this checkout, the demo flow from examples/,
-   listening on 127.0.0.1:1880 (SERIALFLOW_PORT and SERIALFLOW_USER_DIR override port and folder; SERIALFLOW_RESET_FLOW=1 re-copies the demo). */
+   listening on 127.0.0.1:1880 (SERIALFLOW_PORT and SERIALFLOW_USER_DIR override port and folder; SERIALFLOW_RESET_FLOW=1 re-copies the demo).
+   Start-up notices nobody can act on (NOTICES below) are hidden and explained once; SERIALFLOW_VERBOSE=1 shows all. */
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -68,8 +69,71 @@ module.exports = {
 `,
 );
 
+// Start-up notices a user of the demo cannot act on: hidden, each explained once (SERIALFLOW_VERBOSE=1 shows them).
+// README "Start-up notices" says the same.
+const NOTICES = [
+  {
+    // a box printed when node-red-contrib-opcua (its OpcUa-Browser node) loads node-opcua-client-crawler
+    box: /node-opcua-client-crawler module has been deprecated/,
+    why: "node-red-contrib-opcua loads node-opcua-client-crawler, which prints a deprecation box on load; SerialFlow does not use the crawler",
+  },
+  {
+    line: /\[NODE-OPCUA-W27\]|--security-revert=CVE-2023-46809/,
+    why: "node-opcua's NODE-OPCUA-W27 (this Node.js no longer decrypts RSA PKCS#1 v1.5): only the policies Basic128Rsa15 and Basic256 need it, and no SerialFlow endpoint offers them",
+  },
+];
+const explained = new Set();
+function explain(n) {
+  if (explained.has(n)) return;
+  explained.add(n);
+  console.log(`serialflow: hidden start-up notice: ${n.why} (SERIALFLOW_VERBOSE=1 shows it)`);
+}
+// eslint-disable-next-line no-control-regex
+const plain = (l) => l.replace(/\x1b\[[0-9;]*m/g, "");
+const BOX_EDGE = /^\+-{10,}\+$/;
+
+/** Copies the child's output line by line to `out`, without the notices above. */
+function filtered(stream, out) {
+  let rest = "";
+  let box = null; // lines of a +---+ box, held until it closes
+  const line = (l) => {
+    const p = plain(l);
+    if (box) {
+      box.push(l);
+      if (!BOX_EDGE.test(p.trim())) return;
+      const n = NOTICES.find((x) => x.box && box.some((b) => x.box.test(plain(b))));
+      if (n) explain(n);
+      else out.write(box.join("\n") + "\n");
+      box = null;
+      return;
+    }
+    if (BOX_EDGE.test(p.trim())) {
+      box = [l];
+      return;
+    }
+    const n = NOTICES.find((x) => x.line && x.line.test(p));
+    if (n) return explain(n);
+    out.write(l + "\n");
+  };
+  stream.setEncoding("utf8");
+  stream.on("data", (d) => {
+    const lines = (rest + d).split("\n");
+    rest = lines.pop();
+    for (const l of lines) line(l);
+  });
+  stream.on("end", () => {
+    if (box) out.write(box.join("\n") + "\n");
+    if (rest) out.write(rest);
+  });
+}
+
+const verbose = process.env.SERIALFLOW_VERBOSE === "1";
 const red = require.resolve("node-red/red.js", { paths: [root] });
-const child = spawn(process.execPath, [red, "--userDir", userDir, "--settings", settingsFile], { cwd: root, stdio: "inherit" });
+const child = spawn(process.execPath, [red, "--userDir", userDir, "--settings", settingsFile], { cwd: root, stdio: verbose ? "inherit" : ["inherit", "pipe", "pipe"] });
+if (!verbose) {
+  filtered(child.stdout, process.stdout);
+  filtered(child.stderr, process.stderr);
+}
 const url = `http://${host}:${port}/`;
 
 let announced = false;
@@ -85,7 +149,8 @@ const poll = setInterval(() => {
 }, 500);
 
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
-child.on("exit", (code, signal) => {
+// "close": after the child's output has been copied out to the end
+child.on("close", (code, signal) => {
   clearInterval(poll);
   process.exit(code ?? (signal ? 0 : 1));
 });

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, required } from "../args";
 import { openPoolStore, verifyPoolFile } from "../../nodes/core/store";
+import { progressBar } from "../progress";
 
 const USAGE = "serialflow audit verify --db FILE";
 
@@ -26,8 +27,11 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`serialflow audit verify: FAILED: ${(err as Error).message}`);
     return 1;
   }
+  const bar = progressBar("verifying");
   try {
-    const r = verifyPoolFile(store);
+    // synchronous and read-only: the bar is drawn from the chunks of records the checks report
+    const r = verifyPoolFile(store, { onProgress: (done, total) => bar.update(done, total) });
+    bar.end();
     if (r.ok) {
       console.log(`audit log ok: ${r.records} records, last hash ${r.lastHash}; ${r.numbers} serial numbers in ${r.pools} pool(s) replayed to their stored states; integrity ok`);
       return 0;
@@ -36,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     else console.error(`audit verify FAILED (${r.check}): ${r.message}`);
     return 1;
   } catch (err) {
+    bar.end();
     console.error(`serialflow audit verify: FAILED: ${(err as Error).message}`);
     return 1;
   } finally {

@@ -7,6 +7,7 @@ import { EPCIS_EXPORT_USAGE } from "../commands";
 import { openPoolStore, type AuditRecord } from "../../nodes/core/store";
 import * as epcis from "../../nodes/core/epcis";
 import * as gs1 from "../../nodes/core/gs1";
+import { progressBar } from "../progress";
 
 const USAGE = EPCIS_EXPORT_USAGE;
 
@@ -126,21 +127,28 @@ export async function run(argv: string[]): Promise<number> {
   if (Object.keys(stored).length || build.gtinByPool) build.gtinByPool = { ...stored, ...build.gtinByPool };
   // a commissioning's lot and expiry may sit on its label collection
   build.labelCollectionProperties = (id) => store.labelCollectionProperties(id);
+  // one bar over the records read: those before the period (pre-flight state), then the period's; the writer
+  // awaits each flushed chunk, so the bar moves while the document is written
+  const bar = progressBar("exporting");
+  const q: { fromTime?: string; toTime?: string } = {};
+  if (from) q.fromTime = from;
+  if (to) q.toTime = to;
+  const preflight = !p.flags.has("no-preflight");
+  const priorTotal = preflight && from !== undefined && bar.active ? store.countAuditRecords({ toTime: from }) : 0;
+  const allTotal = bar.active ? priorTotal + store.countAuditRecords(q) : 0;
+  const track = (offset: number) => (bar.active ? { onProgress: (done: number) => bar.update(offset + done, allTotal) } : {});
   try {
-    if (!p.flags.has("no-preflight")) {
+    if (preflight) {
       const market = one(p, "market");
       // events before the period build the pre-flight state (what was commissioned, packed, destroyed)
       const before = function* (): Generator<AuditRecord> {
         if (from === undefined) return;
-        for (const r of store.auditRecords({ toTime: from })) if (r.time < (from as string)) yield r;
+        for (const r of store.auditRecords({ toTime: from }, track(0))) if (r.time < (from as string)) yield r;
       };
       doc.preflight = { priorEvents: epcis.fromAuditRecords(before(), build) };
       if (market) doc.preflight.market = market;
     }
-    const q: { fromTime?: string; toTime?: string } = {};
-    if (from) q.fromTime = from;
-    if (to) q.toTime = to;
-    let events: Iterable<epcis.EpcisEvent> = epcis.fromAuditRecords(store.auditRecords(q), build);
+    let events: Iterable<epcis.EpcisEvent> = epcis.fromAuditRecords(store.auditRecords(q, track(priorTotal)), build);
     if (poolId !== undefined) {
       // one pool's events; the other pools' events of the period still build the pre-flight state in their place
       // (the units packed into a case of this pool come from another), without being checked or written
@@ -148,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
       delete doc.preflight;
       const own = poolId;
       events = (function* (): Generator<epcis.EpcisEvent> {
-        for (const r of store.auditRecords(q)) {
+        for (const r of store.auditRecords(q, track(priorTotal))) {
           if (r.poolId !== own && !pf) continue;
           for (const ev of epcis.fromAuditRecords([r], build)) {
             if (r.poolId === own) {
@@ -162,9 +170,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     console.log(identifiersNote);
     const r = await epcis.exportToFile(events, out, doc);
+    bar.end();
     console.log(`wrote ${r.events} EPCIS events (${r.bytes} bytes) to ${out}${poolId === undefined ? "" : ` (pool ${poolId})`}`);
     return 0;
   } catch (err) {
+    bar.end();
     const e = err as epcis.EpcisError;
     console.error(`serialflow epcis export: ${e.code ? `${e.code}: ` : ""}${e.message}\nnothing was written to ${out}`);
     return 1;

@@ -5,6 +5,7 @@ import * as path from "path";
 import { parseArgs, required, UsageError } from "../args";
 import { openPoolStore, PssError } from "../../nodes/core/store";
 import { validate as validateGs1 } from "../../nodes/core/gs1";
+import { progressBar } from "../progress";
 
 const USAGE_CREATE = "serialflow pool create --db FILE --pool ID --sid-class CLASS [--gtin GTIN] [--low-threshold N] [--guard strict|record] [--default]";
 const USAGE_GENERATE = "serialflow pool generate --db FILE --pool ID --count N";
@@ -98,7 +99,7 @@ export async function generate(argv: string[]): Promise<number> {
   } catch (err) {
     return fail("generate", err);
   }
-  const tty = process.stderr.isTTY;
+  const bar = progressBar("generating", { counts: true });
   try {
     const pool = store.listPools().find((x) => x.poolId === poolId);
     if (!pool) throw new PssError("InvalidPool", `no pool ${poolId} in ${db} (pools: ${store.listPools().map((x) => x.poolId).join(", ") || "none"})`);
@@ -107,14 +108,14 @@ export async function generate(argv: string[]): Promise<number> {
     while (done < count) {
       const n = Math.min(step, count - done);
       done += store.provision(poolId, { generate: n }, { context: { source: "serialflow pool generate" } }).added;
-      if (tty) process.stderr.write(`\rgenerating ${done.toLocaleString("en")} / ${count.toLocaleString("en")} (${Math.floor((done * 100) / count)}%)`);
+      bar.update(done, count);
       await new Promise((r) => setImmediate(r));
     }
-    if (tty) process.stderr.write("\n");
+    bar.end();
     console.log(`generated ${done} serial numbers into pool ${poolId} (${store.available(poolId)} available)`);
     return 0;
   } catch (err) {
-    if (tty) process.stderr.write("\n");
+    bar.end();
     return fail("generate", err);
   } finally {
     store.close();

@@ -4,6 +4,7 @@ import * as path from "path";
 import { parseArgs, required, UsageError } from "../args";
 import { openPoolStore, PssError } from "../../nodes/core/store";
 import { STATES } from "../../nodes/core/lifecycle";
+import { progressBar } from "../progress";
 
 const USAGE_STATUS = "serialflow pool status --db FILE";
 const USAGE_IMPORT = "serialflow pool import --db FILE --pool ID FILE";
@@ -74,6 +75,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     console.error(`serialflow pool import: ${(err as Error).message}`);
     return 1;
   }
+  const bar = progressBar(`importing ${path.basename(file)}`);
   try {
     let text: string;
     try {
@@ -82,10 +84,13 @@ export async function importCommand(argv: string[]): Promise<number> {
       console.error(`serialflow pool import: cannot read ${file}: ${(err as Error).message}`);
       return 1;
     }
-    const r = store.importFile(poolId, text, { context: { importFile: path.basename(file) } });
+    // the import is one transaction (all lines or none); the bar is drawn from its chunks of lines
+    const r = store.importFile(poolId, text, { context: { importFile: path.basename(file) }, onProgress: (done, total) => bar.update(done, total) });
+    bar.end();
     console.log(`imported ${r.added} serial numbers from ${path.basename(file)} into pool ${poolId}`);
     return 0;
   } catch (err) {
+    bar.end();
     if (err instanceof PssError) {
       console.error(`serialflow pool import: refused (${err.code}): ${err.message}`);
       for (const d of (err.details ?? []).slice(0, 20)) console.error(`  ${d.reason}`);

@@ -208,6 +208,17 @@ describe("sid imports", function () {
       const e = assert.throws(() => sid.parseImport(input, "RU-CHESTNY-ZNAK"), (x: unknown) => x instanceof sid.SidError && x.code === want && x.line === line && msg.test(x.message));
       void e;
     }
+    // every bad line is named, not only the first
+    const all = assert.throws(
+      () => sid.parseImport(`${a}\n${eaeuCode("AbCdEfGhIjK")}\n\n${a}\n${a.slice(0, -2)}\n`, "RU-CHESTNY-ZNAK"),
+      (x: unknown) =>
+        x instanceof sid.SidError &&
+        x.code === "ImportMalformedLine" &&
+        x.line === 2 &&
+        /^3 bad lines: line 2: .*; line 4: serial "AbCdEfGhIjKl1" repeats line 1; line 5: /.test(x.message) &&
+        JSON.stringify(x.problems?.map((p) => [p.code, p.line])) === JSON.stringify([["ImportMalformedLine", 2], ["ImportDuplicate", 4], ["ImportMalformedLine", 5]]),
+    );
+    void all;
     assert.equal(sidCode(() => sid.parseImport("\n\r\n", "KZ-IS-MPT")), "ImportEmpty");
     assert.equal(sidCode(() => sid.parseImport("x", "NOPE")), "UnknownSidClass");
   });

@@ -80,4 +80,17 @@ describe("npm start (scripts/start.js)", function () {
     assert.ok(fs.existsSync(path.join(tmp.dir, "serialflow", "serialflow.db")), "the demo pool file was created in the user directory");
     assert.doesNotMatch(output, /\[error\]/, "no node reported an error at start");
   });
+
+  it("prints no start-up notice a user cannot act on: the crawler's deprecation box and NODE-OPCUA-W27 hidden, each explained in one line at most once", async function () {
+    // node-opcua's W27 check runs asynchronously at load (it makes a 4096-bit key): give it the time the demo takes to deploy
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.doesNotMatch(output, /\+-{10,}\+/, "no box");
+    assert.doesNotMatch(output, /node-opcua-client-crawler module has been deprecated/);
+    assert.doesNotMatch(output, /\[NODE-OPCUA-W27\]|--security-revert=CVE-2023-46809/);
+    assert.doesNotMatch(output, /DeprecationWarning/);
+    for (const what of [/hidden start-up notice: node-red-contrib-opcua loads node-opcua-client-crawler/, /hidden start-up notice: node-opcua's NODE-OPCUA-W27/]) {
+      assert.ok((output.match(new RegExp(what.source, "g")) ?? []).length <= 1, `explained at most once: ${what}`);
+    }
+    assert.match(output, /hidden start-up notice: node-red-contrib-opcua loads node-opcua-client-crawler/, "the hidden box is explained");
+  });
 });

@@ -3,13 +3,13 @@ import { getSidClass } from "./classes";
 import { SidError } from "./errors";
 import { createGenerator, type GeneratorSpec, type SerialGenerator } from "./generators";
 
-export { SidError, type SidErrorCode } from "./errors";
+export { SidError, type SidErrorCode, type ImportProblem } from "./errors";
 export { getSidClass, listSidClasses, EU_FMD_SAFE_ALPHABET, type SidClass, type SerialRule, type IdentifierContext } from "./classes";
 export {
   createGenerator, guessProbability, minimumRandomLength, DEFAULT_MAX_GUESS_PROBABILITY,
   type GeneratorSpec, type RandomSpec, type SequentialSpec, type SsccSpec, type SerialGenerator, type RandomSerialGenerator, type GeneratorDescription,
 } from "./generators";
-export { parseImport, type ImportedSerial, type ImportResult, type ImportOptions } from "./import";
+export { parseImport, MAX_IMPORT_PROBLEMS, type ImportedSerial, type ImportResult, type ImportOptions } from "./import";
 
 export interface GeneratorOptions {
   /** numbers to be issued per product code over its life: checked against the class's guessing limit */

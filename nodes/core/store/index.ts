@@ -195,6 +195,42 @@ export interface AuditQuery {
   toTime?: string;
 }
 
+/** how many audit records auditRecords and verifyAudit read between two progress calls */
+export const PROGRESS_RECORDS = 1_000;
+
+/** rows passed through, with onProgress(rows so far, total) every PROGRESS_RECORDS rows and once at the end */
+function* counted<T>(rows: Iterable<T>, total: number, onProgress: (done: number, total: number) => void): IterableIterator<T> {
+  let n = 0;
+  for (const r of rows) {
+    yield r;
+    if (++n % PROGRESS_RECORDS === 0) onProgress(Math.min(n, total), Math.max(n, total));
+  }
+  onProgress(n, Math.max(n, total));
+}
+
+export interface ImportOptions {
+  actor?: string;
+  context?: Dict;
+  /** progress of a long import: done of total work units, increasing; (total, total) once the numbers are stored */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A refusal of numbers from an import file with each serial number's line: "line 12: "A1" is already in the store". */
+function withLines(err: PssError, poolId: string, values: string[], lines: number[]): PssError {
+  if (!err.details?.length || (err.code !== "DuplicateSerialNumber" && err.code !== "DuplicateInBatch" && err.code !== "InvalidSerialNumber")) return err;
+  const named = new Set(err.details.map((d) => d.serialNumber));
+  const where = new Map<string, number[]>();
+  for (let i = 0; i < values.length; i++) if (named.has(values[i])) where.set(values[i], [...(where.get(values[i]) ?? []), lines[i]]);
+  const why: Record<string, string> = { DuplicateSerialNumber: "is already in the store", DuplicateInBatch: "appears more than once in the file" };
+  const details = err.details.map((d) => {
+    const at = (where.get(d.serialNumber) ?? []).filter((n) => n > 0);
+    const ls = at.length === 0 ? "" : at.length === 1 ? `line ${at[0]}: ` : `lines ${at.join(", ")}: `;
+    return { ...d, reason: `${ls}${why[err.code] ? `${JSON.stringify(d.serialNumber)} ${why[err.code]}` : d.reason}` };
+  });
+  details.sort((a, b) => (where.get(a.serialNumber)?.[0] ?? 0) - (where.get(b.serialNumber)?.[0] ?? 0));
+  return new PssError(err.code, `import into pool ${poolId}: ${details.length} serial number(s) refused: ${details.slice(0, 3).map((d) => d.reason).join("; ")}${details.length > 3 ? ` and ${details.length - 3} more` : ""}`, details, err.rule);
+}
+
 export interface OpenOptions {
   /** who the audit log names when a call gives no actor */
   actor?: string;
@@ -247,7 +283,7 @@ export interface PoolStore {
   listPools(): Pool[];
   selectPool(criteria: Dict | undefined): Pool;
   provision(poolId: string, serialNumbers: Iterable<string> | { generate: number }, options?: { properties?: Record<string, Dict>; actor?: string; context?: Dict }): { added: number };
-  importFile(poolId: string, text: string, options?: { actor?: string; context?: Dict }): { added: number };
+  importFile(poolId: string, text: string, options?: ImportOptions): { added: number };
   request(target: RequestTarget, args: RequestArgs): RequestResult;
   returnSerialNumbers(target: ReturnTarget, args: CollectionArgs): { returnStatus: "NoError" };
   pushTo(target: PushTarget, args: CollectionArgs): { returnStatus: "NoError" };
@@ -255,8 +291,8 @@ export interface PoolStore {
   getSerialNumber(value: string): SerialNumberInfo | undefined;
   countByState(poolId?: string): Record<SerialNumberState, number>;
   checkEvent(event: PssEvent, serialNumbers: string[]): GuardCheck;
-  auditRecords(q?: AuditQuery): IterableIterator<AuditRecord>;
-  verifyAudit(): VerifyResult;
+  auditRecords(q?: AuditQuery, options?: { onProgress?: (done: number, total: number) => void }): IterableIterator<AuditRecord>;
+  verifyAudit(options?: { onProgress?: (done: number, total: number) => void }): VerifyResult;
   transaction<T>(fn: (tx: StoreTransaction) => T, options?: { actor?: string }): T;
   close(): void;
 }
@@ -761,13 +797,27 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     }, { actor: options.actor });
   }
 
-  /** An authority file (one serial number per line) into a pool: all lines or none. */
-  importFile(poolId: string, text: string, options: { actor?: string; context?: Dict } = {}): { added: number } {
+  /**
+   * An authority file (one serial number per line) into a pool: all lines or none. Every refusal names the line and
+   * the serial number (a number already stored, or twice in the file, too). With onProgress: reading and checking
+   * the lines counts two units per line, storing them one unit per line; called every few thousand lines, increasing,
+   * and with (total, total) once stored.
+   */
+  importFile(poolId: string, text: string, options: ImportOptions = {}): { added: number } {
     const pool = this.poolRow(poolId);
     if (typeof text !== "string") throw new PssError("InvalidImportFile", "the import file must be text");
-    const { serialNumbers, properties } = parseImportText(text, pool.sid_class, this.checkOf(pool));
+    const { onProgress, ...rest } = options;
+    let total = 0;
+    const { serialNumbers, properties, lines } = parseImportText(text, pool.sid_class, this.checkOf(pool), onProgress ? (done, all) => onProgress(2 * done, (total = 3 * all)) : undefined);
     if (serialNumbers.length === 0) throw new PssError("InvalidImportFile", `the import file for pool ${pool.pool_id} holds no serial number`);
-    return this.provision(poolId, serialNumbers, { ...options, properties });
+    let r: { added: number };
+    try {
+      r = this.provision(poolId, serialNumbers, { ...rest, properties });
+    } catch (err) {
+      throw err instanceof PssError ? withLines(err, pool.pool_id, serialNumbers, lines) : err;
+    }
+    if (onProgress && total > 0) onProgress(total, total);
+    return r;
   }
 
   private checkProperties(props: unknown, values: string[]): Array<[string, Dict]> {
@@ -1262,12 +1312,26 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     return this.q.freeUpTo.get({ pool: pool.pk, limit: -1 }) as number;
   }
 
-  /** The audit log in seq order, streamed (one record in memory at a time). */
-  *auditRecords(q: AuditQuery = {}): IterableIterator<AuditRecord> {
-    const stmt = this.db.prepare(`SELECT * FROM audit WHERE seq >= ? AND seq <= ? AND (? IS NULL OR time >= ?) AND (? IS NULL OR time <= ?) ORDER BY seq`);
+  /** The audit log in seq order, streamed (one record in memory at a time). With onProgress: (records read,
+      records of the query), every PROGRESS_RECORDS records and once at the end. */
+  *auditRecords(q: AuditQuery = {}, options: { onProgress?: (done: number, total: number) => void } = {}): IterableIterator<AuditRecord> {
+    const where = "WHERE seq >= ? AND seq <= ? AND (? IS NULL OR time >= ?) AND (? IS NULL OR time <= ?)";
     const from = q.fromTime ?? null;
     const to = q.toTime ?? null;
-    for (const r of stmt.iterate(q.fromSeq ?? 0, q.toSeq ?? Number.MAX_SAFE_INTEGER, from, from, to, to) as IterableIterator<AuditRow>) yield rowToRecord(r);
+    const params = [q.fromSeq ?? 0, q.toSeq ?? Number.MAX_SAFE_INTEGER, from, from, to, to];
+    let rows = this.db.prepare(`SELECT * FROM audit ${where} ORDER BY seq`).iterate(...params) as IterableIterator<AuditRow>;
+    if (options.onProgress) rows = counted(rows, this.db.prepare(`SELECT count(*) FROM audit ${where}`).pluck().get(...params) as number, options.onProgress);
+    for (const r of rows) yield rowToRecord(r);
+  }
+
+  /** How many audit records a query of auditRecords gives (a progress bar's total). */
+  countAuditRecords(q: AuditQuery = {}): number {
+    const from = q.fromTime ?? null;
+    const to = q.toTime ?? null;
+    return this.db
+      .prepare("SELECT count(*) FROM audit WHERE seq >= ? AND seq <= ? AND (? IS NULL OR time >= ?) AND (? IS NULL OR time <= ?)")
+      .pluck()
+      .get(q.fromSeq ?? 0, q.toSeq ?? Number.MAX_SAFE_INTEGER, from, from, to, to) as number;
   }
 
   /** The newest audit records first, of one pool or of the whole file, for dashboards (the editor's sidebar).
@@ -1285,10 +1349,16 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     });
   }
 
-  /** Recomputes the hash chain; names the first changed, removed or inserted record. */
-  verifyAudit(): VerifyResult {
-    const rows = this.db.prepare("SELECT * FROM audit ORDER BY seq").iterate() as IterableIterator<AuditRow>;
+  /** Recomputes the hash chain; names the first changed, removed or inserted record. With onProgress: (records
+      checked, records), every PROGRESS_RECORDS records. */
+  verifyAudit(options: { onProgress?: (done: number, total: number) => void } = {}): VerifyResult {
+    let rows = this.db.prepare("SELECT * FROM audit ORDER BY seq").iterate() as IterableIterator<AuditRow>;
     const head = this.q.head.get() as { seq: number; hash: string } | undefined;
+    const onProgress = options.onProgress;
+    if (onProgress) {
+      const total = this.db.prepare("SELECT count(*) FROM audit").pluck().get() as number;
+      rows = counted(rows, total, onProgress);
+    }
     return verifyRows(rows, head);
   }
 

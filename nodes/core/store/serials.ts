@@ -12,7 +12,7 @@ export type SerialCheck = (serial: string) => string | null;
 interface SidApi {
   getSidClass?: (id: string) => { checkSerial?: (serial: string) => string | null } | undefined | null;
   generatorForSidClass?: (id: string) => { next(n: number): string[] } | undefined | null;
-  parseImport?: (text: string, sidClassId: string) => unknown;
+  parseImport?: (text: string, sidClassId: string, options?: { onProgress?: (done: number, total: number) => void }) => unknown;
 }
 
 const sid = sidModule as unknown as SidApi;
@@ -127,28 +127,37 @@ export const defaultGenerator: SerialGenerator = (sidClass, count) => {
  * skipped. The sid module's parser is used when it knows the class: it unwraps codes into serial numbers and
  * keeps their other parts (crypto key and code, ...) as per-number properties.
  */
-export function parseImportText(text: string, sidClass: string, ownCheck?: SerialCheck | null): { serialNumbers: string[]; properties?: Record<string, Record<string, string>> } {
+export function parseImportText(
+  text: string,
+  sidClass: string,
+  ownCheck?: SerialCheck | null,
+  onProgress?: (done: number, total: number) => void,
+): { serialNumbers: string[]; properties?: Record<string, Record<string, string>>; lines: number[] } {
   const id = resolveSidClass(sidClass);
   if (id && typeof sid.parseImport === "function") {
     const body = text.split(/\r?\n/).map((l) => (l.trim().startsWith("#") ? "" : l)).join("\n");
-    let parsed: { serials?: Array<{ serial: string; properties?: Record<string, string> }> };
+    let parsed: { serials?: Array<{ serial: string; line?: number; properties?: Record<string, string> }> };
     try {
-      parsed = sid.parseImport(body, id) as typeof parsed;
+      parsed = sid.parseImport(body, id, onProgress ? { onProgress } : {}) as typeof parsed;
     } catch (err) {
-      const e = err as Error & { code?: string };
-      throw new PssError("InvalidImportFile", `import file for SID class ${sidClass}: ${e.message}`, undefined, e.code);
+      const e = err as Error & { code?: string; problems?: Array<{ text: string; message: string }> };
+      // each bad line as a detail: its number and its text in the reason, the text as the serial number
+      const details = e.problems?.map((p) => ({ serialNumber: p.text, reason: p.message }));
+      throw new PssError("InvalidImportFile", `import file for SID class ${sidClass}: ${e.message}`, details, e.code);
     }
     if (Array.isArray(parsed?.serials)) {
       const properties: Record<string, Record<string, string>> = {};
       for (const s of parsed.serials) if (s.properties && Object.keys(s.properties).length) properties[s.serial] = s.properties;
-      return { serialNumbers: parsed.serials.map((s) => s.serial), properties: Object.keys(properties).length ? properties : undefined };
+      return { serialNumbers: parsed.serials.map((s) => s.serial), properties: Object.keys(properties).length ? properties : undefined, lines: parsed.serials.map((s) => s.line ?? 0) };
     }
   }
   const out: string[] = [];
+  const at: number[] = [];
   const bad: PssErrorDetail[] = [];
   const check = ownCheck ?? sidCheck(sidClass);
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
+    if (onProgress && i > 0 && i % PROGRESS_LINES === 0) onProgress(i, lines.length);
     const line = lines[i];
     const t = line.trim();
     if (t === "" || t.startsWith("#")) continue;
@@ -159,13 +168,20 @@ export function parseImportText(text: string, sidClass: string, ownCheck?: Seria
       if (e) p = `is not a valid ${sidClass} serial number: ${e}`;
     }
     if (p) bad.push({ serialNumber: t, reason: `line ${i + 1}: ${JSON.stringify(t.length > 40 ? t.slice(0, 40) + "…" : t)} ${p}` });
-    else out.push(t);
+    else {
+      out.push(t);
+      at.push(i + 1);
+    }
   }
   if (bad.length) {
     throw new PssError("InvalidImportFile", `import file: ${bad.length} malformed line(s): ${bad.slice(0, 3).map((d) => d.reason).join("; ")}${bad.length > 3 ? ` and ${bad.length - 3} more` : ""}`, bad);
   }
-  return { serialNumbers: out };
+  onProgress?.(lines.length, lines.length);
+  return { serialNumbers: out, lines: at };
 }
+
+/** how many lines an import reads between two progress calls */
+export const PROGRESS_LINES = 10_000;
 
 /** A custom pool's own serial rule: a regular expression the whole serial number must match, and a length range. */
 export interface SerialRule {

@@ -10,8 +10,9 @@ export type FileCheck =
 
 const PAGE = 500;
 
-/** Replays the audit log over the stored numbers; names the first record or number that does not agree. */
-export function replayStates(store: SqlitePoolStore): FileCheck | { ok: true; numbers: number } {
+/** Replays the audit log over the stored numbers; names the first record or number that does not agree.
+    With onProgress: (records replayed, records) after each page of PAGE records. */
+export function replayStates(store: SqlitePoolStore, onProgress?: (done: number, total: number) => void): FileCheck | { ok: true; numbers: number } {
   const db = store.db;
   const enumOf = new Map(STATES.map((s, i) => [s as string, i]));
   db.exec("DROP TABLE IF EXISTS temp.sf_replay; CREATE TEMP TABLE sf_replay (value TEXT PRIMARY KEY, state INTEGER NOT NULL, pool TEXT NOT NULL, coll TEXT) WITHOUT ROWID");
@@ -21,11 +22,15 @@ export function replayStates(store: SqlitePoolStore): FileCheck | { ok: true; nu
   // coll: the collection a request last handed the number out in
   const put = db.prepare("INSERT INTO temp.sf_replay (value, state, pool, coll) SELECT value, ?, ?, ? FROM json_each(?) WHERE true ON CONFLICT (value) DO UPDATE SET state = excluded.state, coll = coalesce(excluded.coll, coll)");
   let last = 0;
+  let replayed = 0;
   try {
     db.exec("BEGIN"); // one snapshot of the file for the whole replay
+    const total = onProgress ? (db.prepare("SELECT count(*) FROM audit").pluck().get() as number) : 0;
     for (;;) {
+      if (onProgress && replayed > 0) onProgress(Math.min(replayed, total), Math.max(replayed, total));
       const rows = page.all(last, PAGE) as Array<{ seq: number; event: string; pool_id: string; serial_numbers: string; from_state: string | null; to_state: string | null; method: string | null; sn_collection_id: string | null }>;
       if (rows.length === 0) break;
+      replayed += rows.length;
       for (const r of rows) {
         last = r.seq;
         if (r.serial_numbers === "") continue;
@@ -80,9 +85,14 @@ export function replayStates(store: SqlitePoolStore): FileCheck | { ok: true; nu
   }
 }
 
-/** Every check of `serialflow audit verify`, in order; stops at the first that fails. */
-export function verifyPoolFile(store: SqlitePoolStore): FileCheck {
+/**
+ * Every check of `serialflow audit verify`, in order; stops at the first that fails. With onProgress: work units
+ * done of total, increasing: each audit record counts twice (its hash, then its replay); (total, total) once every
+ * check has passed. Called per chunk of records (the work is synchronous: a caller draws from the callback).
+ */
+export function verifyPoolFile(store: SqlitePoolStore, options: { onProgress?: (done: number, total: number) => void } = {}): FileCheck {
   const db = store.db;
+  const onProgress = options.onProgress;
   const integrity = db.pragma("integrity_check(20)", { simple: false }) as Array<{ integrity_check: string }>;
   if (!(integrity.length === 1 && integrity[0].integrity_check === "ok")) {
     return { ok: false, check: "integrity", message: `SQLite's integrity check fails: ${integrity.map((r) => r.integrity_check).slice(0, 5).join("; ")}` };
@@ -91,9 +101,15 @@ export function verifyPoolFile(store: SqlitePoolStore): FileCheck {
   if (pools === 0) return { ok: false, check: "pool", message: `${store.file} holds no pool` };
   const records = db.prepare("SELECT count(*) FROM audit").pluck().get() as number;
   if (records === 0) return { ok: false, check: "log", message: `${store.file} holds no audit record: a pool file always has at least its pool's creation` };
-  const chain = store.verifyAudit();
+  // the replay's last page is followed by whole-file cross-checks: its share stops one unit short until they pass
+  const total = 2 * records;
+  let high = 0; // never backwards, even when records were appended between the chain's count and the replay's snapshot
+  const report = onProgress ? (done: number) => onProgress((high = Math.max(high, Math.min(done, total - 1))), total) : undefined;
+  report?.(0);
+  const chain = store.verifyAudit(report ? { onProgress: (done) => report(done) } : {});
   if (!chain.ok) return { ok: false, check: "chain", seq: chain.seq, kind: chain.kind, message: chain.message };
-  const replay = replayStates(store);
+  const replay = replayStates(store, report ? (done) => report(records + done) : undefined);
   if (!replay.ok) return replay;
+  onProgress?.(total, total);
   return { ok: true, records: chain.count, numbers: (replay as { numbers: number }).numbers, pools, lastHash: chain.lastHash };
 }
