@@ -22,7 +22,7 @@ const EXPIRY = "281231";
 const READS = `// one read per PLC counter: the OpcUa-Client reads the NodeId in msg.topic
 return [["Total", "Good", "Rejected", "Pending"].map((v) => ({ topic: "${NS}" + v }))];`;
 
-const LINE = `// the PLC's counters, read over OPC UA: good, rejected and the line rate (units per minute over the last minute)
+const LINE = `// the PLC's counters, read over OPC UA: good, rejected and the line rate (units per minute)
 const name = String(msg.topic).split(".").pop();
 const got = context.get("got") || {};
 got[name] = Number(msg.payload);
@@ -33,9 +33,10 @@ const now = Date.now();
 const samples = (flow.get("samples") || []).filter((s) => now - s.t <= 60000);
 samples.push({ t: now, total: got.Total });
 flow.set("samples", samples);
+// over the last minute; in the first 30 s of reads the units are spread over 30 s (no peak from a burst)
 const first = samples[0];
-const minutes = (now - first.t) / 60000;
-const rate = minutes > 0 ? Math.max(0, Math.round((got.Total - first.total) / minutes)) : 0;
+const minutes = Math.max(0.5, (now - first.t) / 60000);
+const rate = Math.max(0, Math.round((got.Total - first.total) / minutes));
 flow.set("rate", rate);
 flow.set("plc", got);
 const f = (n) => n.toLocaleString("en-US");
