@@ -110,7 +110,9 @@ describe("examples/: every flow imports, deploys and runs", function () {
       // whatever reaches a Catch node is a refusal; the examples drive only what the state model allows
       refusals = [];
       for (const c of flow.filter((n) => n.type === "catch")) {
-        for (const target of (c.wires ?? []).flat()) helper.getNode(target).on("input", (m: Record<string, any>) => refusals.push(m));
+        // (a link out among its targets, the demo's "to the operator screen", carries the line's other events too)
+        const targets = (c.wires ?? []).flat().filter((t) => flow.find((n) => n.id === t)?.type !== "link out");
+        for (const target of targets) helper.getNode(target).on("input", (m: Record<string, any>) => refusals.push(m));
       }
       // a remote pool lives on a server; the local ones are opened here
       const pools = flow.filter((n) => n.type === "pss-pool" && n.mode !== "remote");
