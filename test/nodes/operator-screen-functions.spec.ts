@@ -94,6 +94,26 @@ describe("examples/Operator screen.json: its function nodes", function () {
     assert.deepEqual((got["op-alarms-out1"] ?? []).map((m) => m.payload), ["label printer: EADDRINUSE", "vision camera: nothing to read", "pool DEMO low: 150 free"]);
   });
 
+  it("computes the line rate from the PLC's Total and the minutes of production left from the pool's free numbers", async function () {
+    const read = (k: Record<string, number>) => {
+      for (const [name, v] of Object.entries(k)) send("op-line", { topic: `ns=1;s=SimulatedLine.${name}`, payload: v });
+    };
+    read({ Total: 100, Good: 95, Rejected: 4, Pending: 1 });
+    await settle();
+    assert.deepEqual(last("op-line-out0")!.payload, "0 units/min", "one read: no rate yet");
+    // 30 more units within the first 30 s: spread over 30 s, 60 units/min
+    read({ Total: 130, Good: 124, Rejected: 5, Pending: 1 });
+    await settle();
+    assert.deepEqual([last("op-line-out0")!.payload, last("op-line-out1")!.payload, last("op-line-out2")!.payload, last("op-line-out3")!.payload], ["60 units/min", "124", "5", 60]);
+    const zero = { Unassigned: 1234, Unallocated: 0, Allocated: 0, SNInvalid: 0, Encoded: 0, LabelSampled: 0, LabelScrapped: 0, Commissioned: 0, Sampled: 0, Inactive: 0, Destroyed: 0, Released: 0 };
+    const counts = { printed: 0, commissioned: 0, released: 0, scrapped: 0, sampled: 0, invalidated: 0, stillAllocated: 0, stillEncoded: 0, openParents: 0, states: zero };
+    send("op-pool", { payload: { action: "reconcile", poolId: "DEMO", report: { poolId: "DEMO", pool: counts, lots: [], accountedFor: true }, status: { available: 1234, threshold: 200 } } });
+    await settle();
+    assert.equal(last("op-pool-out1")!.payload, "20 min at 60 units/min", "1,234 free numbers at 60 units/min: 20 whole minutes");
+    assert.deepEqual(last("op-pool-out4")!.payload, [], "no counts for a lot the pool has not seen");
+    assert.equal(got["op-pool-out5"], undefined, "above the threshold: no alarm");
+  });
+
   it("shows the pool's figures for the tab's lot, says when the line is stopped, and alarms once when the pool is low", async function () {
     const zero = { Unassigned: 0, Unallocated: 0, Allocated: 0, SNInvalid: 0, Encoded: 0, LabelSampled: 0, LabelScrapped: 0, Commissioned: 0, Sampled: 0, Inactive: 0, Destroyed: 0, Released: 0 };
     const lot = (name: string, over: Record<string, number>) => ({
