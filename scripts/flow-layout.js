@@ -62,8 +62,10 @@ function statusChars(n) {
     if (!n.tostatus) return 0;
     return /file|filename/.test(String(n.statusVal)) ? 48 : 14;
   }
+  if (n.type.startsWith("ui-")) return 0;
   switch (n.type) {
     case "inject": case "comment": case "link in": case "link out": case "catch": case "function": return 0;
+    case "OpcUa-Client": return 30;
     case "pss-sim-printer": return 34;
     case "pss-sim-camera": return 34;
     case "pss-sim-plc": return n.opcua ? 62 : 42;
@@ -86,7 +88,8 @@ function areaOf(n) {
   if (n.type === "inject") left -= 25;
   if (n.type === "debug") right += 25;
   right = Math.max(right, n.x - w / 2 + statusWidth(n));
-  const status = n.type === "comment" || n.type === "inject" || isLink(n) ? 0 : STATUS;
+  // dashboard widgets (ui-*) show no status on the canvas
+  const status = n.type === "comment" || n.type === "inject" || isLink(n) || n.type.startsWith("ui-") ? 0 : STATUS;
   return { id: n.id, left, right, top: n.y - h / 2, bottom: n.y + h / 2 + status };
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /* npm start: build if needed, then run the development Node-RED with a project-local user directory
-   (.node-red/, ignored by git), our package loaded from this checkout, the demo flow from examples/,
-   listening on 127.0.0.1:1880 (SERIALFLOW_PORT and SERIALFLOW_USER_DIR override port and folder; SERIALFLOW_RESET_FLOW=1 re-copies the demo).
+   (.node-red/, ignored by git), our package loaded from this checkout, the demo flow and its operator screen
+   (FlowFuse Dashboard 2.0) from examples/, listening on 127.0.0.1:1880 (SERIALFLOW_PORT and SERIALFLOW_USER_DIR
+   override port and folder; SERIALFLOW_RESET_FLOW=1 re-copies the flows; SERIALFLOW_PLC_PORT moves the demo PLC's
+   OPC UA port, 4842 in the examples, in the copied flows: the tests use it to run beside other Node-REDs).
    Start-up notices nobody can act on (NOTICES below) are hidden and explained once; SERIALFLOW_VERBOSE=1 shows all. */
 "use strict";
 const fs = require("fs");
@@ -14,6 +16,8 @@ const userDir = process.env.SERIALFLOW_USER_DIR ? path.resolve(process.env.SERIA
 const host = "127.0.0.1";
 const port = Number(process.env.SERIALFLOW_PORT || 1880);
 const DEMO = path.join(root, "examples", "Simulated line demo.json");
+const SCREEN = path.join(root, "examples", "Operator screen.json");
+const PLC_PORT = 4842;
 
 function newest(dir) {
   let t = 0;
@@ -44,8 +48,18 @@ if (needsBuild()) {
 fs.mkdirSync(userDir, { recursive: true });
 const flowFile = path.join(userDir, "flows.json");
 if (!fs.existsSync(flowFile) || process.env.SERIALFLOW_RESET_FLOW === "1") {
-  fs.copyFileSync(DEMO, flowFile);
-  console.log(`serialflow: demo flow copied from examples/${path.basename(DEMO)}`);
+  // the demo line and its operator screen, one flow file: the screen uses the demo's pool and PLC
+  let text = JSON.stringify([...JSON.parse(fs.readFileSync(DEMO, "utf8")), ...JSON.parse(fs.readFileSync(SCREEN, "utf8"))], null, 2);
+  const plcPort = process.env.SERIALFLOW_PLC_PORT;
+  if (plcPort) {
+    if (!/^\d{1,5}$/.test(plcPort) || Number(plcPort) > 65535) {
+      console.error(`serialflow: SERIALFLOW_PLC_PORT must be a TCP port number; it is ${JSON.stringify(plcPort)}`);
+      process.exit(1);
+    }
+    text = text.replace(new RegExp(`"opcuaPort": ${PLC_PORT}\\b`, "g"), `"opcuaPort": ${Number(plcPort)}`).replace(new RegExp(`127\\.0\\.0\\.1:${PLC_PORT}\\b`, "g"), `127.0.0.1:${Number(plcPort)}`);
+  }
+  fs.writeFileSync(flowFile, text + "\n");
+  console.log(`serialflow: demo flow copied from examples/${path.basename(DEMO)}, with its operator screen (examples/${path.basename(SCREEN)})`);
 }
 const settingsFile = path.join(userDir, "settings.js");
 fs.writeFileSync(
@@ -143,7 +157,7 @@ const poll = setInterval(() => {
     if (res.statusCode === 200 && !announced) {
       announced = true;
       clearInterval(poll);
-      console.log(`\nSerialFlow: the Node-RED editor is at ${url}\n`);
+      console.log(`\nSerialFlow: the Node-RED editor is at ${url}\nSerialFlow: the operator screen is at ${url}dashboard/line\n`);
     }
   }).on("error", () => {});
 }, 500);

@@ -11,6 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { tmpDir } from "../helpers/tmp";
 import { REPO_ROOT } from "../helpers/paths";
 import { startNodeRed, StartedNodeRed } from "../helpers/start";
+import { freePort } from "../helpers/net";
 
 const CHROMIUM = [process.env.SERIALFLOW_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
   (p): p is string => !!p && fs.existsSync(p),
@@ -202,7 +203,12 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
 
   for (const file of EXAMPLES) {
     it(`imports "${file}" through the Import menu, deploys it, and its nodes turn green`, async function () {
-      const text = fs.readFileSync(path.join(REPO_ROOT, "examples", file), "utf8");
+      // the demo's PLC serves on the fixed port 4842, which the started demo (npm start) already moved to nr.plcPort:
+      // an imported copy of the demo serves on a free port, an imported operator screen reads the started demo's PLC
+      const text = fs
+        .readFileSync(path.join(REPO_ROOT, "examples", file), "utf8")
+        .replace(/"opcuaPort": 4842\b/g, `"opcuaPort": ${await freePort()}`)
+        .replace(/127\.0\.0\.1:4842\b/g, `127.0.0.1:${nr!.plcPort}`);
       const exTabs: string[] = JSON.parse(text).filter((n: any) => n.type === "tab").map((n: any) => n.label);
       await page.click("#red-ui-header-button-sidemenu");
       await page.click("#menu-item-import");

@@ -94,7 +94,9 @@ describe("MUST SHOW (issue 13): 10 SIGKILLs of the running demo line, then recon
 
   it("the line is killed mid-run ten times and restarted; reconcile lists every stranded number, its action leaves none, audit verify passes", async function () {
     const flow = JSON.parse(fs.readFileSync(DEMO, "utf8")) as Array<Record<string, any>>;
-    fs.copyFileSync(DEMO, path.join(tmp.dir, "flows.json"));
+    // the demo PLC's fixed OPC UA port (4842) moved to a free one: other Node-REDs share this machine
+    const plcPort = await freePort();
+    fs.writeFileSync(path.join(tmp.dir, "flows.json"), fs.readFileSync(DEMO, "utf8").replace(/"opcuaPort": 4842\b/, `"opcuaPort": ${plcPort}`));
     const run = flow.find((n) => n.type === "inject" && /^Run \d+ units$/.test(String(n.name)));
     assert.ok(run, "the demo has a 'Run N units' inject");
     const file = path.join(tmp.dir, "serialflow", "serialflow.db");

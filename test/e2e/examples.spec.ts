@@ -32,6 +32,7 @@ function coreModules(): Record<string, unknown> {
     function: m("function/10-function.js"),
     "link in": m("common/60-link.js"),
     "link out": m("common/60-link.js"),
+    status: m("common/25-status.js"),
   };
 }
 
@@ -49,8 +50,9 @@ async function counts(poolNodeId: string): Promise<Record<string, number> & { av
 /** the per-market examples, which markets.spec.ts drives step by step */
 const MARKET_FILE = /^(EU FMD|US DSCSA|Russia Chestny Znak|China NMPA|UAE Tatmeen|Saudi RSD|Brazil ANVISA|Egypt EDA|India export)\.json$/;
 
-/** examples that need a third-party palette (node-red-contrib-opcua): driven in their own spec, plc-opcua.spec.ts */
-const OWN_SPEC = new Set(["PLC over OPC UA.json"]);
+/** examples that need a third-party palette (node-red-contrib-opcua, @flowfuse/node-red-dashboard): driven in their own
+ *  spec, plc-opcua.spec.ts and test/browser/operator-screen.spec.ts (the operator screen runs beside the demo there) */
+const OWN_SPEC = new Set(["PLC over OPC UA.json", "Operator screen.json"]);
 const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".json") && !OWN_SPEC.has(f)).sort();
 
 describe("examples/: every flow imports, deploys and runs", function () {
@@ -83,6 +85,8 @@ describe("examples/: every flow imports, deploys and runs", function () {
       for (const n of flow) {
         if (n.type === "pss-opcua-server" && n.port === 4840) n.port = port;
         if (n.type === "pss-pool" && typeof n.endpointUrl === "string") n.endpointUrl = n.endpointUrl.replace(":4840", `:${port}`);
+        // the demo's PLC serves on the fixed port 4842 (its operator screen reads it there): here on a free one
+        if (n.type === "pss-sim-plc" && n.opcuaPort === 4842) n.opcuaPort = await freePort();
       }
       const core = coreModules();
       const unknownTypes = [...new Set(flow.map((n) => n.type))].filter((t) => t !== "tab" && !t.startsWith("pss-") && !(t in core));
@@ -106,7 +110,9 @@ describe("examples/: every flow imports, deploys and runs", function () {
       // whatever reaches a Catch node is a refusal; the examples drive only what the state model allows
       refusals = [];
       for (const c of flow.filter((n) => n.type === "catch")) {
-        for (const target of (c.wires ?? []).flat()) helper.getNode(target).on("input", (m: Record<string, any>) => refusals.push(m));
+        // (a link out among its targets, the demo's "to the operator screen", carries the line's other events too)
+        const targets = (c.wires ?? []).flat().filter((t) => flow.find((n) => n.id === t)?.type !== "link out");
+        for (const target of targets) helper.getNode(target).on("input", (m: Record<string, any>) => refusals.push(m));
       }
       // a remote pool lives on a server; the local ones are opened here
       const pools = flow.filter((n) => n.type === "pss-pool" && n.mode !== "remote");

@@ -19,7 +19,8 @@ describe("npm start (scripts/start.js)", function () {
     const port = await freePort();
     child = spawn(process.execPath, [path.join(REPO_ROOT, "scripts", "start.js")], {
       cwd: REPO_ROOT,
-      env: { ...process.env, SERIALFLOW_PORT: String(port), SERIALFLOW_USER_DIR: tmp.dir },
+      // the demo PLC's OPC UA port (4842 in the examples) moved to a free one: other Node-REDs share this machine
+      env: { ...process.env, SERIALFLOW_PORT: String(port), SERIALFLOW_USER_DIR: tmp.dir, SERIALFLOW_PLC_PORT: String(await freePort()) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout!.on("data", (d) => (output += d));

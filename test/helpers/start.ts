@@ -7,6 +7,8 @@ import { REPO_ROOT } from "./paths";
 
 export interface StartedNodeRed {
   base: string;
+  /** the OPC UA port of the demo's PLC */
+  plcPort: number;
   userDir: string;
   output(): string;
   stop(): Promise<void>;
@@ -14,10 +16,12 @@ export interface StartedNodeRed {
 
 export async function startNodeRed(userDir: string, env: Record<string, string> = {}): Promise<StartedNodeRed> {
   const port = await freePort();
+  const plcPort = env.SERIALFLOW_PLC_PORT ? Number(env.SERIALFLOW_PLC_PORT) : await freePort();
   let out = "";
   const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, "scripts", "start.js")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, SERIALFLOW_PORT: String(port), SERIALFLOW_USER_DIR: userDir, ...env },
+    // the demo PLC's OPC UA port (4842 in the examples) moved to a free one: other Node-REDs share this machine
+    env: { ...process.env, SERIALFLOW_PORT: String(port), SERIALFLOW_USER_DIR: userDir, SERIALFLOW_PLC_PORT: String(plcPort), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (d) => (out += d));
@@ -47,5 +51,5 @@ export async function startNodeRed(userDir: string, env: Record<string, string> 
     await stop();
     throw e;
   });
-  return { base, userDir, output: () => out, stop };
+  return { base, userDir, plcPort, output: () => out, stop };
 }
