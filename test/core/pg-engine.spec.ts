@@ -222,6 +222,55 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       }
     }
 
+    it("a record committed behind an older open transaction waits for it: the chain never links past a transaction that can still commit", async () => {
+      const schema = fresh("horizon");
+      const s = quoteIdent(schema);
+      const a = await open(schema);
+      const b = await open(schema);
+      await a.createPool({ poolId: "P", sidClass: "gs1-sgtin" });
+      await a.addNumbers("P", ["H1", "H2", "H3", "H4"]);
+      await a.provision("P", 4);
+      const linkedCount = async () => (await admin.query(`SELECT count(*)::int AS n FROM ${s}.audit_link`)).rows[0].n as number;
+      // writer A: its transaction writes its record first, then stays open
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let wrote!: () => void;
+      const written = new Promise<void>((r) => (wrote = r));
+      const slow = a.transaction(async (c) => {
+        await a.appendAudit(c, { actor: "slow", event: "sn_binding", poolId: "P", serialNumbers: [], context: {} });
+        wrote();
+        await gate;
+      });
+      await written;
+      // an unrelated transaction elsewhere on the server, older than both, stays open throughout: it must not hold
+      // the chain back (only writers of this schema do)
+      const bystander = new Client({ connectionString: pg.url });
+      await bystander.connect();
+      try {
+        await bystander.query("BEGIN");
+        await bystander.query("SELECT pg_current_xact_id()");
+        // writer B commits after A wrote and chains (waiting for the chainer's lock)
+        const drawn = await b.drawAllocated("P", 2, { actor: "fast" });
+        assert.equal(drawn.serialNumbers.length, 2);
+        const run = await b.chainAudit({ wait: true });
+        assert.equal(run.ran, true);
+        assert.equal(await linkedCount(), 3, "B's record is committed but not linked while A, older, is open");
+        const mid = await b.verifyAudit();
+        // pending: B's committed record (A's is not visible before it commits)
+        assert.ok(mid.ok && mid.count === 3 && mid.pending === 1, JSON.stringify(mid));
+      } finally {
+        release();
+        await slow;
+      }
+      const end = await b.verifyAudit();
+      assert.ok(end.ok && end.count === 5 && end.pending === 0, JSON.stringify(end));
+      await bystander.query("ROLLBACK");
+      await bystander.end();
+      // transaction order: A's record (older transaction) before B's
+      const order = (await admin.query(`SELECT a.actor FROM ${s}.audit_link l JOIN ${s}.audit a ON a.id = l.audit ORDER BY l.seq`)).rows.map((r) => r.actor);
+      assert.deepEqual(order.slice(3), ["slow", "fast"]);
+    });
+
     it("the audit tables refuse UPDATE and DELETE through the normal path", async () => {
       const { s } = await chained("appendonly");
       await assert.rejects(() => admin.query(`UPDATE ${s}.audit SET actor = 'x'`), /append-only/);
@@ -284,15 +333,16 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       await e.addNumbers("P", Array.from({ length: 50 }, (_, i) => `K${i}`));
       await e.provision("P", 50);
       const before = { counts: await e.counts("P"), audit: (await admin.query(`SELECT count(*)::int AS n FROM ${s}.audit`)).rows[0].n };
-      // hold the audit table: the draw updates its numbers, then waits at its audit insert, mid-transaction
+      // hold the counter table: the draw binds its numbers to a new collection, then waits at its counter insert,
+      // mid-transaction
       const holder = new Client({ connectionString: pg.url });
       await holder.connect();
       try {
         await holder.query("BEGIN");
-        await holder.query(`LOCK TABLE ${s}.audit IN EXCLUSIVE MODE`);
+        await holder.query(`LOCK TABLE ${s}.pool_count IN EXCLUSIVE MODE`);
         const call = e.drawAllocated("P", 10, { actor: "killed" }).then(() => undefined, (err: unknown) => err);
-        const pid = await until("the draw to wait at its audit insert", async () => {
-          const r = await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%audit%'", [app]);
+        const pid = await until("the draw to wait at its counter insert", async () => {
+          const r = await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%pool_count%'", [app]);
           return r.rows[0]?.pid as number | undefined;
         });
         // it has written inside its transaction

@@ -6,10 +6,9 @@
    (auditHash in ../audit.ts), so the same verifier (verifyRows) checks both engines and a chain copied from a file
    keeps its hashes.
 
-   Which records may be linked: those of transactions below the horizon X = xmin of the chainer's snapshot. Every
-   transaction with an id below X has ended, so all its records are visible and no record with an id below X can
-   appear later; transactions at or above X may still be running (or not yet have written) and wait for the next
-   run. The chain order is (transaction id, insertion id): each run links ids in [previous horizon, X) and horizons
+   Which records may be linked: those of transactions below the horizon X (horizon() below): every writer below X
+   has ended, so all its records are visible and no record with an id below X can appear later; writers at or
+   above X may still be running (or not yet have written) and wait for the next run. The chain order is (transaction id, insertion id): each run links ids in [previous horizon, X) and horizons
    only grow, so the order is final. audit_head keeps the last link and the horizon; an unlinked record below the
    horizon cannot come from a writer, so verify names it as inserted. */
 import type { ClientBase } from "pg";
@@ -58,7 +57,7 @@ export async function chainAudit(c: ClientBase, schema: string, wait: boolean, l
     if (!got.rows[0].ok) return { linked: 0, ran: false, seq: -1 };
   }
   const head = (await c.query(`SELECT seq::text AS seq, hash, horizon::text AS horizon FROM ${s}.audit_head WHERE id = 1 FOR UPDATE`)).rows[0] as { seq: string; hash: string; horizon: string };
-  const x = (await c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x")).rows[0].x as string;
+  const x = await horizon(c, s);
   if (BigInt(x) <= BigInt(head.horizon)) return { linked: 0, ran: true, seq: Number(head.seq) };
   let seq = Number(head.seq);
   let hash = head.hash;
@@ -92,6 +91,34 @@ export async function chainAudit(c: ClientBase, schema: string, wait: boolean, l
   }
   await c.query(`UPDATE ${s}.audit_head SET seq = $1, hash = $2, horizon = $3::xid8 WHERE id = 1`, [seq, hash, x]);
   return { linked, ran: true, seq };
+}
+
+/**
+ * The horizon: below it, every transaction that wrote or can write audit records has ended. Taken in this order:
+ * (1) xmax of a fresh snapshot, above every transaction id assigned so far; (2) the transaction ids of the
+ * transactions holding the audit table's writer lock now (pg_locks: the relation lock and the transactionid lock
+ * of one virtual transaction). Every engine transaction takes that lock before its first write (index.ts), so a
+ * transaction below (1) that is not in (2) has either ended (its records are visible to the next statement) or
+ * never writes audit records; one that takes the lock later gets an id above (1). Unrelated transactions on the
+ * server, however long, do not hold the chain back.
+ */
+async function horizon(c: ClientBase, s: string): Promise<string> {
+  const xmax = BigInt((await c.query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x")).rows[0].x as string);
+  const held = (await c.query(
+    `SELECT DISTINCT t.transactionid::text AS xid FROM pg_locks r
+       JOIN pg_locks t ON t.virtualtransaction = r.virtualtransaction AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted
+     WHERE r.locktype = 'relation' AND r.relation = $1::regclass AND r.mode = 'RowExclusiveLock' AND r.pid IS DISTINCT FROM pg_backend_pid()`,
+    [`${s}.audit`],
+  )).rows as Array<{ xid: string }>;
+  let h = xmax;
+  const epoch = xmax >> 32n;
+  for (const r of held) {
+    // pg_locks shows 32-bit ids: put each in the epoch of xmax (an id above xmax's low bits is of the epoch before)
+    let full = (epoch << 32n) | BigInt(r.xid);
+    if (full > xmax) full -= 1n << 32n;
+    if (full < h) h = full;
+  }
+  return h.toString();
 }
 
 function rowOf(r: Omit<Stored, "id" | "xid"> & Partial<Pick<Stored, "id" | "xid">>): Omit<AuditRow, "seq" | "prev_hash" | "hash"> {

@@ -172,17 +172,20 @@ export class PgPoolEngine {
 
   /**
    * One call, one transaction (READ COMMITTED): fn's statements and its audit records commit together or not at
-   * all. A lost connection fails with StoreError ConnectionLost (inDoubt when it broke during COMMIT); the broken
+   * all. Its first statement takes the audit table's writer lock (unless `writesAudit: false`): code that appends
+   * audit records must run in such a transaction. A lost connection fails with StoreError ConnectionLost (inDoubt when it broke during COMMIT); the broken
    * connection is discarded, so the next call gets a fresh one.
    */
-  async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (c: PoolClient) => Promise<T>, options: { writesAudit?: boolean } = {}): Promise<T> {
     const c = await this.connect();
     const onError = () => undefined;
     c.on("error", onError);
     let broken = false;
     let phase: "body" | "commit" = "body";
     try {
-      await c.query("BEGIN");
+      // a transaction that may append audit records takes the audit table's writer lock (ROW EXCLUSIVE: it waits for
+      // no other writer) before its first write, so that the chainer can see it (chain.ts, horizon)
+      await c.query(options.writesAudit === false ? "BEGIN" : `BEGIN; LOCK TABLE ${this.s}.audit IN ROW EXCLUSIVE MODE`);
       const out = await fn(c);
       phase = "commit";
       await c.query("COMMIT");
@@ -375,7 +378,7 @@ export class PgPoolEngine {
   /** Links committed, unlinked audit records into the chain (chain.ts). `wait: false` returns at once when
    *  another connection is chaining. */
   async chainAudit(options: { wait?: boolean } = {}): Promise<ChainResult> {
-    return this.transaction((c) => chainAudit(c, this.schema, options.wait !== false, LOCK_CHAIN));
+    return this.transaction((c) => chainAudit(c, this.schema, options.wait !== false, LOCK_CHAIN), { writesAudit: false });
   }
 
   /** Links what can be linked, then checks the whole chain: names the first changed, removed or inserted record. */
