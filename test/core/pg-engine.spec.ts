@@ -275,6 +275,8 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       const { s } = await chained("appendonly");
       await assert.rejects(() => admin.query(`UPDATE ${s}.audit SET actor = 'x'`), /append-only/);
       await assert.rejects(() => admin.query(`DELETE FROM ${s}.audit_link`), /append-only/);
+      await assert.rejects(() => admin.query(`UPDATE ${s}.audit_head SET seq = 5, hash = (SELECT hash FROM ${s}.audit_link WHERE seq = 5)`), /only follows the last audit link/);
+      await assert.rejects(() => admin.query(`DELETE FROM ${s}.audit_head`), /append-only/);
     });
 
     it("a changed record is named", async () => {

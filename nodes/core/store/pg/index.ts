@@ -383,7 +383,16 @@ export class PgPoolEngine {
 
   /** Links what can be linked, then checks the whole chain: names the first changed, removed or inserted record. */
   async verifyAudit(): Promise<PgVerifyResult> {
-    await this.chainAudit({ wait: true });
-    return this.withClient("body", (c) => verifyChain(c, this.schema));
+    let chainErr: unknown;
+    try {
+      await this.chainAudit({ wait: true });
+    } catch (err) {
+      // a damaged chain can refuse new links (the head guard): say what is damaged rather than that
+      if (err instanceof StoreError && err.code === "ConnectionLost") throw err;
+      chainErr = err;
+    }
+    const result = await this.withClient("body", (c) => verifyChain(c, this.schema));
+    if (result.ok && chainErr) throw chainErr;
+    return result;
   }
 }

@@ -125,6 +125,18 @@ BEGIN RAISE EXCEPTION 'the audit log is append-only: % on % refused', TG_OP, TG_
 CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON ${s}.audit FOR EACH ROW EXECUTE FUNCTION ${s}.serialflow_append_only();
 CREATE TRIGGER audit_link_no_change BEFORE UPDATE OR DELETE ON ${s}.audit_link FOR EACH ROW EXECUTE FUNCTION ${s}.serialflow_append_only();
 CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON ${s}.audit_head FOR EACH ROW EXECUTE FUNCTION ${s}.serialflow_append_only();
+-- the head only follows the chain's last link, and its horizon only grows
+CREATE FUNCTION ${s}.serialflow_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.horizon < OLD.horizon
+     OR ((NEW.seq, NEW.hash) IS DISTINCT FROM (OLD.seq, OLD.hash)
+         AND (NEW.seq IS DISTINCT FROM (SELECT max(seq) FROM ${s}.audit_link)
+              OR NEW.hash IS DISTINCT FROM (SELECT hash FROM ${s}.audit_link WHERE seq = NEW.seq))) THEN
+    RAISE EXCEPTION 'the audit head only follows the last audit link';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER audit_head_guard BEFORE UPDATE ON ${s}.audit_head FOR EACH ROW EXECUTE FUNCTION ${s}.serialflow_head_guard();
 `,
   },
 ];
