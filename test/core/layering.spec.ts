@@ -56,6 +56,25 @@ export function layeringViolations(files: Map<string, string>): string[] {
   return bad;
 }
 
+/**
+ * The database drivers (issue 17): `pg` (node-postgres) is imported only under nodes/core/store/pg/, better-sqlite3
+ * only by the SQLite store. SQLITE_FILES lists the files that import better-sqlite3 today: the store, and the
+ * aggregation core (a type-only import, because it runs SQL on the store's handle; moving it behind the engine
+ * interface is the contract refactor's work). A new file importing it fails here.
+ */
+export const SQLITE_FILES = ["core/store/index.ts", "core/aggregation/hierarchy.ts"];
+export function driverViolations(files: Map<string, string>): string[] {
+  const bad: string[] = [];
+  const src = (f: string) => f.replace(/\.d\.ts$|\.js$/, ".ts");
+  for (const [file, text] of files) {
+    for (const spec of specifiers(text)) {
+      if ((spec === "pg" || spec.startsWith("pg/")) && !file.startsWith("core/store/pg/")) bad.push(`nodes/${file} imports "${spec}": only nodes/core/store/pg/ may import pg`);
+      if (spec === "better-sqlite3" && !SQLITE_FILES.includes(src(file))) bad.push(`nodes/${file} imports "better-sqlite3": only the SQLite store (${SQLITE_FILES.join(", ")}) may`);
+    }
+  }
+  return bad;
+}
+
 function walk(dir: string, keep: (f: string) => boolean, base = dir, out = new Map<string, string>()): Map<string, string> {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
@@ -107,5 +126,32 @@ describe("layering of nodes/ (docs/architecture.md)", () => {
     assert.ok(relative.length > 100, `${what}: only ${relative.length} relative imports found; the scan is broken`);
     const bad = layeringViolations(files);
     assert.deepEqual(bad, [], `${bad.length} import(s) cross the layers (${what}):\n  ${bad.join("\n  ")}`);
+  });
+
+  it("the driver check refuses pg outside nodes/core/store/pg and better-sqlite3 outside the SQLite store", () => {
+    const files = new Map<string, string>([
+      ["core/store/pg/index.ts", 'import { Pool } from "pg";'],
+      ["core/store/index.ts", 'import Database from "better-sqlite3";'],
+      ["core/store/pg/sqlite.ts", 'import Database from "better-sqlite3";'],
+      ["core/store/verify.ts", 'import type { Pool } from "pg";'],
+      ["common/stores.ts", 'const D = require("better-sqlite3");'],
+      ["pss-pool/pss-pool.ts", 'import pg from "pg";\nimport { x } from "pg-format";'],
+    ]);
+    assert.deepEqual(driverViolations(files).sort(), [
+      'nodes/common/stores.ts imports "better-sqlite3": only the SQLite store (core/store/index.ts, core/aggregation/hierarchy.ts) may',
+      'nodes/core/store/pg/sqlite.ts imports "better-sqlite3": only the SQLite store (core/store/index.ts, core/aggregation/hierarchy.ts) may',
+      'nodes/core/store/verify.ts imports "pg": only nodes/core/store/pg/ may import pg',
+      'nodes/pss-pool/pss-pool.ts imports "pg": only nodes/core/store/pg/ may import pg',
+    ].sort());
+  });
+
+  it("pg is imported only under nodes/core/store/pg, better-sqlite3 only by the SQLite store", () => {
+    const { what, files } = nodeFiles();
+    const importing = (mod: string) => [...files].filter(([, t]) => specifiers(t).includes(mod)).map(([f]) => f);
+    // the scan sees both drivers where they are
+    assert.ok(importing("pg").some((f) => f.startsWith("core/store/pg/")), `${what}: no import of pg found under nodes/core/store/pg`);
+    assert.ok(importing("better-sqlite3").length > 0, `${what}: no import of better-sqlite3 found`);
+    const bad = driverViolations(files);
+    assert.deepEqual(bad, [], `${bad.length} driver import(s) out of place (${what}):\n  ${bad.join("\n  ")}`);
   });
 });

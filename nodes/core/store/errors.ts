@@ -49,8 +49,10 @@ export function listSome(items: readonly string[], first = 5): string {
   return items.length > first ? `${shown} and ${items.length - first} more` : shown;
 }
 
-/** Codes of StoreError: the storage failed, no PSS rule was broken. */
-export type StorageErrorCode = "PoolBusy" | "DiskFull" | "StorageError";
+/** Codes of StoreError: the storage failed, no PSS rule was broken. ConnectionLost and SchemaTooNew come from the
+ *  PostgreSQL engine (nodes/core/store/pg): the database connection broke during a call, or the database's schema
+ *  was migrated by a newer SerialFlow than this one. */
+export type StorageErrorCode = "PoolBusy" | "DiskFull" | "StorageError" | "ConnectionLost" | "SchemaTooNew";
 
 /**
  * A failure of the storage under the pool (file locked by another process, disk full, I/O error, corrupt file),
@@ -61,12 +63,19 @@ export class StoreError extends Error {
   readonly code: StorageErrorCode;
   /** the SQLite result code behind it (SQLITE_BUSY, SQLITE_FULL, SQLITE_IOERR_WRITE, ...) */
   readonly sqliteCode?: string;
+  /** the PostgreSQL SQLSTATE or the socket error code behind it (57P01, 08006, ECONNREFUSED, ...) */
+  readonly pgCode?: string;
+  /** PostgreSQL: the connection broke while COMMIT was under way, so the call may have committed (nothing is half
+   *  written either way: the transaction committed whole or not at all) */
+  readonly inDoubt?: boolean;
 
-  constructor(code: StorageErrorCode, message: string, sqliteCode?: string) {
+  constructor(code: StorageErrorCode, message: string, sqliteCode?: string, pg?: { pgCode?: string; inDoubt?: boolean }) {
     super(message);
     this.name = "StoreError";
     this.code = code;
     if (sqliteCode) this.sqliteCode = sqliteCode;
+    if (pg?.pgCode) this.pgCode = pg.pgCode;
+    if (pg?.inDoubt) this.inDoubt = true;
   }
 }
 

