@@ -128,8 +128,10 @@ export class LocalPoolBackend implements PoolBackend {
     return { added };
   }
 
-  async importText(text: string, actor: string): Promise<{ added: number }> {
-    return this.call(() => this.store.importFile(this.poolId, text, { actor }));
+  /** Read, checked and stored in steps that yield to the event loop (store.importFileInSteps): a million-line
+      authority file never holds Node-RED; nothing is stored unless the whole file is sound. */
+  async importText(text: string, actor: string, onProgress?: (done: number, total: number) => void): Promise<{ added: number }> {
+    return this.call(() => this.store.importFileInSteps(this.poolId, text, { actor, onProgress }));
   }
 
   /** pss-pool-admin "reconcile": this pool's stranded numbers (older than olderThanMs), settled when `apply`, and

@@ -91,7 +91,7 @@ export interface PoolBackend {
   /** pool administration (pss-pool-admin): generate numbers with the pool's SID class generator */
   generate(count: number, actor: string, onProgress?: (done: number, total: number) => void): Promise<{ added: number }>;
   /** pool administration: load an authority file (one code per line) for the pool's SID class */
-  importText(text: string, actor: string): Promise<{ added: number }>;
+  importText(text: string, actor: string, onProgress?: (done: number, total: number) => void): Promise<{ added: number }>;
   /** pool administration: stranded numbers (Allocated/Encoded) listed, and settled when `apply`, with the batch
       report; optional (a local pool only) */
   reconcile?(options: { olderThanMs?: number; apply: boolean }, actor: string): Promise<{ result: ReconcileResult; report: BatchReport }>;

@@ -69,7 +69,9 @@ export default function (RED: NodeAPI): void {
           const data = p.data;
           const text = typeof data === "string" ? data : Buffer.isBuffer(data) ? data.toString("utf8") : undefined;
           if (text === undefined) throw new InputError("InvalidArgument", "msg.payload.data must hold the authority file's text (a string or a Buffer)");
-          const r = await backend.importText(text, actor);
+          const r = await backend.importText(text, actor, (n, total) =>
+            node.status({ fill: "blue", shape: "ring", text: RED._("pss-pool-admin.status.importing", { pct: Math.floor((100 * n) / total) }) }),
+          );
           return { action, poolId: pool.poolId, added: r.added, status: await backend.status() };
         }
         if (action === "reconcile") {

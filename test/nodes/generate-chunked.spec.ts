@@ -12,7 +12,7 @@ import { openPoolStore } from "../../nodes/core/store";
 
 const COUNT = 1_000_000;
 
-describe("pss-pool-admin: generating a million numbers keeps Node-RED answering", function () {
+describe("pss-pool-admin: generating or importing a million numbers keeps Node-RED answering", function () {
   let tmp: ReturnType<typeof tmpDir>;
   let server: http.Server;
   before(async function () {
@@ -67,6 +67,54 @@ describe("pss-pool-admin: generating a million numbers keeps Node-RED answering"
     const store = openPoolStore(dbFile);
     try {
       assert.equal(store.countByState("BIG").Unassigned, COUNT);
+    } finally {
+      store.close();
+    }
+  });
+
+  it(`imports a ${COUNT.toLocaleString("en")}-line authority file; GET /settings answers within 500 ms throughout; the status shows progress`, async function () {
+    this.timeout(15 * 60_000);
+    const dbFile = path.join(tmp.dir, "import.db");
+    await helper.load([nodeModule("pss-pool"), nodeModule("pss-pool-admin")] as any, [
+      { id: "t", type: "tab", label: "import" },
+      { id: "pool", type: "pss-pool", name: "", mode: "local", dbFile, poolId: "ORDER", sidClass: "GS1-SGTIN", criteria: [], guardPolicy: "strict", lowThreshold: 0, maxRequest: 10000 },
+      { id: "admin", z: "t", type: "pss-pool-admin", name: "", pool: "pool", action: "import", wires: [["out"], []] },
+      { id: "out", z: "t", type: "helper" },
+    ] as any);
+    const admin = helper.getNode("admin") as any;
+    const statuses: string[] = [];
+    admin.on("call:status", (call: { args: [{ text?: string }] }) => statuses.push(String(call.args[0]?.text ?? "")));
+    const text = Array.from({ length: COUNT }, (_, i) => `ORD${String(i).padStart(9, "0")}`).join("\n");
+    const port = (server.address() as AddressInfo).port;
+    let worst = 0;
+    let answered = 0;
+    let finished = false;
+    const probe = (async () => {
+      while (!finished) {
+        const t0 = Date.now();
+        await new Promise<void>((resolve, reject) => {
+          http.get({ host: "127.0.0.1", port, path: "/settings" }, (res) => res.resume().on("end", () => resolve())).on("error", reject);
+        });
+        worst = Math.max(worst, Date.now() - t0);
+        answered++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const got = nextMessage("out", 14 * 60_000);
+    admin.receive({ payload: { data: text } });
+    const msg = await got;
+    finished = true;
+    await probe;
+    assert.equal(msg.payload.added, COUNT);
+    assert.ok(answered >= 5, `the probe ran during the import (${answered} answers)`);
+    assert.ok(worst < 500, `GET /settings answered within ${worst} ms at worst (must stay under 500 ms)`);
+    const progress = statuses.filter((s) => /^importing … \d+%/.test(s));
+    assert.ok(progress.length >= 3, `the status showed progress: ${JSON.stringify(statuses.slice(0, 5))}`);
+    await helper.unload();
+    const store = openPoolStore(dbFile);
+    try {
+      assert.equal(store.countByState("ORDER").Unassigned, COUNT);
+      assert.equal(store.verifyAudit().ok, true);
     } finally {
       store.close();
     }

@@ -29,6 +29,8 @@ export interface ImportOptions {
   format?: "auto" | "codes" | "serials";
   /** called every PROGRESS_LINES lines and at the end with (lines read, lines in the input), increasing */
   onProgress?: (done: number, total: number) => void;
+  /** the number of lines before this text in its file (a file read in blocks): line numbers count from there */
+  lineOffset?: number;
 }
 
 /** how many lines parseImport reads between two onProgress calls */
@@ -69,7 +71,7 @@ export function parseImport(input: string | Buffer, sidClassId: string, options:
     let code = lines[i];
     if (code.endsWith("\r")) code = code.slice(0, -1);
     if (code.length === 0) continue;
-    const line = i + 1;
+    const line = i + 1 + (options.lineOffset ?? 0);
     let rec: ImportedSerial;
     try {
       rec = readLine(cls, code, line, format);

@@ -820,6 +820,99 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     return r;
   }
 
+  /**
+   * importFile for a large file without holding the event loop: the file is read and checked in blocks of lines
+   * that yield between them, then checked as a whole (a number twice in the file, a number already stored), and
+   * only then stored in steps of `step` numbers, one transaction and audit record each (context importPart /
+   * importParts). A refusal found while reading or checking leaves the store exactly as before, with every bad
+   * line named; once storing has begun, a later step can fail only if another writer stored one of the file's
+   * numbers meanwhile, and the error says how many were stored.
+   */
+  async importFileInSteps(poolId: string, text: string, options: ImportOptions & { step?: number; block?: number } = {}): Promise<{ added: number }> {
+    const pool = this.poolRow(poolId);
+    if (typeof text !== "string") throw new PssError("InvalidImportFile", "the import file must be text");
+    const { onProgress, step: stepOpt, block: blockOpt, ...rest } = options;
+    const step = Math.max(1, stepOpt ?? 20_000);
+    const block = Math.max(1, blockOpt ?? 10_000);
+    const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // the line count (for progress) and the blocks are found with indexOf: no array of a million lines is made
+    let lineCount = 1;
+    for (let at = text.indexOf("\n"); at !== -1; at = text.indexOf("\n", at + 1)) lineCount++;
+    const total = 3 * lineCount;
+    const check = this.checkOf(pool);
+    const values: string[] = [];
+    const lines: number[] = [];
+    const properties: Record<string, Dict> = {};
+    const bad: PssErrorDetail[] = [];
+    let first = 0; // the block's first line (0-based)
+    let pos = 0; // where it starts in the text
+    while (pos <= text.length && first < lineCount) {
+      let end = pos;
+      let n = 0;
+      while (n < block) {
+        const nl = text.indexOf("\n", end);
+        if (nl === -1) {
+          end = text.length;
+          n = lineCount - first;
+          break;
+        }
+        end = nl + 1;
+        n++;
+      }
+      // line numbers count from the block's first line in the file
+      try {
+        const r = parseImportText(text.slice(pos, end), pool.sid_class, check, undefined, first);
+        for (let i = 0; i < r.serialNumbers.length; i++) (values.push(r.serialNumbers[i]), lines.push(r.lines[i]));
+        if (r.properties) Object.assign(properties, r.properties);
+      } catch (err) {
+        if (!(err instanceof PssError) || err.code !== "InvalidImportFile" || !err.details?.length) throw err;
+        bad.push(...err.details);
+      }
+      first += n;
+      pos = end;
+      onProgress?.(2 * first, total);
+      await pause();
+    }
+    if (bad.length) {
+      throw new PssError("InvalidImportFile", `import file for pool ${pool.pool_id}: ${bad.length} bad line(s): ${bad.slice(0, 3).map((d) => d.reason).join("; ")}${bad.length > 3 ? ` and ${bad.length - 3} more` : ""}`, bad);
+    }
+    if (values.length === 0) throw new PssError("InvalidImportFile", `the import file for pool ${pool.pool_id} holds no serial number`);
+    // the whole file: twice in it, or already stored (checked in blocks too)
+    const seen = new Set<string>();
+    const twice: PssErrorDetail[] = [];
+    const stored: PssErrorDetail[] = [];
+    for (let a = 0; a < values.length; a += block) {
+      const b = Math.min(values.length, a + block);
+      for (let i = a; i < b; i++) {
+        const v = values[i];
+        if (seen.has(v)) twice.push({ serialNumber: v, reason: `line ${lines[i]}: ${JSON.stringify(v)} appears more than once in the file` });
+        else seen.add(v);
+        if (this.getSerialNumber(v)) stored.push({ serialNumber: v, reason: `line ${lines[i]}: ${JSON.stringify(v)} is already in the store` });
+      }
+      await pause();
+    }
+    for (const [code, list] of [["DuplicateInBatch", twice], ["DuplicateSerialNumber", stored]] as const) {
+      if (list.length) throw new PssError(code, `import into pool ${pool.pool_id}: ${list.length} serial number(s) refused: ${list.slice(0, 3).map((d) => d.reason).join("; ")}${list.length > 3 ? ` and ${list.length - 3} more` : ""}`, list);
+    }
+    const parts = Math.ceil(values.length / step);
+    let added = 0;
+    for (let k = 0; k < parts; k++) {
+      const slice = values.slice(k * step, (k + 1) * step);
+      let props: Record<string, Dict> | undefined;
+      for (const v of slice) if (properties[v]) (props ??= {})[v] = properties[v];
+      try {
+        added += this.provision(poolId, slice, { ...rest, context: { ...(rest.context ?? {}), importPart: String(k + 1), importParts: String(parts) }, ...(props ? { properties: props } : {}) }).added;
+      } catch (err) {
+        if (added === 0) throw err;
+        const e = err as Error & { code?: string };
+        throw new PssError(e.code ?? "InvalidImportFile", `import into pool ${pool.pool_id}: stopped after ${added} of ${values.length} numbers were stored (parts 1-${k} of ${parts}): ${e.message}`, err instanceof PssError ? err.details : undefined);
+      }
+      onProgress?.(2 * lineCount + Math.round((lineCount * (k + 1)) / parts), total);
+      if (k + 1 < parts) await pause();
+    }
+    return { added };
+  }
+
   private checkProperties(props: unknown, values: string[]): Array<[string, Dict]> {
     if (typeof props !== "object" || props === null || Array.isArray(props)) throw new PssError("InvalidSerialNumber", "properties must be an object: serial number -> { key: value }");
     const inBatch = new Set(values);

@@ -12,7 +12,7 @@ export type SerialCheck = (serial: string) => string | null;
 interface SidApi {
   getSidClass?: (id: string) => { checkSerial?: (serial: string) => string | null } | undefined | null;
   generatorForSidClass?: (id: string) => { next(n: number): string[] } | undefined | null;
-  parseImport?: (text: string, sidClassId: string, options?: { onProgress?: (done: number, total: number) => void }) => unknown;
+  parseImport?: (text: string, sidClassId: string, options?: { onProgress?: (done: number, total: number) => void; lineOffset?: number }) => unknown;
 }
 
 const sid = sidModule as unknown as SidApi;
@@ -132,13 +132,14 @@ export function parseImportText(
   sidClass: string,
   ownCheck?: SerialCheck | null,
   onProgress?: (done: number, total: number) => void,
+  lineOffset = 0,
 ): { serialNumbers: string[]; properties?: Record<string, Record<string, string>>; lines: number[] } {
   const id = resolveSidClass(sidClass);
   if (id && typeof sid.parseImport === "function") {
     const body = text.split(/\r?\n/).map((l) => (l.trim().startsWith("#") ? "" : l)).join("\n");
     let parsed: { serials?: Array<{ serial: string; line?: number; properties?: Record<string, string> }> };
     try {
-      parsed = sid.parseImport(body, id, onProgress ? { onProgress } : {}) as typeof parsed;
+      parsed = sid.parseImport(body, id, { ...(onProgress ? { onProgress } : {}), ...(lineOffset ? { lineOffset } : {}) }) as typeof parsed;
     } catch (err) {
       const e = err as Error & { code?: string; problems?: Array<{ text: string; message: string }> };
       // each bad line as a detail: its number and its text in the reason, the text as the serial number
@@ -167,10 +168,10 @@ export function parseImportText(
       const e = check(t);
       if (e) p = `is not a valid ${sidClass} serial number: ${e}`;
     }
-    if (p) bad.push({ serialNumber: t, reason: `line ${i + 1}: ${JSON.stringify(t.length > 40 ? t.slice(0, 40) + "…" : t)} ${p}` });
+    if (p) bad.push({ serialNumber: t, reason: `line ${i + 1 + lineOffset}: ${JSON.stringify(t.length > 40 ? t.slice(0, 40) + "…" : t)} ${p}` });
     else {
       out.push(t);
-      at.push(i + 1);
+      at.push(i + 1 + lineOffset);
     }
   }
   if (bad.length) {
