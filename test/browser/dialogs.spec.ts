@@ -9,11 +9,9 @@ import * as path from "path";
 import type { Browser, Page } from "playwright-core";
 import { tmpDir } from "../helpers/tmp";
 import { REPO_ROOT } from "../helpers/paths";
+import { CHROMIUM, requireChromium } from "../helpers/browser";
 import { startNodeRed, StartedNodeRed } from "../helpers/start";
 
-const CHROMIUM = [process.env.SERIALFLOW_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
-  (p): p is string => !!p && fs.existsSync(p),
-);
 const SHOTS = path.join(REPO_ROOT, "out", "screenshots");
 const COLLECTION = "DLG-ENV-COLLECTION";
 
@@ -30,11 +28,7 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
   const consoleErrors: string[] = [];
 
   before(async function () {
-    if (!CHROMIUM) {
-      if (process.env.SERIALFLOW_REQUIRE_BROWSER === "1") throw new Error("SERIALFLOW_REQUIRE_BROWSER=1 but no Chromium: apt-get install chromium");
-      console.log("      skipped: no Chromium (install Debian's chromium package or set SERIALFLOW_CHROMIUM)");
-      this.skip();
-    }
+    requireChromium(this);
     fs.mkdirSync(SHOTS, { recursive: true });
     tmp = tmpDir();
     // an empty flow (start.js copies the demo only when there is none): the dialogs are the subject here

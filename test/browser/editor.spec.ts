@@ -10,12 +10,10 @@ import * as path from "path";
 import type { Browser, Page } from "playwright-core";
 import { tmpDir } from "../helpers/tmp";
 import { REPO_ROOT } from "../helpers/paths";
+import { CHROMIUM, requireChromium } from "../helpers/browser";
 import { startNodeRed, StartedNodeRed } from "../helpers/start";
 import { freePort } from "../helpers/net";
 
-const CHROMIUM = [process.env.SERIALFLOW_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
-  (p): p is string => !!p && fs.existsSync(p),
-);
 const SHOTS = path.join(REPO_ROOT, "out", "screenshots");
 const PKG = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
 const TYPES: string[] = Object.keys(PKG["node-red"].nodes);
@@ -33,11 +31,7 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
   const consoleErrors: string[] = [];
 
   before(async function () {
-    if (!CHROMIUM) {
-      if (process.env.SERIALFLOW_REQUIRE_BROWSER === "1") throw new Error("SERIALFLOW_REQUIRE_BROWSER=1 but no Chromium: apt-get install chromium");
-      console.log("      skipped: no Chromium (install Debian's chromium package or set SERIALFLOW_CHROMIUM)");
-      this.skip();
-    }
+    requireChromium(this);
     fs.mkdirSync(SHOTS, { recursive: true });
     tmp = tmpDir();
     nr = await startNodeRed(tmp.dir, { SERIALFLOW_RESET_FLOW: "1" });
@@ -249,7 +243,7 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
         const dialog = await page.locator(".ui-dialog:visible").innerText();
         throw new Error(`${file}: deploying asked for confirmation: ${dialog}`);
       }
-      await page.waitForSelector(".red-ui-notification:has-text('Successfully deployed')", { timeout: 30000 });
+      await page.waitForSelector(".red-ui-notification:has-text('Successfully deployed')", { timeout: 90000 } /* a full redeploy of every imported tab takes 15-33 s on a busy 2-core machine */);
       await pressInjects();
       await waitForGreen(file);
       await page.waitForTimeout(3000);

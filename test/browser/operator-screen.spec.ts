@@ -14,11 +14,9 @@ import type { Browser, Page } from "playwright-core";
 import { tmpDir } from "../helpers/tmp";
 import { until } from "../helpers/until";
 import { REPO_ROOT } from "../helpers/paths";
+import { CHROMIUM, requireChromium } from "../helpers/browser";
 import { startNodeRed, StartedNodeRed } from "../helpers/start";
 
-const CHROMIUM = [process.env.SERIALFLOW_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
-  (p): p is string => !!p && fs.existsSync(p),
-);
 const SHOTS = path.join(REPO_ROOT, "out", "screenshots");
 const CLI = path.join(REPO_ROOT, "dist", "bin", "serialflow.js");
 const LOT = "L2026A";
@@ -67,11 +65,7 @@ describe("the operator screen (FlowFuse Dashboard 2.0) while the demo line runs"
   const consoleErrors: string[] = [];
 
   before(async function () {
-    if (!CHROMIUM) {
-      if (process.env.SERIALFLOW_REQUIRE_BROWSER === "1") throw new Error("SERIALFLOW_REQUIRE_BROWSER=1 but no Chromium: apt-get install chromium");
-      console.log("      skipped: no Chromium (install Debian's chromium package or set SERIALFLOW_CHROMIUM)");
-      this.skip();
-    }
+    requireChromium(this);
     fs.mkdirSync(SHOTS, { recursive: true });
     tmp = tmpDir("serialflow-operator-");
     nr = await startNodeRed(tmp.dir, { SERIALFLOW_RESET_FLOW: "1" });

@@ -73,7 +73,7 @@ describe("shipped files cite nothing outside the repository", () => {
       "the LabelCollection workaround (MODEL.md §8)",
       "See `../shared/DESIGN.md` for the architecture.",
       "names as in notes/store-contract.md",
-      "read from /work/shared/reference/epcis",
+      "read from /home/operator/shared/reference/epcis",
       "Mapping (regulations.md §3.5)",
       // what may be cited
       "OPC 30260 §6.3.1; OPEN-SCS PSS 1.0; Delegated Regulation (EU) 2016/161 Art. 4(c); docs/opcua.md; README.md",
@@ -85,7 +85,7 @@ describe("shipped files cite nothing outside the repository", () => {
       '"../shared" (the ../shared folder next to a checkout)',
       '"../shared/DESIGN.md" (a file that is not in the repository)',
       '"../shared/reference/regulations.md" (a file that is not in the repository)',
-      '"/work/shared" (an absolute path of a machine)',
+      '"/home/operator" (an absolute path of a machine)',
       '"MODEL.md" (a file that is not in the repository)',
       '"notes/store-contract.md" (a file that is not in the repository)',
       '"reference/epcis" (the shared reference folder)',

@@ -12,6 +12,31 @@ import { openPoolStore } from "../../nodes/core/store";
 
 const COUNT = 1_000_000;
 
+/** GET /settings every 100 ms until stopped: how many answers and the slowest one, in ms. */
+function probeSettings(port: number): { stop(): Promise<{ worst: number; answered: number }> } {
+  let worst = 0;
+  let answered = 0;
+  let finished = false;
+  const run = (async () => {
+    while (!finished) {
+      const t0 = Date.now();
+      await new Promise<void>((resolve, reject) => {
+        http.get({ host: "127.0.0.1", port, path: "/settings" }, (res) => res.resume().on("end", () => resolve())).on("error", reject);
+      });
+      worst = Math.max(worst, Date.now() - t0);
+      answered++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      finished = true;
+      await run;
+      return { worst, answered };
+    },
+  };
+}
+
 describe("pss-pool-admin: generating or importing a million numbers keeps Node-RED answering", function () {
   let tmp: ReturnType<typeof tmpDir>;
   let server: http.Server;
@@ -38,26 +63,11 @@ describe("pss-pool-admin: generating or importing a million numbers keeps Node-R
     const admin = helper.getNode("admin") as any;
     const statuses: string[] = [];
     admin.on("call:status", (call: { args: [{ text?: string }] }) => statuses.push(String(call.args[0]?.text ?? "")));
-    const port = (server.address() as AddressInfo).port;
-    let worst = 0;
-    let answered = 0;
-    let finished = false;
-    const probe = (async () => {
-      while (!finished) {
-        const t0 = Date.now();
-        await new Promise<void>((resolve, reject) => {
-          http.get({ host: "127.0.0.1", port, path: "/settings" }, (res) => res.resume().on("end", () => resolve())).on("error", reject);
-        });
-        worst = Math.max(worst, Date.now() - t0);
-        answered++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const probe = probeSettings((server.address() as AddressInfo).port);
     const got = nextMessage("out", 14 * 60_000);
     admin.receive({ payload: {} });
     const msg = await got;
-    finished = true;
-    await probe;
+    const { worst, answered } = await probe.stop();
     assert.equal(msg.payload.added, COUNT);
     assert.ok(answered >= 5, `the probe ran during the generation (${answered} answers)`);
     assert.ok(worst < 500, `GET /settings answered within ${worst} ms at worst (must stay under 500 ms)`);
@@ -85,26 +95,11 @@ describe("pss-pool-admin: generating or importing a million numbers keeps Node-R
     const statuses: string[] = [];
     admin.on("call:status", (call: { args: [{ text?: string }] }) => statuses.push(String(call.args[0]?.text ?? "")));
     const text = Array.from({ length: COUNT }, (_, i) => `ORD${String(i).padStart(9, "0")}`).join("\n");
-    const port = (server.address() as AddressInfo).port;
-    let worst = 0;
-    let answered = 0;
-    let finished = false;
-    const probe = (async () => {
-      while (!finished) {
-        const t0 = Date.now();
-        await new Promise<void>((resolve, reject) => {
-          http.get({ host: "127.0.0.1", port, path: "/settings" }, (res) => res.resume().on("end", () => resolve())).on("error", reject);
-        });
-        worst = Math.max(worst, Date.now() - t0);
-        answered++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const probe = probeSettings((server.address() as AddressInfo).port);
     const got = nextMessage("out", 14 * 60_000);
     admin.receive({ payload: { data: text } });
     const msg = await got;
-    finished = true;
-    await probe;
+    const { worst, answered } = await probe.stop();
     assert.equal(msg.payload.added, COUNT);
     assert.ok(answered >= 5, `the probe ran during the import (${answered} answers)`);
     assert.ok(worst < 500, `GET /settings answered within ${worst} ms at worst (must stay under 500 ms)`);

@@ -12,22 +12,11 @@
    only grow, so the order is final. audit_head keeps the last link and the horizon; an unlinked record below the
    horizon cannot come from a writer, so verify names it as inserted. */
 import type { ClientBase } from "pg";
-import { AuditRow, GENESIS_HASH, VerifyResult, auditHash, verifyRows } from "../audit";
+import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, verifyRows } from "../audit";
 import { quoteIdent } from "./migrations";
 
-export interface AuditInput {
-  actor: string;
-  event: string;
-  poolId: string;
-  serialNumbers: string[];
-  fromState?: string;
-  toState?: string;
-  context?: Record<string, string>;
-  anomaly?: boolean;
-  method?: string;
-  snCollectionId?: string;
-  labelCollectionId?: string;
-}
+/** What a writer gives for one audit record: the record without what the chain and the clock add. */
+export type AuditInput = Omit<AuditRecord, "seq" | "time" | "context" | "anomaly" | "prevHash" | "hash"> & { context?: Record<string, string>; anomaly?: boolean };
 
 export interface ChainResult {
   /** records linked by this run */
