@@ -243,7 +243,9 @@ describe("the editor in a real browser (playwright-core + Chromium)", function (
         const dialog = await page.locator(".ui-dialog:visible").innerText();
         throw new Error(`${file}: deploying asked for confirmation: ${dialog}`);
       }
-      await page.waitForSelector(".red-ui-notification:has-text('Successfully deployed')", { timeout: 90000 } /* a full redeploy of every imported tab takes 15-33 s on a busy 2-core machine */);
+      await page.waitForSelector(".red-ui-notification:has-text('Successfully deployed')", { timeout: 90000 } /* a full redeploy of every imported tab takes 15-33 s on a busy 2-core machine */).catch((e) => {
+        throw new Error(`${file}: the deploy was not confirmed within 90 s (${(e as Error).message.split("\n")[0]}); Node-RED said:\n${nr!.output().slice(-6000)}`);
+      });
       await pressInjects();
       await waitForGreen(file);
       await page.waitForTimeout(3000);

@@ -349,5 +349,38 @@ describe("sim: PLC", function () {
       });
       await assert.rejects(plc.serveOpcua({ port: 0, pkiFolder: path.join(tmp.dir, "pki"), host: "10.0.0.1" }), (e: Error & { code?: string }) => e.code === "NotLoopback");
     });
+
+    it("refuses a client that connects just as its OPC UA server stops, and the process lives on", async function () {
+      // node-opcua accepts the TCP connection and sets the channel up on the next tick; an endpoint stopped in
+      // between (a redeploy) threw "OPCUAServerEndPoint must be started" from setImmediate, which ended Node-RED
+      // in the editor test. Here the endpoint stops right after it accepted the connection.
+      const { OPCUAServerEndPoint } = require(require.resolve("node-opcua-server", { paths: [require.resolve("node-opcua")] })) as {
+        OPCUAServerEndPoint: { prototype: { _on_client_connection(socket: net.Socket): void; suspendConnection(cb: () => void): void } };
+      };
+      const proto = OPCUAServerEndPoint.prototype;
+      const original = proto._on_client_connection;
+      // bound when the endpoint listens: replaced before the PLC serves
+      proto._on_client_connection = function (this: typeof proto, socket: net.Socket) {
+        original.call(this, socket);
+        this.suspendConnection(() => undefined);
+      };
+      try {
+        plc = new SimPlc();
+        const ep = await plc.serveOpcua({ port: 0, pkiFolder: path.join(tmp.dir, "pki") });
+        const hungUp = await new Promise<boolean>((resolve) => {
+          const sock = net.connect(ep.port, "127.0.0.1");
+          sock.on("error", () => undefined);
+          sock.on("close", () => resolve(true));
+          setTimeout(() => {
+            sock.destroy();
+            resolve(false);
+          }, 5000);
+        });
+        assert.equal(hungUp, true, "the late connection was hung up by the PLC");
+      } finally {
+        proto._on_client_connection = original;
+      }
+      await plc.close();
+    });
   });
 });

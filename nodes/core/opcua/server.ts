@@ -13,6 +13,7 @@ import { generateNodeSet2 } from "./nodeset";
 import { NAMESPACE_URI, RETURN_STATUS_NAMES, returnStatusValue, stateValue, EVENT_METHODS } from "./model";
 import { CodecError, decodeAggregation, decodeLabelCollection, KeyValue, Label, LabelCollection } from "./codecs";
 import { StoreBackend } from "./backend";
+import { guardLateConnections } from "./late-connections";
 import type { OpenScsBackend, Dict, EventName, SidClassInfo, StoreLike, AggregationElementIn, RequestTarget, ReturnTarget, PushTarget } from "./backend";
 import { POOL_FUNCTIONS, namedState } from "../lifecycle";
 import { getSidClass } from "../sid";
@@ -744,19 +745,6 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
     await serverCertificateManager.dispose().catch(() => undefined);
     await userCertificateManager.dispose().catch(() => undefined);
     throw err;
-  }
-}
-
-/** node-opcua 2.18x accepts a TCP connection, then sets the channel up on the next tick; when the endpoint stopped
-    in between (a shutdown, a redeploy) it throws "OPCUAServerEndPoint must be started" from setImmediate, which
-    ends the process. A connection that arrives during shutdown is refused instead. */
-function guardLateConnections(server: OPCUAServer): void {
-  for (const ep of server.endpoints as unknown as Array<{ _started: boolean; _prevent_DDOS_Attack?: (establish: () => void, deny: () => void) => void }>) {
-    const original = ep._prevent_DDOS_Attack;
-    if (typeof original !== "function") continue;
-    ep._prevent_DDOS_Attack = function (establish: () => void, deny: () => void) {
-      original.call(this, () => (ep._started ? establish() : deny()), deny);
-    };
   }
 }
 

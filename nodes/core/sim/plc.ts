@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EventEmitter } from "events";
 import { checkLoopbackHost, checkPort, SimError } from "./rng";
+import { guardLateConnections } from "../opcua/late-connections";
 
 export interface PlcOptions {
   /** line speed in units per minute (default 60; 1 to 600,000) */
@@ -281,6 +282,8 @@ export class SimPlc extends EventEmitter {
         nodeIds[key] = v.nodeId.toString();
       }
       await server.start();
+      // a client connecting while the server stops (a redeploy) must not end Node-RED
+      guardLateConnections(server);
       const actual = server.endpoints[0].port;
       let stopped: Promise<void> | undefined;
       this.opcua = {
