@@ -350,6 +350,26 @@ describe("sim: PLC", function () {
       await assert.rejects(plc.serveOpcua({ port: 0, pkiFolder: path.join(tmp.dir, "pki"), host: "10.0.0.1" }), (e: Error & { code?: string }) => e.code === "NotLoopback");
     });
 
+    it("serves 25 clients at once (node-opcua's default allowed 10: an operator screen was locked out after ten full redeploys)", async function () {
+      plc = new SimPlc();
+      const ep = await plc.serveOpcua({ port: 0, pkiFolder: path.join(tmp.dir, "pki") });
+      cm ??= new OPCUACertificateManager({ rootFolder: path.join(tmp.dir, "client"), automaticallyAcceptUnknownCertificate: true });
+      await cm.initialize();
+      const clients = Array.from({ length: 25 }, () =>
+        OPCUAClient.create({ clientCertificateManager: cm, securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None, endpointMustExist: false, connectionStrategy: { maxRetry: 0 } }),
+      );
+      plc.step(3);
+      try {
+        for (const c of clients) await c.connect(ep.endpointUrl);
+        const sessions = [];
+        for (const c of clients) sessions.push(await c.createSession());
+        const totals = await Promise.all(sessions.map(async (s) => (await s.read({ nodeId: ep.nodeIds.total, attributeId: AttributeIds.Value })).value.value));
+        assert.deepEqual(totals, clients.map(() => 3), "every client reads the counter");
+      } finally {
+        await Promise.all(clients.map((c) => c.disconnect().catch(() => undefined)));
+      }
+    });
+
     it("refuses a client that connects just as its OPC UA server stops, and the process lives on", async function () {
       // node-opcua accepts the TCP connection and sets the channel up on the next tick; an endpoint stopped in
       // between (a redeploy) threw "OPCUAServerEndPoint must be started" from setImmediate, which ended Node-RED

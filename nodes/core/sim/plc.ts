@@ -224,6 +224,10 @@ export class SimPlc extends EventEmitter {
       buildInfo: { productName: "SerialFlow simulated PLC", manufacturerName: "SerialFlow" },
       registerServerMethod: 1, // hidden: never announce itself on the network
       isAuditing: false,
+      // node-opcua's default is 10 connections: node-red-contrib-opcua 0.2.354's OpcUa-Client leaves its connection
+      // open on every full redeploy (it reconnects to the restarted PLC), which used up 10 within an afternoon
+      maxConnectionsPerEndpoint: PLC_MAX_CONNECTIONS,
+      serverCapabilities: { maxSessions: PLC_MAX_CONNECTIONS },
     });
     try {
       await server.initialize();
@@ -310,6 +314,9 @@ export class SimPlc extends EventEmitter {
     if (o) await o.shutdown();
   }
 }
+
+/** Connections (and sessions) the simulated PLC's OPC UA server takes at once. */
+export const PLC_MAX_CONNECTIONS = 200;
 
 // two PLCs starting at once in one process must not both create the certificate of the same PKI folder
 let certificateQueue: Promise<unknown> = Promise.resolve();
