@@ -57,7 +57,7 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       try {
         assert.deepEqual(await migrate(c, schema), MIGRATIONS.map((m) => m.version));
         assert.equal(await schemaVersion(c, schema), PG_SCHEMA_VERSION);
-        assert.deepEqual(await tables(schema), ["audit", "audit_head", "audit_link", "label_collection", "pool", "pool_count", "pool_serial_rule", "serial_number", "serialflow_migrations", "sn_collection"]);
+        assert.deepEqual(await tables(schema), ["audit", "audit_head", "audit_link", "audit_source", "label_collection", "pool", "pool_count", "pool_serial_rule", "serial_number", "serialflow_migrations", "sn_collection"]);
         assert.deepEqual(await migrate(c, schema), []);
         const rows = (await c.query(`SELECT version FROM ${quoteIdent(schema)}.serialflow_migrations`)).rows;
         assert.equal(rows.length, MIGRATIONS.length, "each migration recorded once");
