@@ -7,7 +7,7 @@ import * as path from "path";
 import { parseArgs, required, UsageError } from "../args";
 import { openPoolStore, verifyPoolFile, PssError } from "../../nodes/core/store";
 import { readPoolSnapshot } from "../../nodes/core/store/export";
-import { copyPool, type PgPoolEngine } from "../../nodes/core/store/pg";
+import { checkCopyable, copyPool, type PgPoolEngine } from "../../nodes/core/store/pg";
 import { STATES } from "../../nodes/core/lifecycle";
 import { openPg, pgName } from "../target";
 
@@ -49,6 +49,8 @@ export async function run(argv: string[]): Promise<number> {
     const snap = readPoolSnapshot(store, poolId);
     let result;
     try {
+      // what the schema could not hold is refused before the schema is touched (not even made)
+      checkCopyable(snap);
       try {
         engine = await openPg(t, { create: true });
       } catch (err) {

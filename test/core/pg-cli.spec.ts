@@ -216,6 +216,15 @@ describe("serialflow on PostgreSQL (--pg) and pool copy", function () {
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /UnknownPool.*no pool "P9" in the pool file .*\(pools: OTHER, P1\)/);
     assert.equal(run("pool", "copy", "--db", db, "--pool", "P1").status, 2);
+    // another file's pool with a number the schema holds: refused mid-transaction, rolled back whole
+    const db2 = path.join(tmp.dir, "line2.db");
+    const f2 = openPoolStore(db2);
+    f2.createPool({ poolId: "P2", sidClass: "custom", serialRule: { pattern: "[A-Z0-9]+", minLength: 2, maxLength: 20 } });
+    f2.provision("P2", ["Z0001", "P0007", "Z0002"]);
+    f2.close();
+    const dup = run("pool", "copy", "--db", db2, "--pool", "P2", "--pg", pg.url, "--schema", schema);
+    assert.equal(dup.status, 1);
+    assert.match(dup.stderr, /refused \(DuplicateSerialNumber\): 1 or more serial number\(s\) of pool P2 are stored already .*\("P0007" in pool P1\); nothing was copied/);
     assert.deepEqual(await schemaDigest(admin, schema), digest);
   });
 
@@ -262,6 +271,6 @@ describe("serialflow on PostgreSQL (--pg) and pool copy", function () {
     const r = run("pool", "copy", "--db", db, "--pool", "P1", "--pg", pg.url, "--schema", schema);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /refused \(CopyRefused\): pool P1 of .* has 3 aggregation link\(s\).*nothing was copied/);
-    assert.equal((await admin.query(`SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.pool`)).rows[0].n, 0);
+    assert.equal((await admin.query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1", [schema])).rows[0].n, 0, "the schema was not even made");
   });
 });

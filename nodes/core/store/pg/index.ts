@@ -1,4 +1,4 @@
-/* The PostgreSQL engine's groundwork (issue 17; docs/architecture.md, "The PostgreSQL engine"): a connection pool
+/* The PostgreSQL engine (issue 17; docs/architecture.md, "The PostgreSQL engine"): a connection pool
    on one configurable schema, versioned migrations, the set-based primitives that the PSS rules will run over
    (create a pool, add numbers, provision, draw N numbers with FOR UPDATE SKIP LOCKED), each in one transaction with
    its audit record, the audit chain linked after the fact (chain.ts), and connection failures as a specific
