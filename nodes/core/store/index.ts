@@ -11,7 +11,7 @@ import { PssError, PssErrorDetail, StoreError, asStoreError, listSome } from "./
 import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, canonicalContext, rowToRecord, verifyRows } from "./audit";
 import { APPLICATION_ID, POOL_TABLES, SCHEMA, SCHEMA_VERSION } from "./schema";
 export { APPLICATION_ID, SCHEMA_VERSION } from "./schema";
-import { SerialGenerator, SerialRule, SerialCheck, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem, resolveSidClass, ruleCheck, knownSidClasses } from "./serials";
+import { SerialGenerator, SerialRule, SerialCheck, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem, resolveSidClass, ruleCheck, knownSidClasses, checkSidClass } from "./serials";
 
 export { PssError, StoreError, asStoreError, retryBusy, listSome } from "./errors";
 export type { PssErrorDetail, StoreErrorCode, StorageErrorCode } from "./errors";
@@ -21,11 +21,10 @@ export { strandedNumbers, reconcile, batchReport, parseDuration } from "./reconc
 export type { StrandedGroup, StrandedQuery, ReconcileResult, BatchReport, BatchCounts } from "./reconcile";
 export { verifyPoolFile, replayStates } from "./verify";
 export type { FileCheck } from "./verify";
-export { defaultGenerator, parseImportText, basicSerialProblem, resolveSidClass, sidCheck, ruleCheck, knownSidClasses } from "./serials";
+export { defaultGenerator, parseImportText, basicSerialProblem, resolveSidClass, sidCheck, ruleCheck, knownSidClasses, checkSidClass } from "./serials";
 export type { SerialGenerator, SerialCheck, SerialRule } from "./serials";
 
-/** The SID class of a pool whose serial numbers follow a rule of its own (`serialRule`), not a class the package knows. */
-export const CUSTOM_SID_CLASS = "custom";
+export { CUSTOM_SID_CLASS } from "./serials";
 
 export type Dict = Record<string, string>;
 export type GuardPolicy = "strict" | "record";
@@ -377,28 +376,6 @@ function checkNumberList(x: unknown, what: string): string[] {
   return x as string[];
 }
 
-/** A pool's SID class must be one the package knows, or "custom" with a serial rule of its own; returns that rule. */
-function checkSidClass(poolId: string, sidClass: string, rule: SerialRule | undefined): SerialRule | undefined {
-  if (sidClass.toLowerCase() === CUSTOM_SID_CLASS) {
-    if (rule === undefined || rule === null) throw new PssError("UnknownSidClass", `pool ${poolId}: a custom SID class needs its own serial rule { pattern, minLength, maxLength }`);
-    if (typeof rule !== "object" || typeof rule.pattern !== "string" || !rule.pattern) throw new PssError("InvalidPool", `pool ${poolId}: the serial rule needs a pattern (a regular expression)`);
-    try {
-      new RegExp(`^(?:${rule.pattern})$`, "u");
-    } catch (err) {
-      throw new PssError("InvalidPool", `pool ${poolId}: serial pattern ${JSON.stringify(rule.pattern)} is not a valid regular expression: ${(err as Error).message}`);
-    }
-    const { minLength, maxLength } = rule;
-    if (!Number.isInteger(minLength) || !Number.isInteger(maxLength) || minLength < 1 || maxLength < minLength || maxLength > 128) {
-      throw new PssError("InvalidPool", `pool ${poolId}: serial length must be whole numbers with 1 <= minLength <= maxLength <= 128, got ${JSON.stringify(minLength)}-${JSON.stringify(maxLength)}`);
-    }
-    return { pattern: rule.pattern, minLength, maxLength };
-  }
-  if (resolveSidClass(sidClass) === null) {
-    throw new PssError("UnknownSidClass", `pool ${poolId}: SID class ${JSON.stringify(sidClass)} is unknown (known: ${knownSidClasses().join(", ")}); a class of your own is declared "${CUSTOM_SID_CLASS}" with its serial pattern and length`);
-  }
-  if (rule !== undefined && rule !== null) throw new PssError("InvalidPool", `pool ${poolId}: a serial rule is for SID class "${CUSTOM_SID_CLASS}" only; ${sidClass} has its own rules`);
-  return undefined;
-}
 
 function ruleContext(rule: SerialRule | undefined): Dict {
   return rule ? { serialRule: JSON.stringify(rule) } : {};

@@ -18,6 +18,9 @@ interface SidApi {
 const sid = sidModule as unknown as SidApi;
 
 export const MAX_SERIAL_LENGTH = 128;
+
+/** The SID class of a pool whose serial numbers follow a rule of its own (`serialRule`), not a class the package knows. */
+export const CUSTOM_SID_CLASS = "custom";
 // control characters would break the audit serialisation (numbers are joined by "\n") and every printer
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -205,4 +208,27 @@ export function ruleCheck(rule: SerialRule): SerialCheck {
 export function knownSidClasses(): string[] {
   const list = (sidModule as unknown as { listSidClasses?: () => Array<{ sidClassId: string }> }).listSidClasses;
   return typeof list === "function" ? list().map((c) => c.sidClassId) : [];
+}
+
+/** A pool's SID class must be one the package knows, or "custom" with a serial rule of its own; returns that rule. */
+export function checkSidClass(poolId: string, sidClass: string, rule: SerialRule | undefined): SerialRule | undefined {
+  if (sidClass.toLowerCase() === CUSTOM_SID_CLASS) {
+    if (rule === undefined || rule === null) throw new PssError("UnknownSidClass", `pool ${poolId}: a custom SID class needs its own serial rule { pattern, minLength, maxLength }`);
+    if (typeof rule !== "object" || typeof rule.pattern !== "string" || !rule.pattern) throw new PssError("InvalidPool", `pool ${poolId}: the serial rule needs a pattern (a regular expression)`);
+    try {
+      new RegExp(`^(?:${rule.pattern})$`, "u");
+    } catch (err) {
+      throw new PssError("InvalidPool", `pool ${poolId}: serial pattern ${JSON.stringify(rule.pattern)} is not a valid regular expression: ${(err as Error).message}`);
+    }
+    const { minLength, maxLength } = rule;
+    if (!Number.isInteger(minLength) || !Number.isInteger(maxLength) || minLength < 1 || maxLength < minLength || maxLength > 128) {
+      throw new PssError("InvalidPool", `pool ${poolId}: serial length must be whole numbers with 1 <= minLength <= maxLength <= 128, got ${JSON.stringify(minLength)}-${JSON.stringify(maxLength)}`);
+    }
+    return { pattern: rule.pattern, minLength, maxLength };
+  }
+  if (resolveSidClass(sidClass) === null) {
+    throw new PssError("UnknownSidClass", `pool ${poolId}: SID class ${JSON.stringify(sidClass)} is unknown (known: ${knownSidClasses().join(", ")}); a class of your own is declared "${CUSTOM_SID_CLASS}" with its serial pattern and length`);
+  }
+  if (rule !== undefined && rule !== null) throw new PssError("InvalidPool", `pool ${poolId}: a serial rule is for SID class "${CUSTOM_SID_CLASS}" only; ${sidClass} has its own rules`);
+  return undefined;
 }

@@ -11,6 +11,7 @@
    above X may still be running (or not yet have written) and wait for the next run. The chain order is (transaction id, insertion id): each run links ids in [previous horizon, X) and horizons
    only grow, so the order is final. audit_head keeps the last link and the horizon; an unlinked record below the
    horizon cannot come from a writer, so verify names it as inserted. */
+import * as crypto from "crypto";
 import type { ClientBase } from "pg";
 import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, verifyRows } from "../audit";
 import { quoteIdent } from "./migrations";
@@ -27,8 +28,23 @@ export interface ChainResult {
   seq: number;
 }
 
+/** A pool copied from a pool file (copy.ts), checked against the hashes its records had in the file. */
+export interface CopyCheck {
+  poolId: string;
+  /** the pool file it came from, as the copy named it */
+  sourceFile: string;
+  /** records copied, each checked with the pool file's hash rule and links */
+  records: number;
+  /** the last copied record's number and hash in the pool file */
+  sourceLastSeq: number;
+  sourceLastHash: string;
+}
+
 export type PgVerifyResult =
-  | { ok: true; count: number; lastHash: string; /** committed records above the horizon, not yet linked */ pending: number }
+  | {
+      ok: true; count: number; lastHash: string; /** committed records above the horizon, not yet linked */ pending: number;
+      /** the copies from pool files in the chain, each verified against its pool-file hashes */ copies: CopyCheck[];
+    }
   | Exclude<VerifyResult, { ok: true }>;
 
 const PAGE = 500;
@@ -143,7 +159,7 @@ export async function verifyChain(c: ClientBase, schema: string): Promise<PgVeri
       }
     }
     const chain = verifyRows(rows, { seq: Number(head.seq), hash: head.hash });
-    if (!chain.ok) return chain;
+    if (!chain.ok) return { ...chain, message: chain.message + (await copiedFrom(c, s, chain.seq)) };
     const forged = (await c.query(
       `SELECT a.id::text AS id, a.xid::text AS xid, a.event, a.pool_id FROM ${s}.audit a LEFT JOIN ${s}.audit_link l ON l.audit = a.id
        WHERE l.seq IS NULL AND a.xid < $1::xid8 ORDER BY a.xid, a.id LIMIT 1`,
@@ -155,9 +171,95 @@ export async function verifyChain(c: ClientBase, schema: string): Promise<PgVeri
         message: `audit row ${forged.id} (${forged.event}, pool ${forged.pool_id}, transaction ${forged.xid}) was inserted around the chain: its transaction is below the chained horizon ${head.horizon} but it is not linked`,
       };
     }
+    const copies = await verifyCopies(c, s);
+    if (!Array.isArray(copies)) return copies;
     const pending = Number((await c.query(`SELECT count(*) AS n FROM ${s}.audit a WHERE a.xid >= $1::xid8`, [head.horizon])).rows[0].n);
-    return { ok: true, count: chain.count, lastHash: chain.count ? chain.lastHash : GENESIS_HASH, pending };
+    return { ok: true, count: chain.count, lastHash: chain.count ? chain.lastHash : GENESIS_HASH, pending, copies };
   } finally {
     await c.query("COMMIT").catch(() => undefined);
   }
+}
+
+/** The digest a copy's pool_copying record keeps of its records: sha256 over "seq hash\n" of each, in pool-file order. */
+export function copyDigest(): { add(seq: number, hash: string): void; hex(): string } {
+  const h = crypto.createHash("sha256");
+  return { add: (seq, hash) => void h.update(`${seq} ${hash}\n`), hex: () => h.digest("hex") };
+}
+
+/** " (record 7 of pool file line.db, copied ...)" when the chain record `seq` was copied from a pool file, else "". */
+async function copiedFrom(c: ClientBase, s: string, seq: number): Promise<string> {
+  const r = (await c.query(
+    `SELECT src.source_seq::text AS source_seq, m.context FROM ${s}.audit_link l JOIN ${s}.audit_source src ON src.audit = l.audit
+     LEFT JOIN ${s}.audit m ON m.id = src.copy WHERE l.seq = $1`,
+    [seq],
+  )).rows[0] as { source_seq: string; context: string | null } | undefined;
+  if (!r) return "";
+  const file = r.context ? contextOf(r.context).sourceFile : undefined;
+  return ` (it is record ${r.source_seq} of the pool file ${file ?? "(unknown)"}, copied by serialflow pool copy)`;
+}
+
+function contextOf(text: string): Record<string, string> {
+  try {
+    return Object.fromEntries(JSON.parse(text) as Array<[string, string]>);
+  } catch {
+    return {};
+  }
+}
+
+type Failure = Exclude<VerifyResult, { ok: true }>;
+
+/**
+ * Each copy from a pool file (a linked pool_copying record and the records it brought, audit_source): every copied
+ * record must still hash, under its pool-file number and previous hash, to the hash it had in the file; records
+ * that were consecutive in the file must still link; and the set must be the one the copy recorded (count, digest,
+ * last hash). So the pool file's chain stays checkable from the copy, even by someone who re-hashed this chain.
+ */
+async function verifyCopies(c: ClientBase, s: string): Promise<CopyCheck[] | Failure> {
+  const manifests = (await c.query(
+    `SELECT a.id::text AS id, a.pool_id, a.context, l.seq::text AS seq FROM ${s}.audit a JOIN ${s}.audit_link l ON l.audit = a.id
+     WHERE a.event = 'pool_copying' ORDER BY l.seq`,
+  )).rows as Array<{ id: string; pool_id: string; context: string; seq: string }>;
+  const out: CopyCheck[] = [];
+  for (const m of manifests) {
+    const ctx = contextOf(m.context);
+    const file = ctx.sourceFile ?? "(unknown)";
+    const expected = Number(ctx.sourceRecords);
+    const digest = copyDigest();
+    let count = 0;
+    let prev: { seq: number; hash: string } | undefined;
+    let after = -1;
+    for (;;) {
+      const page = (await c.query(
+        `SELECT src.source_seq::text AS source_seq, src.source_prev_hash, src.source_hash, a.id IS NOT NULL AS present, l.seq::text AS chain_seq, ${COLUMNS}
+         FROM ${s}.audit_source src LEFT JOIN ${s}.audit a ON a.id = src.audit LEFT JOIN ${s}.audit_link l ON l.audit = src.audit
+         WHERE src.copy = $1 AND src.source_seq > $2 ORDER BY src.source_seq LIMIT ${PAGE}`,
+        [m.id, after],
+      )).rows as Array<Stored & { source_seq: string; source_prev_hash: string; source_hash: string; present: boolean; chain_seq: string | null }>;
+      if (page.length === 0) break;
+      for (const r of page) {
+        const seq = Number(r.source_seq);
+        after = seq;
+        const at = r.chain_seq ?? m.seq;
+        const name = `audit record ${at} (record ${seq} of the pool file ${file})`;
+        if (!r.present) return { ok: false, seq: Number(m.seq), kind: "removed", message: `record ${seq} of the pool file ${file}, copied into pool ${m.pool_id}, was removed` };
+        if (auditHash({ ...rowOf(r), seq, prev_hash: r.source_prev_hash }) !== r.source_hash) {
+          return { ok: false, seq: Number(at), kind: "changed", message: `${name} was changed: its content does not match the hash it had in the pool file` };
+        }
+        if (prev && seq === prev.seq + 1 && r.source_prev_hash !== prev.hash) {
+          return { ok: false, seq: Number(at), kind: "changed", message: `${name} does not link to record ${prev.seq} of the pool file: a pool-file hash kept with the copy was changed` };
+        }
+        digest.add(seq, r.source_hash);
+        prev = { seq, hash: r.source_hash };
+        count++;
+      }
+    }
+    const where = `the copy of pool ${m.pool_id} from the pool file ${file} (audit record ${m.seq})`;
+    if (count < expected) return { ok: false, seq: Number(m.seq), kind: "removed", message: `${where} recorded ${expected} records; ${expected - count} of them are gone` };
+    if (count > expected) return { ok: false, seq: Number(m.seq), kind: "inserted", message: `${where} recorded ${expected} records; ${count - expected} more claim to come from it` };
+    if (digest.hex() !== ctx.sourceDigest || (prev?.hash ?? GENESIS_HASH) !== (ctx.sourceLastHash ?? GENESIS_HASH)) {
+      return { ok: false, seq: Number(m.seq), kind: "changed", message: `${where}: its records are not the ones it recorded (their numbers and hashes in the pool file differ from its digest)` };
+    }
+    out.push({ poolId: m.pool_id, sourceFile: file, records: count, sourceLastSeq: prev?.seq ?? 0, sourceLastHash: prev?.hash ?? GENESIS_HASH });
+  }
+  return out;
 }

@@ -1,30 +1,52 @@
-/* The PostgreSQL engine's groundwork (issue 17; docs/architecture.md, "The PostgreSQL engine"): a connection pool
+/* The PostgreSQL engine (issue 17; docs/architecture.md, "The PostgreSQL engine"): a connection pool
    on one configurable schema, versioned migrations, the set-based primitives that the PSS rules will run over
    (create a pool, add numbers, provision, draw N numbers with FOR UPDATE SKIP LOCKED), each in one transaction with
    its audit record, the audit chain linked after the fact (chain.ts), and connection failures as a specific
-   StoreError. The only folder of the package that imports `pg` (test/core/layering.spec.ts checks it). Not yet
-   wired to any node, CLI command or the pool contract: that is the contract refactor's work. */
+   StoreError. The only folder of the package that imports `pg` (test/core/layering.spec.ts checks it). Used by the
+   command-line tool (`--pg`, `pool copy`: copy.ts); not yet wired to any node or the pool contract: that is the
+   contract refactor's work. */
 import * as crypto from "crypto";
 import { Pool as PgPool, PoolClient, PoolConfig } from "pg";
 import { STATES, SerialNumberState, stateToEnum } from "../../lifecycle";
 import { canonicalContext } from "../audit";
 import { PssError, StoreError } from "../errors";
-import { LOCK_CHAIN, PG_SCHEMA_VERSION, checkSchema, migrate, quoteIdent } from "./migrations";
+import { SerialGenerator, SerialRule, checkSidClass, defaultGenerator, ruleCheck, validateSerialNumbers } from "../serials";
+import { LOCK_CHAIN, PG_SCHEMA_VERSION, checkSchema, migrate, quoteIdent, schemaVersion } from "./migrations";
 import { AuditInput, ChainResult, PgVerifyResult, chainAudit, verifyChain } from "./chain";
+import { asPgStoreError, connectionFailure } from "./errors";
+import { PoolLowListener } from "./listen";
+import { POOL_LOW_CHANNEL, PoolLowInfo } from "./listen";
+
+export { asPgStoreError, connectionFailure } from "./errors";
+export { POOL_LOW_CHANNEL } from "./listen";
+export { copyPool, checkCopyable } from "./copy";
+export type { CopyResult } from "./copy";
+export type { PoolLowInfo } from "./listen";
 
 export { MIGRATIONS, PG_SCHEMA_VERSION, migrate, checkSchema, schemaVersion, quoteIdent } from "./migrations";
 export type { Migration } from "./migrations";
-export type { AuditInput, ChainResult, PgVerifyResult } from "./chain";
+export type { AuditInput, ChainResult, PgVerifyResult, CopyCheck } from "./chain";
+
+/** TLS settings as node-postgres takes them (Node's tls.connect options: ca, cert, key, rejectUnauthorized, servername). */
+export type PgTlsOptions = Exclude<PoolConfig["ssl"], boolean | undefined>;
 
 export interface PgEngineOptions {
-  /** postgres://user@host:port/database (TLS and passwords as node-postgres takes them) */
+  /** postgres://user@host:port/database; TLS may be set in it (sslmode, sslrootcert, ...) or with `ssl` */
   connectionString?: string;
-  /** further node-postgres pool settings (max connections, ssl, password, ...) */
+  /** the password, given apart from the URL (the pss-pool node's credentials): refused when the URL has one too */
+  password?: string;
+  /** TLS, passed to node-postgres: true, or { rejectUnauthorized, ca, cert, key, servername }; refused when the URL
+   *  sets TLS too (ssl, sslmode, sslcert, sslkey, sslrootcert) */
+  ssl?: boolean | PgTlsOptions;
+  /** further node-postgres pool settings (max connections, timeouts, application_name, ...) */
   pool?: PoolConfig;
   /** the schema that holds the pool tables; default "serialflow" */
   schema?: string;
-  /** apply missing migrations when opening (default true); false refuses a schema that is not current */
-  migrate?: boolean;
+  /** apply missing migrations when opening (default true); false refuses a schema that is not current; "existing"
+   *  migrates a schema that holds SerialFlow tables and refuses one that does not (no schema made by a typo) */
+  migrate?: boolean | "existing";
+  /** makes serial numbers for generateNumbers (default: the SID class's generator, as the pool file's) */
+  generator?: SerialGenerator;
   /** link committed audit records into the chain after each call (default true; never waits for another chainer) */
   chainAfterCommit?: boolean;
   /** the clock (ms since epoch) for audit times */
@@ -42,6 +64,22 @@ export interface PgPoolDef {
   maxRequest?: number;
   maxCount?: number;
   isDefault?: boolean;
+  /** SID class "custom" only, and then required: the pool's own serial pattern and length (as in a pool file) */
+  serialRule?: SerialRule;
+}
+
+/** A pool as stored. */
+export interface PgPoolInfo {
+  poolId: string;
+  sidClass: string;
+  selectionCriteria: Record<string, string>;
+  guardPolicy: "strict" | "record";
+  lowThreshold: number;
+  maxRequest: number;
+  maxCount: number;
+  isDefault: boolean;
+  created: string;
+  serialRule?: SerialRule;
 }
 
 export interface CallOptions {
@@ -59,37 +97,64 @@ export interface DrawResult {
 
 const S = (s: SerialNumberState) => stateToEnum(s);
 
-/** SQLSTATEs and socket errors that mean the connection (not the statement) failed. */
-const CONNECTION_CODES = new Set(["57P01", "57P02", "57P03", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
-
-/** Whether `err` is a lost or refused connection (pgCode it carries, or "" when node-postgres gave none). */
-export function connectionFailure(err: unknown): string | undefined {
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === "string" && (CONNECTION_CODES.has(code) || code.startsWith("08"))) return code;
-  const msg = (err as Error)?.message ?? "";
-  if (/Connection terminated|connection error|Client has encountered a connection error|not queryable|Connection ended|terminating connection/i.test(msg)) return typeof code === "string" ? code : "";
-  return undefined;
+interface PoolRow {
+  pk: string;
+  pool_id: string;
+  sid_class: string;
+  max_request: number;
+  max_count: number;
+  low_threshold: number;
 }
 
-/** A pg error as a StoreError (ConnectionLost, PoolBusy, StorageError); PssError and StoreError pass unchanged. */
-export function asPgStoreError(err: unknown, where: string, phase: "connect" | "body" | "commit"): unknown {
-  if (err instanceof StoreError || err instanceof PssError) return err;
-  const lost = connectionFailure(err);
-  const msg = (err as Error)?.message ?? String(err);
-  if (lost !== undefined) {
-    if (phase === "connect") return new StoreError("ConnectionLost", `cannot reach the PostgreSQL pool ${where}: ${msg}; nothing was changed, try again`, undefined, { pgCode: lost });
-    if (phase === "commit") {
-      return new StoreError("ConnectionLost", `the connection to the PostgreSQL pool ${where} broke while committing (${msg}): the call either committed whole or not at all; check before repeating it`, undefined, { pgCode: lost, inDoubt: true });
+const URL_TLS_KEYS = ["ssl", "sslmode", "sslcert", "sslkey", "sslrootcert"];
+
+/**
+ * The node-postgres settings of an engine: `pool`, with the connection string, the password given apart from it and
+ * the TLS settings. node-postgres lets a connection string override the fields beside it (a URL without a password
+ * would blank the separate one), so a separate password goes into the URL itself; a password or TLS settings given
+ * both in the URL and apart are refused rather than one silently winning.
+ */
+export function pgConfig(options: PgEngineOptions): PoolConfig {
+  const cfg: PoolConfig = { ...(options.pool ?? {}) };
+  const bad = (m: string) => new StoreError("StorageError", m);
+  if (options.password !== undefined && typeof options.password !== "string") throw bad("the PostgreSQL password must be a string");
+  let cs = options.connectionString;
+  if (cs !== undefined) {
+    if (typeof cs !== "string" || cs.trim() === "") throw bad("the PostgreSQL connection string is empty (postgres://user@host:port/database)");
+    if (cs.startsWith("/")) {
+      // a socket folder ("/var/run/postgresql dbname"): node-postgres keeps the fields beside it
+      if (options.password !== undefined) cfg.password = options.password;
+    } else {
+      let url: URL;
+      try {
+        url = new URL(cs);
+      } catch {
+        throw bad(`the PostgreSQL connection string is not a URL (postgres://user@host:port/database): ${redactUrl(cs)}`);
+      }
+      if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") throw bad(`the PostgreSQL connection string must start with postgres:// or postgresql://, got ${url.protocol}//...`);
+      if (options.password !== undefined) {
+        if (url.password !== "") throw bad("the PostgreSQL password is given twice, in the URL and apart from it: remove it from the URL");
+        if (url.hostname === "") throw bad("a PostgreSQL password given apart from the URL needs a host in the URL");
+        // percent-encoded: node-postgres decodes it (a "%" or "@" in a password survives)
+        url.password = encodeURIComponent(options.password);
+        cs = url.toString();
+      }
+      if (options.ssl !== undefined) {
+        const inUrl = URL_TLS_KEYS.filter((k) => url.searchParams.has(k));
+        if (inUrl.length) throw bad(`the PostgreSQL TLS settings are given twice, in the URL (${inUrl.join(", ")}) and apart from it: keep one`);
+      }
     }
-    return new StoreError("ConnectionLost", `the connection to the PostgreSQL pool ${where} broke during the call (${msg}); the transaction was rolled back, nothing was changed; try again`, undefined, { pgCode: lost });
+    cfg.connectionString = cs;
+  } else if (options.password !== undefined) {
+    cfg.password = options.password;
   }
-  const code = (err as { code?: unknown })?.code;
-  if (code === "40P01" || code === "40001" || code === "55P03") return new StoreError("PoolBusy", `the PostgreSQL pool ${where} is busy (${code}: ${msg}); nothing was changed, try again`, undefined, { pgCode: code });
-  if (code === "53100") return new StoreError("DiskFull", `the PostgreSQL server of ${where} is out of disk space (${msg}); nothing was changed`, undefined, { pgCode: code });
-  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith("23") && !code.startsWith("22")) {
-    return new StoreError("StorageError", `the PostgreSQL pool ${where} failed: ${code}: ${msg}; nothing was changed`, undefined, { pgCode: code });
-  }
-  return err;
+  if (options.ssl !== undefined) cfg.ssl = options.ssl;
+  return cfg;
+}
+
+/** A connection string without its password, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
 }
 
 export class PgPoolEngine {
@@ -97,19 +162,26 @@ export class PgPoolEngine {
   /** the quoted schema, for SQL text */
   readonly s: string;
   readonly pool: PgPool;
+  /** the node-postgres settings (pgConfig): the pool's, and the pool-low listener's */
+  readonly config: PoolConfig;
   private readonly clock: () => number;
   private readonly defaultActor: string;
   private readonly chainAfterCommit: boolean;
-  private readonly where: string;
+  private readonly generator: SerialGenerator;
+  /** where, for messages: the schema */
+  readonly where: string;
   private closed = false;
+  private listener: PoolLowListener | undefined;
 
-  private constructor(pool: PgPool, schema: string, options: PgEngineOptions) {
+  private constructor(pool: PgPool, config: PoolConfig, schema: string, options: PgEngineOptions) {
     this.pool = pool;
+    this.config = config;
     this.schema = schema;
     this.s = quoteIdent(schema);
     this.clock = options.clock ?? Date.now;
     this.defaultActor = options.defaultActor ?? "serialflow";
     this.chainAfterCommit = options.chainAfterCommit !== false;
+    this.generator = options.generator ?? defaultGenerator;
     this.where = `schema ${JSON.stringify(schema)}`;
   }
 
@@ -117,14 +189,16 @@ export class PgPoolEngine {
   static async open(options: PgEngineOptions): Promise<PgPoolEngine> {
     const schema = options.schema ?? "serialflow";
     quoteIdent(schema);
-    const pool = new PgPool({ ...(options.pool ?? {}), ...(options.connectionString ? { connectionString: options.connectionString } : {}) });
+    const config = pgConfig(options);
+    const pool = new PgPool(config);
     // an idle connection that dies (server restart, pg_terminate_backend) is dropped by the pool; without a listener
     // its "error" event would end the process
     pool.on("error", () => undefined);
-    const engine = new PgPoolEngine(pool, schema, options);
+    const engine = new PgPoolEngine(pool, config, schema, options);
     try {
       await engine.withClient("connect", async (c) => {
         if (options.migrate === false) await checkSchema(c, schema);
+        else if (options.migrate === "existing" && (await schemaVersion(c, schema)) === 0) await checkSchema(c, schema);
         else await migrate(c, schema);
       });
     } catch (err) {
@@ -141,6 +215,9 @@ export class PgPoolEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const l = this.listener;
+    this.listener = undefined;
+    if (l) await l.stop();
     await this.pool.end();
   }
 
@@ -225,9 +302,12 @@ export class PgPoolEngine {
     await this.chainAudit({ wait: false }).catch(() => undefined);
   }
 
-  private async poolRow(c: PoolClient, poolId: string): Promise<{ pk: string; pool_id: string; max_request: number }> {
-    const r = await c.query(`SELECT pk, pool_id, max_request FROM ${this.s}.pool WHERE pool_id = $1`, [poolId]);
-    if (r.rowCount === 0) throw new PssError("UnknownPool", `no pool ${JSON.stringify(poolId)} in the PostgreSQL pool ${this.where}`);
+  private async poolRow(c: PoolClient, poolId: string): Promise<PoolRow> {
+    const r = await c.query(`SELECT pk, pool_id, sid_class, max_request, max_count::float8 AS max_count, low_threshold FROM ${this.s}.pool WHERE pool_id = $1`, [poolId]);
+    if (r.rowCount === 0) {
+      const names = (await c.query(`SELECT pool_id FROM ${this.s}.pool ORDER BY pool_id LIMIT 21`)).rows.map((x) => x.pool_id as string);
+      throw new PssError("UnknownPool", `no pool ${JSON.stringify(poolId)} in the PostgreSQL pool ${this.where} (pools: ${names.slice(0, 20).join(", ") || "none"}${names.length > 20 ? ", ..." : ""})`);
+    }
     return r.rows[0];
   }
 
@@ -243,7 +323,10 @@ export class PgPoolEngine {
     const actor = options.actor ?? this.defaultActor;
     if (typeof def?.poolId !== "string" || def.poolId === "") throw new PssError("InvalidPool", "a pool needs a poolId");
     if (typeof def.sidClass !== "string" || def.sidClass === "") throw new PssError("InvalidPool", `pool ${def.poolId}: a pool needs a SID class`);
+    // the pool file's rule: a SID class the package knows, or "custom" with a serial rule of its own
+    const rule = checkSidClass(def.poolId, def.sidClass, def.serialRule);
     const policy = def.guardPolicy ?? "strict";
+    if (policy !== "strict" && policy !== "record") throw new PssError("InvalidPool", `pool ${def.poolId}: guardPolicy must be "strict" or "record", got ${JSON.stringify(policy)}`);
     const int = (v: number | undefined, name: string, min: number, dflt: number) => {
       if (v === undefined) return dflt;
       if (!Number.isInteger(v) || v < min || v > 0xffffffff) throw new PssError("InvalidPool", `pool ${def.poolId}: ${name} must be an integer from ${min} to ${0xffffffff}, got ${JSON.stringify(v)}`);
@@ -254,15 +337,25 @@ export class PgPoolEngine {
     const maxCount = int(def.maxCount, "maxCount", 1, Math.max(1_000_000, maxRequest));
     const criteria = def.selectionCriteria ?? {};
     await this.transaction(async (c) => {
+      if (def.isDefault === true) {
+        // one default pool per schema: pool creations wait for each other here (rare), so two cannot both be it
+        await c.query(`LOCK TABLE ${this.s}.pool IN SHARE ROW EXCLUSIVE MODE`);
+        const d = (await c.query(`SELECT pool_id FROM ${this.s}.pool WHERE is_default LIMIT 1`)).rows[0]?.pool_id as string | undefined;
+        if (d !== undefined && d !== def.poolId) throw new PssError("PoolExists", `pool ${def.poolId} cannot be the default pool: pool ${d} is the default already`);
+      }
       const r = await c.query(
         `INSERT INTO ${this.s}.pool (pool_id, sid_class, selection_criteria, guard_policy, low_threshold, max_request, max_count, is_default, created)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pool_id) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pool_id) DO NOTHING RETURNING pk`,
         [def.poolId, def.sidClass, JSON.stringify(criteria), policy, lowThreshold, maxRequest, maxCount, def.isDefault === true, new Date(this.clock()).toISOString()],
       );
       if (r.rowCount === 0) throw new PssError("PoolExists", `pool ${def.poolId} exists already in the PostgreSQL pool ${this.where}`);
+      if (rule) await c.query(`INSERT INTO ${this.s}.pool_serial_rule (pool, pattern, min_length, max_length) VALUES ($1, $2, $3, $4)`, [r.rows[0].pk, rule.pattern, rule.minLength, rule.maxLength]);
       await this.appendAudit(c, {
         actor, event: "pool_creating", poolId: def.poolId, serialNumbers: [],
-        context: { sidClass: def.sidClass, guardPolicy: policy, lowThreshold: String(lowThreshold), maxRequest: String(maxRequest), maxCount: String(maxCount), isDefault: String(def.isDefault === true), selectionCriteria: canonicalContext(criteria) },
+        context: {
+          sidClass: def.sidClass, guardPolicy: policy, lowThreshold: String(lowThreshold), maxRequest: String(maxRequest), maxCount: String(maxCount), isDefault: String(def.isDefault === true), selectionCriteria: canonicalContext(criteria),
+          ...(rule ? { serialRule: JSON.stringify(rule) } : {}),
+        },
       });
     });
     await this.afterCommit();
@@ -290,6 +383,39 @@ export class PgPoolEngine {
     });
     await this.afterCommit();
     return values.length;
+  }
+
+  /**
+   * `n` new numbers made by the pool's SID class generator (as `pool generate` does for a pool file), added as
+   * Unassigned in one transaction with one `sn_adding` record. A generated number that is stored already (a random
+   * generator may repeat) is drawn again; n must be from 1 to the pool's maxCount.
+   */
+  async generateNumbers(poolId: string, n: number, options: CallOptions = {}): Promise<string[]> {
+    const actor = options.actor ?? this.defaultActor;
+    const out = await this.transaction(async (c) => {
+      const pool = await this.poolRow(c, poolId);
+      if (!Number.isInteger(n) || n < 1 || n > pool.max_count) throw new PssError("InvalidCount", `generate into pool ${poolId}: the count must be an integer from 1 to the pool's maxCount ${pool.max_count}, got ${JSON.stringify(n)}`);
+      const rule = (await c.query(`SELECT pattern, min_length AS "minLength", max_length AS "maxLength" FROM ${this.s}.pool_serial_rule WHERE pool = $1`, [pool.pk])).rows[0] as SerialRule | undefined;
+      const check = rule ? ruleCheck(rule) : null;
+      const seen = new Set<string>();
+      const values: string[] = [];
+      for (let round = 0; values.length < n; round++) {
+        if (round >= 20) throw new PssError("InsufficientSerialNumbers", `pool ${poolId}: the generator of SID class ${pool.sid_class} keeps producing numbers that exist already`);
+        const fresh = this.generator(pool.sid_class, n - values.length).filter((v) => !seen.has(v) && (seen.add(v), true));
+        validateSerialNumbers(fresh, pool.sid_class, `generated for pool ${poolId}`, check);
+        const r = await c.query(
+          `INSERT INTO ${this.s}.serial_number (value, pool, state) SELECT v, $1, $2 FROM unnest($3::text[]) AS v ORDER BY v ON CONFLICT (value) DO NOTHING RETURNING value`,
+          [pool.pk, S("Unassigned"), fresh],
+        );
+        for (const row of r.rows) values.push(row.value as string);
+      }
+      values.sort();
+      await this.bump(c, pool.pk, [["Unassigned", values.length]]);
+      await this.appendAudit(c, { actor, event: "sn_adding", poolId, serialNumbers: values, toState: "Unassigned", context: options.context ?? {}, method: options.method });
+      return values;
+    });
+    await this.afterCommit();
+    return out;
   }
 
   /**
@@ -358,10 +484,73 @@ export class PgPoolEngine {
       } else {
         await c.query(`DELETE FROM ${this.s}.sn_collection WHERE pk = $1`, [coll.rows[0].pk]);
       }
+      await this.notifyIfLow(c, pool);
       return { snCollectionId: collId, serialNumbers: values, insufficient: values.length < n };
     });
     await this.afterCommit();
     return out;
+  }
+
+  /**
+   * Inside a draw's transaction: when the pool has a low threshold and fewer free Unallocated numbers than it are left
+   * (counted up to the threshold, over the partial index of free numbers), NOTIFY serialflow_pool_low with
+   * { schema, pool, free, threshold }. PostgreSQL delivers it when the transaction commits, and never when it rolls
+   * back. Every draw that leaves the pool low notifies (as the pool file's "low" event fires after every such commit).
+   */
+  private async notifyIfLow(c: PoolClient, pool: PoolRow): Promise<void> {
+    const threshold = Number(pool.low_threshold);
+    if (!(threshold > 0)) return;
+    const free = Number((await c.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${this.s}.serial_number WHERE pool = $1 AND state = $2 AND sn_collection IS NULL LIMIT $3) f`,
+      [pool.pk, S("Unallocated"), threshold],
+    )).rows[0].n);
+    if (free >= threshold) return;
+    const info: PoolLowInfo = { schema: this.schema, pool: pool.pool_id, free, threshold };
+    await c.query("SELECT pg_notify($1, $2)", [POOL_LOW_CHANNEL, JSON.stringify(info)]);
+  }
+
+  /**
+   * Calls `cb` whenever a draw by any engine on this database leaves a pool of this schema under its low threshold
+   * (LISTEN serialflow_pool_low on a connection of its own, outside the pool). Resolves once listening; returns the
+   * function that stops this callback. When the listening connection breaks, it reconnects (after 0.5 s, doubling up
+   * to 30 s) and listens again; notifications sent meanwhile are lost (the next low draw notifies again), and
+   * `onError` hears of each break and failed reconnect.
+   */
+  async onPoolLow(cb: (info: PoolLowInfo) => void, options: { onError?: (err: StoreError) => void } = {}): Promise<() => Promise<void>> {
+    if (this.closed) throw new PssError("StoreClosed", `the PostgreSQL pool engine on ${this.where} is closed`);
+    this.listener ??= new PoolLowListener(this.config, this.schema, this.where);
+    const l = this.listener;
+    const sub = { cb, onError: options.onError };
+    await l.add(sub);
+    return async () => {
+      if (await l.remove(sub) && this.listener === l) this.listener = undefined;
+    };
+  }
+
+  /** The pools of the schema, by pool id. */
+  async pools(): Promise<PgPoolInfo[]> {
+    return this.withClient("body", async (c) => {
+      const r = await c.query(
+        `SELECT p.pool_id, p.sid_class, p.selection_criteria, p.guard_policy, p.low_threshold, p.max_request, p.max_count::float8 AS max_count, p.is_default, p.created,
+                r.pattern, r.min_length, r.max_length
+         FROM ${this.s}.pool p LEFT JOIN ${this.s}.pool_serial_rule r ON r.pool = p.pk ORDER BY p.pool_id`,
+      );
+      return r.rows.map((x) => ({
+        poolId: x.pool_id, sidClass: x.sid_class, selectionCriteria: JSON.parse(x.selection_criteria), guardPolicy: x.guard_policy, lowThreshold: x.low_threshold,
+        maxRequest: x.max_request, maxCount: Number(x.max_count), isDefault: x.is_default, created: x.created,
+        ...(x.pattern !== null ? { serialRule: { pattern: x.pattern, minLength: x.min_length, maxLength: x.max_length } } : {}),
+      }));
+    });
+  }
+
+  /** Free Unallocated numbers of a pool: what drawAllocated can hand out (not counting Unassigned numbers, which a
+   *  draw does not take before they are provisioned). */
+  async available(poolId: string): Promise<number> {
+    return this.withClient("body", async (c) => {
+      const pool = await this.poolRow(c, poolId);
+      const r = await c.query(`SELECT count(*)::float8 AS n FROM ${this.s}.serial_number WHERE pool = $1 AND state = $2 AND sn_collection IS NULL`, [pool.pk, S("Unallocated")]);
+      return Number(r.rows[0].n);
+    });
   }
 
   /** How many numbers of a pool are in each state (the sum of the counter deltas). */

@@ -6,7 +6,8 @@
      pool and state, so that concurrent writers never wait on a shared counter row;
    - the audit log is two append-only tables: `audit` (the record as the writer inserted it, with the transaction id
      that wrote it, no seq and no hash) and `audit_link` (seq, prev_hash, hash: the chain, written afterwards by the
-     one chainer in transaction-id order; see chain.ts and docs/architecture.md). */
+     one chainer in transaction-id order; see chain.ts and docs/architecture.md);
+   - version 2 adds `audit_source`: the seq and hashes that records copied from a pool file had there (copy.ts). */
 import type { ClientBase } from "pg";
 import { StoreError } from "../errors";
 
@@ -139,6 +140,23 @@ END $$;
 CREATE TRIGGER audit_head_guard BEFORE UPDATE ON ${s}.audit_head FOR EACH ROW EXECUTE FUNCTION ${s}.serialflow_head_guard();
 `,
   },
+  {
+    version: 2,
+    name: "audit records copied from a pool file keep their pool-file seq and hashes",
+    sql: (s) => `
+-- serialflow pool copy (copy.ts): each audit record copied from a SQLite pool file, with its number and hashes there,
+-- so the pool file's chain can still be checked from the copy; copy = the audit id of the copy's pool_copying record
+CREATE TABLE ${s}.audit_source (
+  audit bigint PRIMARY KEY,
+  copy bigint NOT NULL,
+  source_seq bigint NOT NULL,
+  source_prev_hash text NOT NULL,
+  source_hash text NOT NULL
+);
+CREATE INDEX audit_source_copy ON ${s}.audit_source (copy, source_seq);
+CREATE TRIGGER audit_source_no_change BEFORE UPDATE OR DELETE ON ${s}.audit_source FOR EACH ROW EXECUTE FUNCTION ${s}.serialflow_append_only();
+`,
+  },
 ];
 
 /** The schema version this code writes and reads. */
@@ -212,5 +230,6 @@ export async function migrate(client: ClientBase, schema: string, migrations: re
 export async function checkSchema(client: ClientBase, schema: string): Promise<void> {
   const v = await schemaVersion(client, schema);
   if (v > PG_SCHEMA_VERSION) throw tooNew(schema, v);
+  if (v === 0) throw new StoreError("StorageError", `the PostgreSQL schema ${JSON.stringify(schema)} holds no SerialFlow pool (SerialFlow schema version 0): check the schema name, or create a pool there first`);
   if (v < PG_SCHEMA_VERSION) throw new StoreError("StorageError", `the PostgreSQL schema ${JSON.stringify(schema)} is at SerialFlow schema version ${v}, this SerialFlow needs ${PG_SCHEMA_VERSION}: open it with migrate enabled`);
 }

@@ -1,0 +1,2 @@
+/* serialflow pool import: see pool.ts. */
+export { importCommand as run } from "./pool";

@@ -1,0 +1,2 @@
+/* serialflow pool status: see pool.ts. */
+export { status as run } from "./pool";
