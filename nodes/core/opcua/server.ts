@@ -425,7 +425,6 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
   const session = sessionLimits(options.sessionLimits);
   let refusePrivilege: (user: string | null, address: string, method: string) => Promise<void> = async () => undefined;
 
-  let opcua: OPCUAServer | undefined;
   try {
     return await (async (): Promise<OpenScsServer> => {
       const anonymousRoles = options.anonymousRoles ?? ["admin"];
@@ -740,8 +739,8 @@ export async function createOpenScsServer(options: OpenScsServerOptions): Promis
       };
     })();
   } catch (err) {
-    // a failed start (port in use, bad model) leaves no listener and no certificate watcher behind
-    await opcua?.shutdown(0).catch(() => undefined);
+    // a failed start (port in use, bad model) leaves no certificate watcher behind; node-opcua itself leaves no
+    // listener when start() fails (checked: no active handle remains after EADDRINUSE)
     await serverCertificateManager.dispose().catch(() => undefined);
     await userCertificateManager.dispose().catch(() => undefined);
     throw err;
