@@ -103,7 +103,7 @@ describe("redeploys of a flow with pss-opcua-server", function () {
     const server = await (helper.getNode("srv") as unknown as OpcUaServerNode).started;
     assert.ok(server);
     // node-opcua accepts the TCP connection, then sets the channel up on the next tick: stop the endpoint in
-    // between, as a redeploy can (without the guard in core/opcua/server.ts this throws from setImmediate)
+    // between, as a redeploy can (without the guard in core/opcua/late-connections.ts this throws from setImmediate)
     const ep = server.raw.endpoints[0] as unknown as { _server: net.Server; suspendConnection(cb: () => void): void };
     ep._server.once("connection", () => ep.suspendConnection(() => undefined));
     const closed = await new Promise<boolean>((resolve) => {
