@@ -1,8 +1,8 @@
 /* The OPEN-SCS backend of a pss-opcua-server node: the pools it exposes (local pss-pool nodes, possibly in
    several files), and only those. Requests, returns and pushes go to the exposed pool the
    PoolSelectionCriteria select; events and aggregations to the pool of their serial numbers. Each call is
-   one transaction of one store, through the core StoreBackend. */
-import { StoreBackend } from "../core/opcua";
+   one transaction of one store, through the core StoreBackend; a storage fault is a StoreError (storageCall). */
+import { StoreBackend, storageCall } from "../core/opcua";
 import type { OpenScsBackend, StoreLike, EventName, AggregationElementIn, RequestResult } from "../core/opcua";
 import { PssError } from "../core/store";
 import type { SqlitePoolStore } from "../core/store";
@@ -107,27 +107,33 @@ export class ExposedPoolsBackend implements OpenScsBackend {
   }
 
   request(target: Parameters<OpenScsBackend["request"]>[0], a: Parameters<OpenScsBackend["request"]>[1]): Promise<RequestResult> {
-    const r = this.route(a.poolSelectionCriteria);
-    return r.backend.request(target, { ...a, poolSelectionCriteria: r.criteria });
+    return storageCall(() => {
+      const r = this.route(a.poolSelectionCriteria);
+      return r.backend.request(target, { ...a, poolSelectionCriteria: r.criteria });
+    });
   }
 
   returnSerialNumbers(target: Parameters<OpenScsBackend["returnSerialNumbers"]>[0], a: Parameters<OpenScsBackend["returnSerialNumbers"]>[1]): Promise<{ returnStatus: string }> {
-    const r = this.route(a.poolSelectionCriteria);
-    return r.backend.returnSerialNumbers(target, { ...a, poolSelectionCriteria: r.criteria });
+    return storageCall(() => {
+      const r = this.route(a.poolSelectionCriteria);
+      return r.backend.returnSerialNumbers(target, { ...a, poolSelectionCriteria: r.criteria });
+    });
   }
 
   pushTo(target: Parameters<OpenScsBackend["pushTo"]>[0], a: Parameters<OpenScsBackend["pushTo"]>[1]): Promise<{ returnStatus: string }> {
-    const r = this.route(a.poolSelectionCriteria);
-    return r.backend.pushTo(target, { ...a, poolSelectionCriteria: r.criteria });
+    return storageCall(() => {
+      const r = this.route(a.poolSelectionCriteria);
+      return r.backend.pushTo(target, { ...a, poolSelectionCriteria: r.criteria });
+    });
   }
 
   applyEvent(event: EventName, a: Parameters<OpenScsBackend["applyEvent"]>[1]): Promise<{ returnStatus: string }> {
     const serials = a.serialNumbers.length ? a.serialNumbers : a.labelCollection?.labelCollection.map((l) => l.id) ?? [];
-    return this.holder(serials).applyEvent(event, a);
+    return storageCall(() => this.holder(serials).applyEvent(event, a));
   }
 
   aggregate(event: "packing" | "unpacking", a: { elements: AggregationElementIn[]; parentSnFormat: string; packedElementSnFormat: string; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    return this.holder(a.elements.map((e) => e.parent)).aggregate(event, a);
+    return storageCall(() => this.holder(a.elements.map((e) => e.parent)).aggregate(event, a));
   }
 
   /** EPCISStream: into the exposed pool named by the eventContext's PoolID, else the first exposed pool. */

@@ -75,6 +75,26 @@ export function driverViolations(files: Map<string, string>): string[] {
   return bad;
 }
 
+/**
+ * The OPEN-SCS OPC UA server (nodes/core/opcua/server/, issue 17) sees pools only through the backend contract
+ * (OpenScsBackend, StoreLike in nodes/core/opcua/backend.ts): it imports neither the store, the aggregation core nor
+ * the EPCIS importer nor a database driver, and names no SQLite error (the backend turns those into StoreError codes).
+ */
+export function serverViolations(files: Map<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [file, text] of files) {
+    if (!file.startsWith("core/opcua/server/")) continue;
+    for (const spec of specifiers(text)) {
+      if (spec === "better-sqlite3" || spec === "pg" || spec.startsWith("pg/")) bad.push(`nodes/${file} imports "${spec}"`);
+      if (!spec.startsWith(".")) continue;
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+      if (/^core\/(store|aggregation|epcis)(\/|$)/.test(target)) bad.push(`nodes/${file} imports "${spec}" (nodes/${target}): the server reaches pools only through ../backend`);
+    }
+    if (/SQLITE|sqlite/.test(text)) bad.push(`nodes/${file} names SQLite: storage faults reach the server as StoreError codes`);
+  }
+  return bad;
+}
+
 function walk(dir: string, keep: (f: string) => boolean, base = dir, out = new Map<string, string>()): Map<string, string> {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
@@ -143,6 +163,27 @@ describe("layering of nodes/ (docs/architecture.md)", () => {
       'nodes/core/store/verify.ts imports "pg": only nodes/core/store/pg/ may import pg',
       'nodes/pss-pool/pss-pool.ts imports "pg": only nodes/core/store/pg/ may import pg',
     ].sort());
+  });
+
+  it("the OPC UA server sees pools only through the backend contract: no store, aggregation or EPCIS import, no driver, no SQLite error", () => {
+    const sample = new Map<string, string>([
+      ["core/opcua/server/a.ts", 'import { StoreBackend } from "../backend";\nimport { POOL_FUNCTIONS } from "../../lifecycle";'],
+      ["core/opcua/server/b.ts", 'import { SqlitePoolStore } from "../../store";\nimport type { Aggregation } from "../../aggregation/hierarchy";\nimport Database from "better-sqlite3";'],
+      ["core/opcua/server/c.ts", 'const busy = /^SQLITE_BUSY/;'],
+      ["core/opcua/backend.ts", 'import { SqlitePoolStore } from "../store"; // SQLITE_BUSY'],
+    ]);
+    assert.deepEqual(serverViolations(sample).sort(), [
+      'nodes/core/opcua/server/b.ts imports "../../aggregation/hierarchy" (nodes/core/aggregation/hierarchy): the server reaches pools only through ../backend',
+      'nodes/core/opcua/server/b.ts imports "../../store" (nodes/core/store): the server reaches pools only through ../backend',
+      'nodes/core/opcua/server/b.ts imports "better-sqlite3"',
+      'nodes/core/opcua/server/b.ts names SQLite: storage faults reach the server as StoreError codes',
+      'nodes/core/opcua/server/c.ts names SQLite: storage faults reach the server as StoreError codes',
+    ].sort());
+    const { what, files } = nodeFiles();
+    const server = [...files.keys()].filter((f) => f.startsWith("core/opcua/server/"));
+    assert.ok(server.length >= 5, `${what}: only ${server.length} files under nodes/core/opcua/server/ found; the scan is broken`);
+    const bad = serverViolations(files);
+    assert.deepEqual(bad, [], `${bad.length} problem(s) (${what}):\n  ${bad.join("\n  ")}`);
   });
 
   it("pg is imported only under nodes/core/store/pg, better-sqlite3 only by the SQLite store", () => {

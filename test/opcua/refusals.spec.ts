@@ -3,7 +3,9 @@
    storage fault (StoreError: busy, disk full, I/O) never is. */
 import assert from "node:assert/strict";
 import { StatusCodes } from "node-opcua";
+import Database from "better-sqlite3";
 import { refusalStatus, faultStatus } from "../../nodes/core/opcua/server";
+import { storageFault } from "../../nodes/core/opcua/backend";
 import { PssError, StoreError } from "../../nodes/core/store";
 
 describe("OPC UA: refusals and faults", function () {
@@ -21,5 +23,25 @@ describe("OPC UA: refusals and faults", function () {
       assert.equal(faultStatus(e), status, `${code} → ${status.name}`);
     }
     assert.equal(refusalStatus(new PssError("StoreClosed", "closed"), "pool"), null, "a closed store is a fault");
+  });
+
+  it("a SQLite error the store did not translate (met outside its transactions) is translated by the backend, to the same status as before", function () {
+    const { SqliteError } = Database;
+    for (const [err, code, status] of [
+      [new SqliteError("database is locked", "SQLITE_BUSY"), "PoolBusy", StatusCodes.BadResourceUnavailable],
+      [new SqliteError("database table is locked", "SQLITE_LOCKED"), "PoolBusy", StatusCodes.BadResourceUnavailable],
+      [new Error("database is locked"), "PoolBusy", StatusCodes.BadResourceUnavailable],
+      [new SqliteError("database or disk is full", "SQLITE_FULL"), "DiskFull", StatusCodes.BadOutOfMemory],
+      [new SqliteError("disk I/O error", "SQLITE_IOERR_WRITE"), "DiskFull", StatusCodes.BadOutOfMemory],
+      [new SqliteError("database disk image is malformed", "SQLITE_CORRUPT"), "SQLITE_CORRUPT", StatusCodes.BadInternalError],
+    ] as const) {
+      const fault = storageFault(err) as { code?: string; message?: string };
+      assert.equal(fault.code, code, err.message);
+      assert.equal(fault.message, err.message, "the SQLite message is kept");
+      assert.equal(refusalStatus(fault, "pool"), null, `${err.message} is not a refusal`);
+      assert.equal(faultStatus(fault), status, `${err.message} → ${status.name}`);
+    }
+    const rule = new PssError("UnknownPool", "no pool P");
+    assert.equal(storageFault(rule), rule, "a rule refusal passes unchanged");
   });
 });

@@ -2,7 +2,7 @@
    pool store contract (nodes/core/store). Typed structurally (StoreLike) so this layer depends only on the
    contract's names, not on the store's implementation. */
 import type { LabelCollection } from "./codecs";
-import { SqlitePoolStore, PssError } from "../store";
+import { SqlitePoolStore, PssError, StoreError } from "../store";
 import { aggregationFor } from "../aggregation";
 import { importEpcisDocument } from "../epcis/importer";
 
@@ -96,6 +96,32 @@ export function labelCollectionForStore(lc: LabelCollection): { id?: string; des
   };
 }
 
+/**
+ * The storage faults the server tells apart (faultStatus in server/status.ts) carry the store contract's StoreError
+ * codes, whatever the engine. The store gives them for what fails inside its transactions; a SQLite error met
+ * outside one (a read) is translated here: the file locked (SQLITE_BUSY, SQLITE_LOCKED, "database is locked") is
+ * PoolBusy, the disk full (SQLITE_FULL, SQLITE_IOERR_WRITE, "database or disk is full") DiskFull, with the SQLite
+ * message and code kept; anything else is returned as it is.
+ */
+export function storageFault(err: unknown): unknown {
+  if (err instanceof StoreError || err instanceof PssError) return err;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const message = typeof e?.message === "string" ? e.message : "";
+  if (/^SQLITE_(FULL|IOERR_WRITE)/.test(code) || /database or disk is full/i.test(message)) return new StoreError("DiskFull", message || code, code || undefined);
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code) || /database is locked/i.test(message)) return new StoreError("PoolBusy", message || code, code || undefined);
+  return err;
+}
+
+/** Runs one backend call; a SQLite error it meets comes out as the store contract's StoreError (storageFault). */
+export async function storageCall<T>(call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw storageFault(err);
+  }
+}
+
 const EPCIS_INBOX_SCHEMA = `CREATE TABLE IF NOT EXISTS epcis_inbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   time TEXT NOT NULL,
@@ -104,7 +130,7 @@ const EPCIS_INBOX_SCHEMA = `CREATE TABLE IF NOT EXISTS epcis_inbox (
   document BLOB NOT NULL
 )`;
 
-/** OpenScsBackend over a local pool store: each call is one store transaction. */
+/** OpenScsBackend over a local pool store: each call is one store transaction; a storage fault is a StoreError. */
 export class StoreBackend implements OpenScsBackend {
   /** the pool file behind the store (the store itself, or the file a view of some of its pools stands for) */
   private readonly file: { store: SqlitePoolStore; pools?: readonly string[] } | undefined;
@@ -138,70 +164,78 @@ export class StoreBackend implements OpenScsBackend {
     if (bad.length) throw new PssError("UnknownSerialNumber", `${method}: ${bad.map((b) => b.serialNumber).slice(0, 3).join(", ")}${bad.length > 3 ? ` and ${bad.length - 3} more` : ""} not in an exposed pool`, bad);
   }
 
-  async request(target: RequestTarget, a: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult> {
-    const r = this.store.request(target, {
-      poolSelectionCriteria: a.poolSelectionCriteria,
-      snCollectionId: a.snCollectionId || undefined,
-      count: a.count,
-      snFormat: a.snFormat,
-      requestToken: a.requestToken || undefined,
-      actor: a.actor,
+  request(target: RequestTarget, a: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult> {
+    return storageCall(() => {
+      const r = this.store.request(target, {
+        poolSelectionCriteria: a.poolSelectionCriteria,
+        snCollectionId: a.snCollectionId || undefined,
+        count: a.count,
+        snFormat: a.snFormat,
+        requestToken: a.requestToken || undefined,
+        actor: a.actor,
+      });
+      return { returnStatus: r.returnStatus, snCollection: r.snCollection, returnedRequestToken: r.returnedRequestToken ?? "" };
     });
-    return { returnStatus: r.returnStatus, snCollection: r.snCollection, returnedRequestToken: r.returnedRequestToken ?? "" };
   }
 
-  async returnSerialNumbers(target: ReturnTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
-    return { returnStatus: this.store.returnSerialNumbers(target, a).returnStatus };
+  returnSerialNumbers(target: ReturnTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
+    return storageCall(() => ({ returnStatus: this.store.returnSerialNumbers(target, a).returnStatus }));
   }
 
-  async pushTo(target: PushTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
-    return { returnStatus: this.store.pushTo(target, a).returnStatus };
+  pushTo(target: PushTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
+    return storageCall(() => ({ returnStatus: this.store.pushTo(target, a).returnStatus }));
   }
 
-  async applyEvent(event: EventName, a: { serialNumbers: string[]; snFormat: string; labelCollection?: LabelCollection; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    const r = this.store.applyEvent(event, {
-      serialNumbers: a.serialNumbers,
-      snFormat: a.snFormat,
-      labelCollection: a.labelCollection ? labelCollectionForStore(a.labelCollection) : undefined,
-      context: a.context,
-      actor: a.actor,
+  applyEvent(event: EventName, a: { serialNumbers: string[]; snFormat: string; labelCollection?: LabelCollection; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
+    return storageCall(() => {
+      const r = this.store.applyEvent(event, {
+        serialNumbers: a.serialNumbers,
+        snFormat: a.snFormat,
+        labelCollection: a.labelCollection ? labelCollectionForStore(a.labelCollection) : undefined,
+        context: a.context,
+        actor: a.actor,
+      });
+      return { returnStatus: r.returnStatus };
     });
-    return { returnStatus: r.returnStatus };
   }
 
-  async aggregate(event: "packing" | "unpacking", a: { elements: AggregationElementIn[]; parentSnFormat: string; packedElementSnFormat: string; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    // the aggregation core checks every rule (commissioned, not packed elsewhere, no cycle, ...) and writes the
-    // hierarchy with one audit record per parent, all in one transaction
-    const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children, properties: e.parentProperties }));
-    if (!this.file) {
-      throw Object.assign(new Error("aggregation needs the SerialFlow SQLite pool store, which keeps the hierarchy"), { code: "AggregationUnavailable" });
-    }
-    this.exposedOnly(elements.flatMap((e) => [e.parent, ...e.children]), event === "packing" ? "AggregationPackingEvent" : "AggregationUnpackingEvent");
-    const agg = aggregationFor(this.file.store);
-    const r = event === "packing" ? agg.pack(elements, { actor: a.actor, context: a.context }) : agg.unpackMany(elements, { actor: a.actor, context: a.context });
-    return { returnStatus: r.returnStatus };
+  aggregate(event: "packing" | "unpacking", a: { elements: AggregationElementIn[]; parentSnFormat: string; packedElementSnFormat: string; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
+    return storageCall(() => {
+      // the aggregation core checks every rule (commissioned, not packed elsewhere, no cycle, ...) and writes the
+      // hierarchy with one audit record per parent, all in one transaction
+      const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children, properties: e.parentProperties }));
+      if (!this.file) {
+        throw Object.assign(new Error("aggregation needs the SerialFlow SQLite pool store, which keeps the hierarchy"), { code: "AggregationUnavailable" });
+      }
+      this.exposedOnly(elements.flatMap((e) => [e.parent, ...e.children]), event === "packing" ? "AggregationPackingEvent" : "AggregationUnpackingEvent");
+      const agg = aggregationFor(this.file.store);
+      const r = event === "packing" ? agg.pack(elements, { actor: a.actor, context: a.context }) : agg.unpackMany(elements, { actor: a.actor, context: a.context });
+      return { returnStatus: r.returnStatus };
+    });
   }
 
-  async acceptEpcis(document: Buffer, a: { options: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    // durable before NoError goes back: an acknowledged document survives a restart, so a store with no pool file
-    // behind it refuses the document rather than hold it in memory
-    if (!this.file) throw Object.assign(new Error("EPCIS documents need a SerialFlow pool file to be kept and applied"), { code: "EpcisUnavailable" });
-    const time = new Date().toISOString();
-    const { store, pools } = this.file;
-    const db = store.db;
-    // kept and applied in one transaction: a refused document (EpcisError InvalidDocument / ImportRefused,
-    // problems per event) is neither kept nor applied; eventContext PoolID / SSCCPoolID / unsupported steer the import
-    const poolId = a.options["context.PoolID"] || (pools ? pools[0] : store.selectPool(undefined).poolId);
-    const ssccPool = a.options["context.SSCCPoolID"];
-    for (const p of [poolId, ssccPool]) {
-      if (p && pools && !pools.includes(p)) throw new PssError("InvalidSelectionCriteria", `EPCISStream: pool ${p} is not exposed by this server`);
-    }
-    store.transaction(() => {
-      const r = importEpcisDocument(store, document, { poolId, ...(ssccPool ? { logisticPoolId: ssccPool } : {}), unsupported: a.options["context.unsupported"] === "skip" ? "skip" : "refuse", actor: a.actor });
-      // a document received again (every event applied before) changes nothing, not even the inbox
-      if (r.duplicates < r.events) db.prepare("INSERT INTO epcis_inbox (time, actor, options, document) VALUES (?, ?, ?, ?)").run(time, a.actor, JSON.stringify(a.options), document);
-    }, { actor: a.actor });
-    return { returnStatus: "NoError" };
+  acceptEpcis(document: Buffer, a: { options: Dict; actor: string }): Promise<{ returnStatus: string }> {
+    return storageCall(() => {
+      // durable before NoError goes back: an acknowledged document survives a restart, so a store with no pool file
+      // behind it refuses the document rather than hold it in memory
+      if (!this.file) throw Object.assign(new Error("EPCIS documents need a SerialFlow pool file to be kept and applied"), { code: "EpcisUnavailable" });
+      const time = new Date().toISOString();
+      const { store, pools } = this.file;
+      const db = store.db;
+      // kept and applied in one transaction: a refused document (EpcisError InvalidDocument / ImportRefused,
+      // problems per event) is neither kept nor applied; eventContext PoolID / SSCCPoolID / unsupported steer the import
+      const poolId = a.options["context.PoolID"] || (pools ? pools[0] : store.selectPool(undefined).poolId);
+      const ssccPool = a.options["context.SSCCPoolID"];
+      for (const p of [poolId, ssccPool]) {
+        if (p && pools && !pools.includes(p)) throw new PssError("InvalidSelectionCriteria", `EPCISStream: pool ${p} is not exposed by this server`);
+      }
+      store.transaction(() => {
+        const r = importEpcisDocument(store, document, { poolId, ...(ssccPool ? { logisticPoolId: ssccPool } : {}), unsupported: a.options["context.unsupported"] === "skip" ? "skip" : "refuse", actor: a.actor });
+        // a document received again (every event applied before) changes nothing, not even the inbox
+        if (r.duplicates < r.events) db.prepare("INSERT INTO epcis_inbox (time, actor, options, document) VALUES (?, ?, ?, ?)").run(time, a.actor, JSON.stringify(a.options), document);
+      }, { actor: a.actor });
+      return { returnStatus: "NoError" };
+    });
   }
 
   describe(): { pools: Array<{ poolId: string; sidClass: string; selectionCriteria: Dict; maxRequest?: number }> } {

@@ -53,15 +53,16 @@ export function refusalStatus(err: unknown, family: Family): string | null {
   }
 }
 
-/** The OPC UA status for an error that is not a PSS refusal: the database busy or locked by another process
-    (Bad_ResourceUnavailable: try again later), the disk full (Bad_OutOfMemory: call maintenance), a closed store
-    (Bad_ResourceUnavailable), anything else Bad_InternalError. */
+/** The OPC UA status for an error that is not a PSS refusal, by the store contract's codes (StoreError; the backend
+    turns its engine's errors into them, see storageFault in ../backend.ts): the pool busy or locked by another
+    process (PoolBusy: Bad_ResourceUnavailable, try again later), the disk full (DiskFull, or the system's ENOSPC /
+    EDQUOT: Bad_OutOfMemory, call maintenance), a closed store (StoreClosed: Bad_ResourceUnavailable), anything else
+    Bad_InternalError. */
 export function faultStatus(err: unknown): StatusCode {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === "string" ? e.code : "";
-  const message = typeof e?.message === "string" ? e.message : "";
-  if (/^SQLITE_(FULL|IOERR_WRITE)/.test(code) || /^(ENOSPC|EDQUOT)$/.test(code) || /DiskFull|StoreFull/i.test(code) || /database or disk is full/i.test(message)) return StatusCodes.BadOutOfMemory;
-  if (/^SQLITE_(BUSY|LOCKED)/.test(code) || /Busy|Locked|StoreClosed/i.test(code) || /database is locked/i.test(message)) return StatusCodes.BadResourceUnavailable;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return StatusCodes.BadInternalError;
+  if (/^(ENOSPC|EDQUOT)$/.test(code) || /DiskFull|StoreFull/i.test(code)) return StatusCodes.BadOutOfMemory;
+  if (/Busy|Locked|StoreClosed/i.test(code)) return StatusCodes.BadResourceUnavailable;
   return StatusCodes.BadInternalError;
 }
 
