@@ -2,7 +2,7 @@
    transactions. Every change is audited as a packing/unpacking record whose serialNumbers are the DIRECT children
    and whose context.parent names the parent: the EPCIS exporter makes one AggregationEvent per record (per level). */
 import type Database from "better-sqlite3";
-import { STATES, transition, type PssEvent, type SerialNumberState, stateFromEnum } from "../lifecycle";
+import { transition, type PssEvent, type SerialNumberState, stateFromEnum } from "../lifecycle";
 import { PssError, listSome, type PssErrorDetail, type SqlitePoolStore, type Dict, type StoreTransaction, type TreeMember } from "../store";
 import { isValidSscc } from "../gs1";
 import { AGGREGATION_SCHEMA } from "./schema";
@@ -131,6 +131,17 @@ interface PackPlan {
   parentPool: string | null;
 }
 
+/** What the rules for a child of one parent look at besides the child's row (see Aggregation.admitChild). */
+interface ChildCheck {
+  parent: string;
+  lv: PackContext["lv"];
+  ownPending?: string;
+  /** the parent's ancestors (a child among them would close a cycle) */
+  ancestors: ReadonlySet<string>;
+  /** the parent's content so far: what it held before, and the children admitted */
+  content: Content | undefined;
+}
+
 const ID_MAX = 256;
 const MIXED = "*";
 
@@ -200,28 +211,23 @@ function pick(o: Record<string, unknown> | null, keys: string[]): string | undef
 /** A GTIN in the serial number itself: (01) or 01 and 14 digits at the start. */
 const VALUE_GTIN = /^(?:\(01\)|01)(\d{14})/;
 
-/** States from which the table lets a serial number take `event` (as enum values, for SQL). */
-function allowedStates(event: PssEvent): number[] {
-  return STATES.map((s, i) => (transition(s, event).allowed ? i : -1)).filter((i) => i >= 0);
-}
-
-/** The columns of a child that its content and audit record depend on: a batch is checked set-wise when they are
-    the same for all its children. */
-const KIND_COLUMNS = ["poolPk", "props", "lcPk", "asLevel", "cg", "cl"] as const;
+/** The columns of a child that the packing rules and its content and audit record depend on: a batch is checked
+    set-wise when they are the same for all its children (state, place in the hierarchy, builder, pool, own
+    properties, label data, level and content as a parent). */
+const KIND_COLUMNS = ["state", "inParent", "poolPk", "props", "lcPk", "asLevel", "cg", "cl"] as const;
+const KIND_COLUMNS_PENDING = [...KIND_COLUMNS, "pendingIn"] as const;
 
 /**
- * The set-wise check of a batch's children (json_each(@kids); @own = the builder whose pending children are allowed, or
- * NULL), one row: how many children there are, how many break a universal rule (unknown, a state the table forbids
- * for packing, already in a parent, waiting in another builder), and for each column a child's content and audit
- * record depend on (pool, own properties, label data, level and content as a parent) its least
- * and greatest value and how many children have one, which tells whether all children are of one kind (no sort).
- * The GTIN a value may carry is compared in JS, and only when the kind's label data name no GTIN.
+ * The set-wise look at a batch's children (json_each(@kids)), one row: how many children there are and, for each
+ * column the packing rules and a child's content and audit record depend on, its least and greatest value and how
+ * many children have one, which tells whether all children are of one kind (no sort). It states no rule: the rules
+ * are applied to that one kind in JS (Aggregation.admitChild), as to each child's row on the per-child path.
  */
 function childKinds(withPending: boolean): string {
-  const cols = KIND_COLUMNS.map((c) => `min(${c}) AS ${c}, max(${c}) AS ${c}Max, count(${c}) AS ${c}N`).join(", ");
-  return `SELECT count(*) AS n, coalesce(sum(bad), 0) AS bad, ${cols} FROM (
-    SELECT s.state IS NULL OR s.state NOT IN (${allowedStates("packing").join(", ")}) OR l.parent IS NOT NULL${withPending ? " OR (pe.builder IS NOT NULL AND pe.builder IS NOT @own)" : ""} AS bad,
-      s.pool AS poolPk, s.properties AS props, s.label_collection AS lcPk, ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl
+  const cols = (withPending ? KIND_COLUMNS_PENDING : KIND_COLUMNS).map((c) => `min(${c}) AS ${c}, max(${c}) AS ${c}Max, count(${c}) AS ${c}N`).join(", ");
+  return `SELECT count(*) AS n, ${cols} FROM (
+    SELECT s.state AS state, l.parent AS inParent, s.pool AS poolPk, s.properties AS props, s.label_collection AS lcPk,
+      ap.level AS asLevel, ap.gtin AS cg, ap.lot AS cl${withPending ? ", pe.builder AS pendingIn" : ""}
     FROM json_each(@kids) j
     LEFT JOIN serial_number s ON s.value = j.value
     LEFT JOIN agg_link l ON l.child = j.value
@@ -363,9 +369,15 @@ export class Aggregation {
     return this.poolGtin.get(poolId);
   }
 
-  /** GTIN and lot of a row: a parent's recorded content; a unit's own properties, its label collection, its pool. */
+  /** GTIN and lot of a row: a parent's recorded content; a unit's own properties, its label collection, the GTIN its
+   *  value carries ((01) + 14 digits), its pool. */
   content(r: SerialRow): Content {
-    return this.contentOf(r, () => VALUE_GTIN.exec(r.v)?.[1]);
+    if (r.asLevel !== null) return { gtin: r.cg as string, lot: r.cl as string };
+    const props = this.json(r.props);
+    const lcp = this.json(r.lcp);
+    let gtin = pick(props, GTIN_KEYS) ?? pick(lcp, GTIN_KEYS);
+    if (!gtin) gtin = VALUE_GTIN.exec(r.v)?.[1] || ((r.pool ? this.gtinOfPool(r.pool) : undefined) ?? `pool:${r.pool ?? ""}`);
+    return { gtin, lot: pick(props, LOT_KEYS) ?? pick(lcp, LOT_KEYS) ?? "" };
   }
 
   /**
@@ -393,16 +405,6 @@ export class Aggregation {
     const [lot] = lots;
     const [expiry] = expiries;
     return { ...(lot !== undefined ? { lot } : {}), ...(expiry !== undefined ? { expiry } : {}) };
-  }
-
-  /** content() of a kind of child: `valueGtin` is the GTIN its value carries ((01) + 14 digits), if any. */
-  private contentOf(r: Pick<SerialRow, "asLevel" | "cg" | "cl" | "props" | "lcp" | "pool">, valueGtin: () => string | null | undefined): Content {
-    if (r.asLevel !== null) return { gtin: r.cg as string, lot: r.cl as string };
-    const props = this.json(r.props);
-    const lcp = this.json(r.lcp);
-    let gtin = pick(props, GTIN_KEYS) ?? pick(lcp, GTIN_KEYS);
-    if (!gtin) gtin = valueGtin() || ((r.pool ? this.gtinOfPool(r.pool) : undefined) ?? `pool:${r.pool ?? ""}`);
-    return { gtin, lot: pick(props, LOT_KEYS) ?? pick(lcp, LOT_KEYS) ?? "" };
   }
 
   /** Refusal of a row as a child or parent of `event` (unknown, or a state the table forbids), or undefined. */
@@ -484,8 +486,9 @@ export class Aggregation {
         return out;
       }
     }
-    // set-wise first; the per-child path (the same rules, one child at a time) when a rule breaks, to name every
-    // refusal, or when the children are not all of one kind
+    // set-wise first (one SQL statement over the children, the rules applied to their one kind); the per-child path
+    // (the same rules, planElement, on each child's row) when a rule breaks, to name every refusal, or when the
+    // children are not all of one kind
     const plans = this.planSetWise(els, o) ?? this.planPerChild(els, o);
     const now = new Date().toISOString();
     const out: PackedParent[] = [];
@@ -512,13 +515,12 @@ export class Aggregation {
   }
 
   /** The parent's own refusals for packing `e` (state, builder, pool, SSCC, level, capacity) and what it holds. */
-  private parentRefusals(p: SerialRow, e: PackElement, o: PackContext, refusals: Refusal[]): { ok: boolean; stateOk: boolean; info: ParentInfo | undefined } {
+  private parentRefusals(p: SerialRow, e: PackElement, o: PackContext, refusals: Refusal[]): { stateOk: boolean; info: ParentInfo | undefined } {
     const pr = this.stateRefusal(p, "packing", "parent");
     if (pr) {
       refusals.push(pr);
-      return { ok: false, stateOk: false, info: undefined };
+      return { stateOk: false, info: undefined };
     }
-    const before = refusals.length;
     const info: ParentInfo | undefined = p.asLevel === null ? undefined : { parent: p.v, level: p.asLevel, count: p.cn as number, gtin: p.cg as string, lot: p.cl as string, packed: p.cp as string };
     if (p.pendingIn !== null && p.pendingIn !== o.ownPending) refusals.push({ code: "ParentInProgress", serialNumber: e.parent, reason: `parent ${e.parent} waits in open builder ${p.pendingIn}: it is closed and cannot take more children` });
     const lv = o.lv;
@@ -533,7 +535,7 @@ export class Aggregation {
         refusals.push({ code: "CapacityExceeded", serialNumber: e.parent, reason: `a ${L.name} holds at most ${L.capacity}; ${e.parent} would hold ${(info?.count ?? 0) + e.children.length}` });
       }
     }
-    return { ok: refusals.length === before, stateOk: true, info };
+    return { stateOk: true, info };
   }
 
   /** The parent's ancestors (a child among them would close a cycle); none when the parent is in no parent. */
@@ -546,51 +548,112 @@ export class Aggregation {
   }
 
   /**
-   * The rules checked over the whole batch at once: one SQL statement counts the children that break a universal
-   * rule and tells whether they are all of one kind (pool, label data, own properties, level, content); the parents
-   * (one row each) and the level and mixing rules are then checked per parent against that one kind. Undefined when
-   * anything is refused or the children are of several kinds: the per-child path decides and explains.
+   * The packing rules for one child of `f.parent`, in the order they are checked: its state, no cycle, not in a
+   * parent, not waiting in another builder, the level below the parent's, and the parent's mixing policy with the
+   * content so far. Its refusal (the first rule it breaks), or the parent's content with it in. The one statement of
+   * the child rules: both plans apply it through planElement.
+   */
+  private admitChild(r: SerialRow, f: ChildCheck): { refusal: Refusal } | { content: Content } {
+    const c = r.v;
+    const sr = this.stateRefusal(r, "packing", "child");
+    if (sr) return { refusal: sr };
+    if (f.ancestors.has(c)) return { refusal: { code: "Cycle", serialNumber: c, reason: `packing ${c} into ${f.parent} would make a cycle: ${f.parent} is inside ${c}` } };
+    if (r.inParent !== null) return { refusal: { code: "AlreadyPacked", serialNumber: c, reason: `${c} is already inside ${r.inParent}${r.inParent === f.parent ? "" : " (unpack it first)"}` } };
+    if (r.pendingIn !== null && r.pendingIn !== f.ownPending) return { refusal: { code: "AlreadyInProgress", serialNumber: c, reason: `${c} is being packed by builder ${r.pendingIn}` } };
+    const lv = f.lv;
+    if (lv) {
+      if (lv.childLevel === null && r.asLevel !== null) {
+        return { refusal: { code: "WrongChildLevel", serialNumber: c, reason: `${c} is a ${r.asLevel}; a ${lv.level.name} holds units` } };
+      }
+      if (lv.childLevel !== null && r.asLevel !== lv.childLevel) {
+        return { refusal: { code: "WrongChildLevel", serialNumber: c, reason: `${c} is ${r.asLevel ? `a ${r.asLevel}` : "not a packed parent"}; a ${lv.level.name} holds ${lv.childLevel}s` } };
+      }
+    }
+    const cc = this.content(r);
+    const next = combine(f.content, cc);
+    const problem = lv ? mixingProblem(lv.level.mixing, next) : undefined;
+    if (problem) {
+      return { refusal: { code: "MixingRefused", serialNumber: c, reason: `${c} (GTIN ${cc.gtin}, lot ${cc.lot || "unknown"}) would give ${f.parent} ${problem}; a ${lv?.level.name} is ${lv?.level.mixing}` } };
+    }
+    return { content: next };
+  }
+
+  /**
+   * One element by the packing rules: the parent's (parentRefusals), then each child's in order (admitChild), every
+   * refusal added to `refusals`. `rowOf` gives a child's row (read before the next one is asked for: the set-wise plan
+   * hands out one row object for all). Undefined when the parent's state refuses it (its children are then not looked
+   * at); else its plan, which the caller uses only when no refusal was found.
+   */
+  private planElement(e: PackElement, o: PackContext, parent: SerialRow, rowOf: (child: string) => SerialRow, refusals: Refusal[]): PackPlan | undefined {
+    const { stateOk, info } = this.parentRefusals(parent, e, o, refusals);
+    if (!stateOk) return undefined;
+    // the parent's ancestors: a child among them would close a cycle. Every ancestor is a parent, so children that
+    // are no parents (units) cannot close one and the walk up is skipped
+    const ancestors = e.children.some((c) => rowOf(c).asLevel !== null) ? this.ancestors(parent) : new Set<string>();
+    const check: ChildCheck = { parent: e.parent, lv: o.lv, ownPending: o.ownPending, ancestors, content: info ? { gtin: info.gtin, lot: info.lot } : undefined };
+    const groups = new Map<string, string[]>();
+    for (const c of e.children) {
+      const r = rowOf(c);
+      const admitted = this.admitChild(r, check);
+      if ("refusal" in admitted) {
+        refusals.push(admitted.refusal);
+        continue;
+      }
+      check.content = admitted.content;
+      const g = groups.get(r.pool as string);
+      if (g) g.push(c);
+      else groups.set(r.pool as string, [c]);
+    }
+    return this.planOf(e, o, info, check.content, groups, parent);
+  }
+
+  /**
+   * The batch checked from one SQL statement over all its children instead of a row per child: when they are all of
+   * one kind (childKinds: the same state, place in the hierarchy, builder, pool, label data, own properties, level and
+   * content), the rules (planElement) are applied to that one kind. Undefined when the children are of several kinds
+   * or anything is refused: the per-child path decides and explains.
    */
   private planSetWise(els: PackElement[], o: PackContext): PackPlan[] | undefined {
     const kids: string[] = [];
     for (const e of els) for (const c of e.children) kids.push(c);
     const json = JSON.stringify(kids);
-    const k = (this.q.anyPending.get() ? this.q.check.get({ kids: json, own: o.ownPending ?? null }) : this.q.checkNoPending.get({ kids: json })) as Record<string, string | number | null>;
-    if (k.bad !== 0 || k.n !== kids.length) return undefined;
-    for (const c of KIND_COLUMNS) if (k[`${c}N`] !== 0 && (k[`${c}N`] !== k.n || k[c] !== k[`${c}Max`])) return undefined;
-    const asLevel = k.asLevel as string | null;
-    const lv = o.lv;
-    if (lv && (lv.childLevel === null ? asLevel !== null : asLevel !== lv.childLevel)) return undefined;
-    const pool = this.poolId(k.poolPk as number);
-    let valueGtins = false;
-    const cc = this.contentOf({ asLevel, cg: k.cg as string | null, cl: k.cl as string | null, props: k.props as string | null, lcp: k.lcPk === null ? null : this.labelProps(k.lcPk as number), pool }, () => {
-      // the GTIN decides by the values themselves: they must all carry the same one (or none)
-      const g = VALUE_GTIN.exec(kids[0])?.[1];
-      valueGtins = kids.some((c) => VALUE_GTIN.exec(c)?.[1] !== g);
-      return g;
-    });
-    if (valueGtins) return undefined;
+    const withPending = this.q.anyPending.get() as number;
+    const k = (withPending ? this.q.check.get({ kids: json }) : this.q.checkNoPending.get({ kids: json })) as Record<string, string | number | null>;
+    if (k.n !== kids.length) return undefined;
+    for (const c of withPending ? KIND_COLUMNS_PENDING : KIND_COLUMNS) if (k[`${c}N`] !== 0 && (k[`${c}N`] !== k.n || k[c] !== k[`${c}Max`])) return undefined;
+    // every child's row: the kind with the child's value (one object, the rules keep none)
+    const row: SerialRow = {
+      v: "",
+      state: k.state as number | null,
+      pool: k.poolPk === null ? null : this.poolId(k.poolPk as number),
+      props: k.props as string | null,
+      lcp: k.lcPk === null ? null : this.labelProps(k.lcPk as number),
+      inParent: k.inParent as string | null,
+      asLevel: k.asLevel as string | null,
+      cg: k.cg as string | null,
+      cl: k.cl as string | null,
+      // a child's own children and packing time: no rule reads them
+      cn: null,
+      cp: null,
+      pendingIn: withPending ? (k.pendingIn as string | null) : null,
+    };
+    const rowOf = (v: string): SerialRow => {
+      row.v = v;
+      return row;
+    };
     const parents = this.lookup(els.map((e) => e.parent));
     const refusals: Refusal[] = [];
     const plans: PackPlan[] = [];
     for (let i = 0; i < els.length; i++) {
-      const e = els[i];
-      const p = parents[i];
-      const { ok, info } = this.parentRefusals(p, e, o, refusals);
-      if (!ok) return undefined;
-      // units cannot close a cycle (every ancestor is a parent)
-      if (asLevel !== null) {
-        const up = this.ancestors(p);
-        if (up.size && e.children.some((c) => up.has(c))) return undefined;
-      }
-      const content = combine(info ? { gtin: info.gtin, lot: info.lot } : undefined, cc);
-      if (lv && mixingProblem(lv.level.mixing, content)) return undefined;
-      plans.push(this.planOf(e, o, info, content, new Map([[pool, e.children]]), p));
+      const plan = this.planElement(els[i], o, parents[i], rowOf, refusals);
+      if (!plan || refusals.length) return undefined;
+      plans.push(plan);
     }
     return plans;
   }
 
-  /** Every rule, child by child, collecting every refusal with its reason; throws when there is one. */
+  /** Every rule, child by child on each child's own row, collecting every refusal with its reason; throws when there
+   *  is one. */
   private planPerChild(els: PackElement[], o: PackContext): PackPlan[] {
     const all: string[] = [];
     for (const e of els) all.push(e.parent, ...e.children);
@@ -599,58 +662,9 @@ export class Aggregation {
     for (const r of rows) byValue.set(r.v, r);
     const refusals: Refusal[] = [];
     const plans: PackPlan[] = [];
-    const lv = o.lv;
     for (const e of els) {
-      const p = byValue.get(e.parent) as SerialRow;
-      const { stateOk, info } = this.parentRefusals(p, e, o, refusals);
-      if (!stateOk) continue;
-      // the parent's ancestors: a child among them would close a cycle. Every ancestor is a parent, so children that
-      // are no parents (units) cannot close one and the walk up is skipped
-      const ancestors = e.children.some((c) => (byValue.get(c) as SerialRow).asLevel !== null) ? this.ancestors(p) : new Set<string>();
-      let content = info ? { gtin: info.gtin, lot: info.lot } : undefined;
-      const groups = new Map<string, string[]>();
-      for (const c of e.children) {
-        const r = byValue.get(c) as SerialRow;
-        const sr = this.stateRefusal(r, "packing", "child");
-        if (sr) {
-          refusals.push(sr);
-          continue;
-        }
-        if (ancestors.has(c)) {
-          refusals.push({ code: "Cycle", serialNumber: c, reason: `packing ${c} into ${e.parent} would make a cycle: ${e.parent} is inside ${c}` });
-          continue;
-        }
-        if (r.inParent !== null) {
-          refusals.push({ code: "AlreadyPacked", serialNumber: c, reason: `${c} is already inside ${r.inParent}${r.inParent === e.parent ? "" : " (unpack it first)"}` });
-          continue;
-        }
-        if (r.pendingIn !== null && r.pendingIn !== o.ownPending) {
-          refusals.push({ code: "AlreadyInProgress", serialNumber: c, reason: `${c} is being packed by builder ${r.pendingIn}` });
-          continue;
-        }
-        if (lv) {
-          if (lv.childLevel === null && r.asLevel !== null) {
-            refusals.push({ code: "WrongChildLevel", serialNumber: c, reason: `${c} is a ${r.asLevel}; a ${lv.level.name} holds units` });
-            continue;
-          }
-          if (lv.childLevel !== null && r.asLevel !== lv.childLevel) {
-            refusals.push({ code: "WrongChildLevel", serialNumber: c, reason: `${c} is ${r.asLevel ? `a ${r.asLevel}` : "not a packed parent"}; a ${lv.level.name} holds ${lv.childLevel}s` });
-            continue;
-          }
-        }
-        const cc = this.content(r);
-        const next = combine(content, cc);
-        const problem = lv ? mixingProblem(lv.level.mixing, next) : undefined;
-        if (problem) {
-          refusals.push({ code: "MixingRefused", serialNumber: c, reason: `${c} (GTIN ${cc.gtin}, lot ${cc.lot || "unknown"}) would give ${e.parent} ${problem}; a ${lv?.level.name} is ${lv?.level.mixing}` });
-          continue;
-        }
-        content = next;
-        const g = groups.get(r.pool as string);
-        if (g) g.push(c);
-        else groups.set(r.pool as string, [c]);
-      }
-      plans.push(this.planOf(e, o, info, content, groups, p));
+      const plan = this.planElement(e, o, byValue.get(e.parent) as SerialRow, (c) => byValue.get(c) as SerialRow, refusals);
+      if (plan) plans.push(plan);
     }
     if (refusals.length) throw refusalError(refusals, o.method ?? "AggregationPackingEvent");
     return plans;
