@@ -13,7 +13,8 @@ export interface BenchRow {
 export interface BenchModule {
   /** short title printed above the rows */
   title: string;
-  run(log: (row: BenchRow) => void): Promise<void>;
+  /** resolves to { skipped: reason } when the suite cannot run here (e.g. no PostgreSQL); the runner prints it */
+  run(log: (row: BenchRow) => void): Promise<void | { skipped: string }>;
 }
 
 /** Time a synchronous or asynchronous function, in seconds. */

@@ -12,22 +12,27 @@ async function main(): Promise<void> {
     .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
     .sort();
   const all: Array<BenchRow & { suite: string }> = [];
+  const skipped: Array<{ suite: string; reason: string }> = [];
   console.log(`SerialFlow benchmarks: node ${process.version}, ${new Date().toISOString()}`);
   for (const f of files) {
     const mod = require(path.join(__dirname, f)) as { default: BenchModule };
     const bench = mod.default;
     console.log(`\n## ${bench.title}`);
-    await bench.run((row) => {
+    const outcome = await bench.run((row) => {
       all.push({ suite: bench.title, ...row });
       const ratio = row.ratio === undefined ? "" : `  ratio ${row.ratio.toFixed(2)}`;
       const aim = row.aim ? `  (aim ${row.aim})` : "";
       const note = row.note ? `  ${row.note}` : "";
       console.log(`${row.name.padEnd(58)} ${formatValue(row.value).padStart(14)} ${row.unit}${ratio}${aim}${note}`);
     });
+    if (outcome && "skipped" in outcome) {
+      skipped.push({ suite: bench.title, reason: outcome.skipped });
+      console.log(`skipped: ${outcome.skipped}`);
+    }
   }
   const outDir = path.resolve(__dirname, "..", "..", "out");
   fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, "bench.json"), JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: all }, null, 2));
+  fs.writeFileSync(path.join(outDir, "bench.json"), JSON.stringify({ node: process.version, date: new Date().toISOString(), rows: all, skipped }, null, 2));
 }
 
 function formatValue(v: number): string {

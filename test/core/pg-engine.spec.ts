@@ -130,6 +130,36 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       assert.equal((await admin.query(`SELECT max(version) AS v FROM ${quoteIdent(schema)}.serialflow_migrations`)).rows[0].v, PG_SCHEMA_VERSION + 1);
     });
 
+    it("a version-2 schema holding drawn numbers is brought to version 3 (no row-by-row foreign key check on a draw's binding): numbers, collections and chain kept, draws go on", async () => {
+      const schema = fresh("v2");
+      const q = quoteIdent(schema);
+      const e = await open(schema);
+      await e.createPool({ poolId: "P", sidClass: "gs1-sgtin" });
+      await e.addNumbers("P", Array.from({ length: 50 }, (_, i) => `V${String(i).padStart(4, "0")}`));
+      await e.provision("P", 50);
+      const first = await e.drawAllocated("P", 20);
+      await e.close();
+      // the schema as version 2 left it: the foreign key from serial_number.sn_collection, version 3 not recorded
+      await admin.query(`ALTER TABLE ${q}.serial_number ADD CONSTRAINT serial_number_sn_collection_fkey FOREIGN KEY (sn_collection) REFERENCES ${q}.sn_collection(pk)`);
+      await admin.query(`DELETE FROM ${q}.serialflow_migrations WHERE version >= 3`);
+      const fks = async () => (await admin.query(
+        `SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname`, [`${q}.serial_number`],
+      )).rows.map((r) => r.conname as string);
+      assert.deepEqual(await fks(), ["serial_number_label_collection_fkey", "serial_number_pool_fkey", "serial_number_sn_collection_fkey"]);
+
+      const again = await open(schema);
+      assert.equal((await admin.query(`SELECT max(version) AS v FROM ${q}.serialflow_migrations`)).rows[0].v, 3);
+      assert.deepEqual(await fks(), ["serial_number_label_collection_fkey", "serial_number_pool_fkey"]);
+      const bound = (await admin.query(`SELECT s.value FROM ${q}.serial_number s JOIN ${q}.sn_collection c ON c.pk = s.sn_collection WHERE c.id = $1 ORDER BY 1`, [first.snCollectionId])).rows.map((r) => r.value as string);
+      assert.deepEqual(bound, first.serialNumbers);
+      const second = await again.drawAllocated("P", 30);
+      assert.equal(second.serialNumbers.length, 30);
+      assert.deepEqual([...first.serialNumbers, ...second.serialNumbers].sort(), Array.from({ length: 50 }, (_, i) => `V${String(i).padStart(4, "0")}`));
+      assert.equal((await again.counts("P")).Allocated, 50);
+      const v = await again.verifyAudit();
+      assert.ok(v.ok, JSON.stringify(v));
+    });
+
     it("a schema not yet migrated is refused when migrate is off", async () => {
       const schema = fresh("unmigrated");
       await assert.rejects(() => PgPoolEngine.open({ connectionString: pg.url, schema, migrate: false }), (err: StoreErrorLike) => err instanceof StoreError && err.code === "StorageError" && /version 0/.test(err.message));

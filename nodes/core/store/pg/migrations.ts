@@ -7,7 +7,12 @@
    - the audit log is two append-only tables: `audit` (the record as the writer inserted it, with the transaction id
      that wrote it, no seq and no hash) and `audit_link` (seq, prev_hash, hash: the chain, written afterwards by the
      one chainer in transaction-id order; see chain.ts and docs/architecture.md);
-   - version 2 adds `audit_source`: the seq and hashes that records copied from a pool file had there (copy.ts). */
+   - version 2 adds `audit_source`: the seq and hashes that records copied from a pool file had there (copy.ts);
+   - version 3 drops the foreign key from serial_number.sn_collection to sn_collection (the pool file has none):
+     PostgreSQL checked it row by row, once per number a draw binds (100,000 trigger calls for a draw of 100,000:
+     545 of 1,950 ms of the statement in EXPLAIN ANALYZE; bench/pg.bench.ts), and the engine only binds numbers to
+     a collection it inserted in the same transaction (a draw, a pool copy) and deletes one only when it bound
+     nothing. */
 import type { ClientBase } from "pg";
 import { StoreError } from "../errors";
 
@@ -155,6 +160,15 @@ CREATE TABLE ${s}.audit_source (
 );
 CREATE INDEX audit_source_copy ON ${s}.audit_source (copy, source_seq);
 CREATE TRIGGER audit_source_no_change BEFORE UPDATE OR DELETE ON ${s}.audit_source FOR EACH ROW EXECUTE FUNCTION ${s}.serialflow_append_only();
+`,
+  },
+  {
+    version: 3,
+    name: "no row-by-row foreign key check when a draw binds numbers to its collection",
+    sql: (s) => `
+-- a draw binds each number it takes to the SNCollection it has just inserted (index.ts, drawAllocated); the foreign
+-- key made PostgreSQL look that collection up once per number (a trigger call per row)
+ALTER TABLE ${s}.serial_number DROP CONSTRAINT IF EXISTS serial_number_sn_collection_fkey;
 `,
   },
 ];
