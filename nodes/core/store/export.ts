@@ -3,24 +3,13 @@
    records with their seq and hashes. Every read runs in one read transaction (one snapshot of the file) on the
    store's connection, in pages, so a copy of millions of numbers never holds them all; the file is never written.
    The SQL of the pool file stays here, next to the store; the other engine's SQL stays with that engine. */
-import type { SqlitePoolStore } from "./index";
+import type { Pool, SqlitePoolStore } from "./index";
 import type { AuditRow } from "./audit";
 import { PssError } from "./errors";
 import { STATES, SerialNumberState } from "../lifecycle";
 
-export interface SnapshotPool {
-  poolId: string;
-  sidClass: string;
-  /** as stored: JSON text */
-  selectionCriteria: string;
-  guardPolicy: "strict" | "record";
-  lowThreshold: number;
-  maxRequest: number;
-  maxCount: number;
-  isDefault: boolean;
-  created: string;
-  serialRule?: { pattern: string; minLength: number; maxLength: number };
-}
+/** A pool as stored in the file (selectionCriteria as its JSON text). */
+export type SnapshotPool = Omit<Pool, "selectionCriteria"> & { selectionCriteria: string };
 
 export interface SnapshotCollection {
   id: string;

@@ -15,6 +15,7 @@ import { LOCK_CHAIN, PG_SCHEMA_VERSION, checkSchema, migrate, quoteIdent, schema
 import { AuditInput, ChainResult, PgVerifyResult, chainAudit, verifyChain } from "./chain";
 import { asPgStoreError, connectionFailure } from "./errors";
 import { PoolLowListener } from "./listen";
+import type { Pool } from "../index";
 import { POOL_LOW_CHANNEL, PoolLowInfo } from "./listen";
 
 export { asPgStoreError, connectionFailure } from "./errors";
@@ -68,19 +69,8 @@ export interface PgPoolDef {
   serialRule?: SerialRule;
 }
 
-/** A pool as stored. */
-export interface PgPoolInfo {
-  poolId: string;
-  sidClass: string;
-  selectionCriteria: Record<string, string>;
-  guardPolicy: "strict" | "record";
-  lowThreshold: number;
-  maxRequest: number;
-  maxCount: number;
-  isDefault: boolean;
-  created: string;
-  serialRule?: SerialRule;
-}
+/** A pool as stored: the same shape on both engines. */
+export type PgPoolInfo = Pool;
 
 export interface CallOptions {
   actor?: string;
