@@ -257,7 +257,7 @@ export class Aggregation {
     store.transaction((tx) => tx.db.exec(AGGREGATION_SCHEMA));
     this.q = this.prepare();
     // every path that ships, decommissions or destroys through the store reaches what is packed
-    store.setHierarchy({ expand: (tx, event, values, context) => this.treeMembers(tx, event, values, context) });
+    store.setHierarchy({ expand: (tx, event, values, context) => this.treeMembers(tx, event, [...values], context) });
   }
 
   private prepare() {

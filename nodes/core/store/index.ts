@@ -10,6 +10,10 @@ import {
 import { PssError, PssErrorDetail, StoreError, asStoreError, listSome } from "./errors";
 import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, canonicalContext, rowToRecord, verifyRows } from "./audit";
 import { APPLICATION_ID, POOL_TABLES, SCHEMA, SCHEMA_VERSION } from "./schema";
+import * as rules from "./rules";
+import { checkDict, checkId } from "./rules";
+import type { RequestTarget, ReturnTarget, PushTarget, RequestArgs, RequestResult, CollectionArgs, EventArgs, GuardCheck } from "./rules";
+import { runSync, type CollRec, type EngineTx, type Op, type PoolRec, type Rid } from "./engine";
 export { APPLICATION_ID, SCHEMA_VERSION } from "./schema";
 import { SerialGenerator, SerialRule, SerialCheck, defaultGenerator, parseImportText, refuseDuplicates, validateSerialNumbers, basicSerialProblem, resolveSidClass, ruleCheck, knownSidClasses, checkSidClass } from "./serials";
 
@@ -28,13 +32,8 @@ export { CUSTOM_SID_CLASS } from "./serials";
 
 export type Dict = Record<string, string>;
 export type GuardPolicy = "strict" | "record";
-export type RequestTarget = "Unassigned" | "Unallocated" | "Allocated";
-export type ReturnTarget = "Unallocated" | "Allocated";
-export type PushTarget = "Unallocated" | "Allocated" | "Encoded";
-
-/** Serial number formats the store reads and writes: both mean the serial number as stored. */
-export const SN_FORMATS = ["SERIALONLY", "LITERAL"] as const;
-
+export { SN_FORMATS, TREE_EVENTS } from "./rules";
+export type { RequestTarget, ReturnTarget, PushTarget, RequestArgs, RequestResult, CollectionArgs, LabelCollectionIn, EventArgs, GuardCheck } from "./rules";
 export interface PoolOptions {
   poolId: string;
   sidClass: string;
@@ -85,47 +84,6 @@ export interface SNCollection {
   serialNumbers: string[];
 }
 
-export interface RequestArgs {
-  poolSelectionCriteria?: Dict;
-  snCollectionId?: string;
-  count: number;
-  snFormat?: string;
-  requestToken?: string;
-  actor?: string;
-  context?: Dict;
-}
-
-export interface RequestResult {
-  returnStatus: "NoError" | "InsufficientSerialNumbers";
-  snCollection: SNCollection;
-  returnedRequestToken: string;
-}
-
-export interface CollectionArgs {
-  snCollection: { id: string; serialNumbers: string[] };
-  poolSelectionCriteria?: Dict;
-  snFormat?: string;
-  actor?: string;
-  context?: Dict;
-}
-
-export interface LabelCollectionIn {
-  id?: string;
-  description?: string;
-  properties?: Dict;
-  labels?: Array<{ id: string; properties?: Dict }>;
-}
-
-export interface EventArgs {
-  serialNumbers: string[];
-  snFormat?: string;
-  labelCollection?: LabelCollectionIn;
-  context?: Dict;
-  actor?: string;
-  /** when given, every number must belong to this pool */
-  poolId?: string;
-}
-
 export interface SerialNumberInfo {
   value: string;
   poolId: string;
@@ -135,19 +93,11 @@ export interface SerialNumberInfo {
   properties: Dict | null;
 }
 
-export interface GuardCheck {
-  allowed: Array<{ serialNumber: string; state: SerialNumberState; to: SerialNumberState }>;
-  refused: Array<{ serialNumber: string; state?: SerialNumberState; reason: string }>;
-}
-
 export interface LowPoolInfo {
   poolId: string;
   available: number;
   threshold: number;
 }
-
-/** The events a parent passes on to everything packed under it (docs/aggregation.md). */
-export const TREE_EVENTS: readonly PssEvent[] = ["shipping", "decommissioning", "destroying"];
 
 /** A number an event reaches through the hierarchy: packed (directly) in `parent`, under `root` (a number of the call). */
 export interface TreeMember {
@@ -160,7 +110,7 @@ export interface TreeMember {
  *  event's transaction, check the given numbers' place in the hierarchy (refusing, or unpacking with an audit
  *  record when the context says unpack=true) and return everything packed under them. */
 export interface HierarchyHook {
-  expand(tx: StoreTransaction, event: PssEvent, values: string[], context: Dict): TreeMember[];
+  expand(tx: StoreTransaction, event: PssEvent, values: readonly string[], context: Dict): TreeMember[];
 }
 
 /** What a transaction body may do besides SQL on `db`: append audit records that commit with it. */
@@ -331,6 +281,13 @@ interface LookupRow {
   coll: number | null;
 }
 
+function poolRec(r: PoolRow): PoolRec {
+  return {
+    pk: r.pk, poolId: r.pool_id, sidClass: r.sid_class, selectionCriteria: JSON.parse(r.selection_criteria) as Dict, guardPolicy: r.guard_policy,
+    lowThreshold: r.low_threshold, maxRequest: r.max_request, maxCount: r.max_count, isDefault: r.is_default === 1,
+  };
+}
+
 function toPool(r: PoolRow): Pool {
   return {
     poolId: r.pool_id,
@@ -345,46 +302,8 @@ function toPool(r: PoolRow): Pool {
   };
 }
 
-function isDict(x: unknown): x is Dict {
-  return typeof x === "object" && x !== null && !Array.isArray(x) && Object.values(x).every((v) => typeof v === "string");
-}
-
-function checkDict(x: unknown, what: string, code: string): Dict {
-  if (x === undefined || x === null) return {};
-  if (!isDict(x)) throw new PssError(code, `${what} must be an object of string values (key/value pairs), got ${Array.isArray(x) ? "an array" : typeof x === "object" ? "a non-string value" : typeof x}`);
-  return x;
-}
-
-function checkId(x: unknown, what: string, code: string): string {
-  if (typeof x !== "string" || x.length === 0) throw new PssError(code, `${what} must be a non-empty string, got ${x === "" ? "an empty string" : typeof x}`);
-  if (x.length > ID_MAX || /[\u0000-\u001f\u007f]/.test(x)) throw new PssError(code, `${what} ${JSON.stringify(x.slice(0, 40))} is longer than ${ID_MAX} characters or contains a control character`);
-  return x;
-}
-
-function checkFormat(f: unknown): void {
-  if (f === undefined || f === null || f === "") return;
-  if (typeof f !== "string" || !(SN_FORMATS as readonly string[]).includes(f.toUpperCase())) {
-    throw new PssError("InvalidSerialNumbersFormat", `SNFormat ${JSON.stringify(f)} is not supported by this pool store (supported: ${SN_FORMATS.join(", ")})`);
-  }
-}
-
-function checkNumberList(x: unknown, what: string): string[] {
-  if (!Array.isArray(x)) throw new PssError("InvalidSerialNumber", `${what}: serialNumbers must be an array of strings, got ${x === null ? "null" : typeof x}`);
-  if (x.length === 0) throw new PssError("InvalidCount", `${what}: no serial numbers given (at least one is needed)`);
-  validateSerialNumbers(x, null, what);
-  refuseDuplicates(x as string[], what);
-  return x as string[];
-}
-
-
 function ruleContext(rule: SerialRule | undefined): Dict {
   return rule ? { serialRule: JSON.stringify(rule) } : {};
-}
-
-/** The target state an event leads to whatever the start (null for the events that change nothing). */
-function eventTarget(event: PssEvent): SerialNumberState | null {
-  const tos = new Set(Object.entries(TRANSITIONS[event]).filter(([from, to]) => from !== to).map(([, to]) => to));
-  return tos.size === 1 ? [...tos][0] : null;
 }
 
 export class SqlitePoolStore extends EventEmitter implements PoolStore {
@@ -903,20 +822,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
 
   /** Inserts validated, batch-unique numbers as Unassigned, free; refuses numbers stored anywhere in the file. */
   private insertFresh(pool: PoolRow, values: string[], actor: string, context: Dict, method: string): void {
-    const json = JSON.stringify(values);
-    try {
-      this.q.insertNumbers.run(pool.pk, S("Unassigned"), json);
-    } catch (err) {
-      if ((err as { code?: string }).code !== "SQLITE_CONSTRAINT_UNIQUE") throw err;
-      // the unique index found it; tell a repeat inside the batch from a number stored before (no Set of a million strings)
-      const twice = this.q.repeated.all(json) as string[];
-      if (twice.length) {
-        throw new PssError("DuplicateInBatch", `${method} into pool ${pool.pool_id}: ${twice.length} serial number(s) appear twice in the batch: ${listSome(twice)}`, twice.map((d) => ({ serialNumber: d, reason: "appears more than once in the batch" })));
-      }
-      const dups = this.q.existing.all(json, 1_000_000) as string[];
-      throw new PssError("DuplicateSerialNumber", `${method} into pool ${pool.pool_id}: ${dups.length} serial number(s) are already in the store: ${listSome(dups)}`, dups.map((d) => ({ serialNumber: d, reason: "already in the store" })));
-    }
-    this.bump(pool.pk, S("Unassigned"), values.length);
+    this.insertRows(pool.pk, values, `${method} into pool ${pool.pool_id}`);
     this.touched.add(pool.pk);
     this.appendAudit({ actor, event: "sn_adding", poolId: pool.pool_id, serialNumbers: values, toState: "Unassigned", context, method });
   }
@@ -941,358 +847,146 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     }, { actor });
   }
 
-  // ---------------------------------------------------------------- requests
+  // ---------------------------------------------------------------- the PSS rules (rules.ts) on this engine
+
+  /** Runs a rule in one transaction of this file (synchronously: the SQLite primitives never yield). */
+  private run<T>(actor: string | undefined, rule: (tx: EngineTx) => Op<T>): T {
+    return this.transaction((t) => runSync(rule(this.engineTx(t.actor))), { actor });
+  }
+
+  /** The engine primitives (engine.ts) over this file's prepared statements, inside the current transaction. */
+  private engineTx(actor: string): EngineTx {
+    const q = this.q;
+    const rec = (r: PoolRow | undefined): PoolRec | undefined => (r ? poolRec(r) : undefined);
+    const coll = (r: CollRow | undefined): CollRec | undefined => (r ? { pk: r.pk, id: r.id, pool: r.pool, description: r.description, state: stateFromEnum(r.state) } : undefined);
+    const json = (rids: readonly Rid[]) => JSON.stringify(rids);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const store = this;
+    return {
+      actor,
+      where: this.file,
+      now: () => this.clock(),
+      *pools() {
+        return (q.pools.all() as PoolRow[]).map(poolRec);
+      },
+      *poolById(poolId) {
+        return rec(q.poolById.get(poolId) as PoolRow | undefined);
+      },
+      *poolByPk(pk) {
+        return rec(q.poolByPk.get(pk) as PoolRow | undefined);
+      },
+      *serialCheck(pool) {
+        const rule = q.ruleOf.get(pool.pk) as SerialRule | undefined;
+        return rule ? ruleCheck(rule) : null;
+      },
+      *collById(id) {
+        return coll(q.collById.get(id) as CollRow | undefined);
+      },
+      *collByPk(pk) {
+        return coll(q.collByPk.get(pk) as CollRow | undefined);
+      },
+      *insertColl(id, pool, description, state) {
+        const info = q.insertColl.run(id, pool.pk, description, S(state), new Date(store.clock()).toISOString(), actor);
+        return { pk: Number(info.lastInsertRowid), id, pool: pool.pk, description, state };
+      },
+      *deleteColl(pk) {
+        q.deleteColl.run(pk);
+      },
+      *answeredRequest(pk) {
+        const r = q.snRequest.get(pk) as { count: number; numbers: string; token: string } | undefined;
+        return r ? { count: r.count, numbers: JSON.parse(r.numbers) as string[], token: r.token } : undefined;
+      },
+      *recordRequest(pk, target, answer) {
+        q.insertSnRequest.run(pk, S(target), answer.count, JSON.stringify(answer.numbers), answer.token);
+      },
+      *token(token) {
+        const t = q.token.get(token) as { token: string; pool: number; target: number; sn_collection: number; remaining: number; expires: number } | undefined;
+        return t ? { token: t.token, pool: t.pool, target: stateFromEnum(t.target), coll: t.sn_collection, remaining: t.remaining, expires: t.expires } : undefined;
+      },
+      *deleteToken(token) {
+        q.deleteToken.run(token);
+      },
+      *insertToken(t, purgeBefore) {
+        q.purgeTokens.run(purgeBefore);
+        q.insertToken.run(t.token, t.pool, S(t.target), t.coll, t.remaining, t.expires);
+      },
+      *take(pool, from, to, collPk, n) {
+        return q.take.all(S(to), collPk, pool, S(from), n) as string[];
+      },
+      *lookup(values) {
+        return (q.lookup.all(JSON.stringify(values)) as LookupRow[]).map((r) => ({ v: r.v, rid: r.rid, pool: r.pool, state: r.state === null ? null : stateFromEnum(r.state), coll: r.coll }));
+      },
+      *setState(rids, state, collPk) {
+        if (collPk === undefined) q.setState.run(S(state), json(rids));
+        else q.setStateColl.run(S(state), collPk, json(rids));
+      },
+      *count(pool, deltas) {
+        for (const [state, n] of deltas) store.bump(pool, S(state), n);
+      },
+      *insertNumbers(pool, values, what) {
+        store.insertRows(pool.pk, values, what);
+      },
+      *audit(r) {
+        store.appendAudit(r);
+      },
+      touched: (pk) => {
+        this.touched.add(pk);
+      },
+      *labelCollection(id, description, properties) {
+        return (q.labelById.get(id) as number | undefined) ?? Number(q.insertLabel.run(id, description, properties, new Date(store.clock()).toISOString()).lastInsertRowid);
+      },
+      *setLabel(label, rids) {
+        q.setLabel.run(label, json(rids));
+      },
+      *setProperties(value, props) {
+        q.setProps.run(JSON.stringify(props), value);
+      },
+      *expand(event, values, context) {
+        const hook = store.hierarchyHook();
+        return hook ? hook.expand({ db: store.db, actor, audit: (r) => store.appendAudit({ actor, ...r }) }, event, values, context) : [];
+      },
+    };
+  }
+
+  /** New numbers as Unassigned, counted; a number stored already (or twice in the batch) refuses the call. */
+  private insertRows(pool: number, values: readonly string[], what: string): void {
+    const json = JSON.stringify(values);
+    try {
+      this.q.insertNumbers.run(pool, S("Unassigned"), json);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_CONSTRAINT_UNIQUE") throw err;
+      // the unique index found it; tell a repeat inside the batch from a number stored before (no Set of a million strings)
+      const twice = this.q.repeated.all(json) as string[];
+      if (twice.length) {
+        throw new PssError("DuplicateInBatch", `${what}: ${twice.length} serial number(s) appear twice in the batch: ${listSome(twice)}`, twice.map((d) => ({ serialNumber: d, reason: "appears more than once in the batch" })));
+      }
+      const dups = this.q.existing.all(json, 1_000_000) as string[];
+      throw new PssError("DuplicateSerialNumber", `${what}: ${dups.length} serial number(s) are already in the store: ${listSome(dups)}`, dups.map((d) => ({ serialNumber: d, reason: "already in the store" })));
+    }
+    this.bump(pool, S("Unassigned"), values.length);
+  }
 
   request(target: RequestTarget, args: RequestArgs): RequestResult {
-    const method = `SNRequest${target}`;
-    if (target !== "Unassigned" && target !== "Unallocated" && target !== "Allocated") {
-      throw new PssError("InvalidEvent", `request target must be Unassigned, Unallocated or Allocated, got ${JSON.stringify(target)}`);
-    }
-    if (typeof args !== "object" || args === null) throw new PssError("InvalidCount", `${method}: arguments { count, ... } are missing`);
-    checkFormat(args.snFormat);
-    const context = checkDict(args.context, "context", "InvalidContext");
-    const token = args.requestToken === undefined || args.requestToken === null || args.requestToken === "" ? undefined : args.requestToken;
-    if (token !== undefined && typeof token !== "string") throw new PssError("InvalidRequestToken", `${method}: the request token must be a string`);
-    const collId = args.snCollectionId === undefined || args.snCollectionId === null || args.snCollectionId === "" ? undefined : checkId(args.snCollectionId, "snCollectionId", "InvalidSerialNumberCollection");
-    const actor = args.actor ?? this.actor;
-    return this.transaction(() => {
-      const pool = this.selectPoolRow(args.poolSelectionCriteria);
-      const now = this.clock();
-      let coll: CollRow;
-      let remaining: number;
-      let createdColl = false;
-      if (token !== undefined) {
-        const t = this.q.token.get(token) as { token: string; pool: number; target: number; sn_collection: number; remaining: number; expires: number } | undefined;
-        if (!t) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token.slice(0, 60))} is unknown (finished, replaced by a later page, or never issued)`);
-        if (t.expires <= now) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} expired at ${new Date(t.expires).toISOString()}`, undefined, "TokenExpired");
-        if (t.pool !== pool.pk) {
-          const other = (this.q.poolByPk.get(t.pool) as PoolRow | undefined)?.pool_id;
-          throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} was issued for pool ${other}, not pool ${pool.pool_id}`);
-        }
-        if (t.target !== S(target)) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} was issued for SNRequest${stateFromEnum(t.target)}`);
-        coll = this.q.collByPk.get(t.sn_collection) as CollRow;
-        if (collId !== undefined && collId !== coll.id) throw new PssError("InvalidRequestToken", `${method}: request token ${JSON.stringify(token)} continues SNCollection ${coll.id}, not ${collId}`);
-        remaining = t.remaining;
-        this.q.deleteToken.run(token);
-      } else {
-        const n = args.count;
-        if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > pool.max_count) {
-          throw new PssError("InvalidCount", `${method} from pool ${pool.pool_id}: count must be an integer from 1 to the pool's maximum ${pool.max_count}, got ${JSON.stringify(n)}`);
-        }
-        remaining = n;
-        if (collId !== undefined) {
-          const c = this.q.collById.get(collId) as CollRow | undefined;
-          if (c && c.pool !== pool.pk) {
-            const other = (this.q.poolByPk.get(c.pool) as PoolRow).pool_id;
-            throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} belongs to pool ${other}, not pool ${pool.pool_id}`);
-          }
-          if (c && c.state !== S(target)) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} holds ${stateFromEnum(c.state)} numbers, not ${target} ones`);
-          const prev = c ? (this.q.snRequest.get(c.pk) as { count: number; numbers: string; token: string } | undefined) : undefined;
-          if (c && prev) {
-            // a repeat of a request already answered (a retry after a lost answer): the same numbers, nothing new
-            if (prev.count !== n) {
-              throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} was requested already with count ${prev.count}; a repeat with the same count returns the same numbers, a count of ${n} is refused (use a new snCollectionId for more numbers)`, undefined, "CollectionRequestedAlready");
-            }
-            const numbers = JSON.parse(prev.numbers) as string[];
-            const token = prev.token && this.q.token.get(prev.token) ? prev.token : "";
-            return {
-              returnStatus: numbers.length < Math.min(prev.count, pool.max_request) ? "InsufficientSerialNumbers" as const : "NoError" as const,
-              snCollection: { id: c.id, description: c.description, state: target, associatedPoolId: pool.pool_id, serialNumbers: numbers },
-              returnedRequestToken: token,
-            };
-          }
-          if (c) coll = c;
-          else {
-            coll = this.newCollection(collId, pool, target, actor);
-            createdColl = true;
-          }
-        } else {
-          coll = this.newCollection(`SNC-${crypto.randomUUID()}`, pool, target, actor);
-          createdColl = true;
-        }
-      }
-      const page = Math.min(remaining, pool.max_request);
-      const got = this.take(pool, target, coll, page, actor, context, method);
-      let returned = "";
-      const insufficient = got.length < page;
-      if (!insufficient && remaining - got.length > 0) {
-        returned = crypto.randomBytes(18).toString("base64url");
-        // tokens expired for a day are forgotten; younger ones still answer "expired" rather than "unknown"
-        this.q.purgeTokens.run(now - 86_400_000);
-        this.q.insertToken.run(returned, pool.pk, S(target), coll.pk, remaining - got.length, now + this.tokenTtlMs);
-      }
-      if (got.length === 0 && createdColl) this.q.deleteColl.run(coll.pk);
-      else if (collId !== undefined && token === undefined && got.length) this.q.insertSnRequest.run(coll.pk, S(target), remaining, JSON.stringify(got), returned);
-      return {
-        returnStatus: insufficient ? "InsufficientSerialNumbers" : "NoError",
-        snCollection: { id: coll.id, description: coll.description, state: target, associatedPoolId: pool.pool_id, serialNumbers: got },
-        returnedRequestToken: returned,
-      };
-    }, { actor });
+    const call = rules.requestCall(target, args);
+    return this.run(args.actor, (tx) => rules.request(tx, call, this.tokenTtlMs));
   }
-
-  private newCollection(id: string, pool: PoolRow, target: SerialNumberState, actor: string): CollRow {
-    const description = `${target} serial numbers of pool ${pool.pool_id}`;
-    const info = this.q.insertColl.run(id, pool.pk, description, S(target), new Date(this.clock()).toISOString(), actor);
-    return { pk: Number(info.lastInsertRowid), id, pool: pool.pk, description, state: S(target) };
-  }
-
-  /** Binds up to `n` free numbers to `coll`, walking each through the table to `target`, audited per transition. */
-  private take(pool: PoolRow, target: RequestTarget, coll: CollRow, n: number, actor: string, context: Dict, method: string): string[] {
-    const common = { actor, poolId: pool.pool_id, context, method, snCollectionId: coll.id };
-    const to = (from: SerialNumberState, event: PssEvent) => {
-      const t = transition(from, event);
-      if (!t.allowed) throw new Error(`internal: the table forbids ${event} from ${from}`);
-      return t.to;
-    };
-    this.touched.add(pool.pk);
-    if (target === "Unassigned") {
-      const got = this.q.take.all(S("Unassigned"), coll.pk, pool.pk, S("Unassigned"), n) as string[];
-      if (got.length) this.appendAudit({ ...common, event: "sn_binding", serialNumbers: got, fromState: "Unassigned", toState: "Unassigned" });
-      return got;
-    }
-    if (target === "Unallocated") {
-      const s = to("Unassigned", "provisioning");
-      const got = this.q.take.all(S(s), coll.pk, pool.pk, S("Unassigned"), n) as string[];
-      if (got.length) {
-        this.bump(pool.pk, S("Unassigned"), -got.length);
-        this.bump(pool.pk, S(s), got.length);
-        this.appendAudit({ ...common, event: "provisioning", serialNumbers: got, fromState: "Unassigned", toState: s });
-      }
-      return got;
-    }
-    // Allocated: free Unallocated numbers first, then Unassigned ones (provisioned, then allocated)
-    const s = to("Unallocated", "sn_allocating");
-    const a = this.q.take.all(S(s), coll.pk, pool.pk, S("Unallocated"), n) as string[];
-    const b = a.length < n ? (this.q.take.all(S(s), coll.pk, pool.pk, S("Unassigned"), n - a.length) as string[]) : [];
-    if (b.length) {
-      to("Unassigned", "provisioning");
-      this.appendAudit({ ...common, event: "provisioning", serialNumbers: b, fromState: "Unassigned", toState: "Unallocated" });
-      this.bump(pool.pk, S("Unassigned"), -b.length);
-    }
-    const got = b.length ? a.concat(b) : a;
-    if (got.length) {
-      this.bump(pool.pk, S("Unallocated"), -a.length);
-      this.bump(pool.pk, S(s), got.length);
-      this.appendAudit({ ...common, event: "sn_allocating", serialNumbers: got, fromState: "Unallocated", toState: s });
-    }
-    return got;
-  }
-
-  // ---------------------------------------------------------------- returns and pushes
 
   /** SNReturnAllocated / SNReturnUnallocated: numbers go back to the pool, free, from the collection they came from. */
   returnSerialNumbers(target: ReturnTarget, args: CollectionArgs): { returnStatus: "NoError" } {
-    const method = `SNReturn${target}`;
-    if (target !== "Allocated" && target !== "Unallocated") throw new PssError("InvalidEvent", `return target must be Allocated or Unallocated, got ${JSON.stringify(target)}`);
-    const { collId, values, context, actor } = this.collectionArgs(args, method);
-    if (collId === undefined) throw new PssError("InvalidSerialNumberCollection", `${method}: name the SNCollection the numbers came from (its id is empty)`);
-    const event: PssEvent = target === "Allocated" ? "sn_deallocating" : "sn_returning";
-    return this.transaction(() => {
-      const pool = this.selectPoolRow(args.poolSelectionCriteria);
-      const coll = this.q.collById.get(collId) as CollRow | undefined;
-      if (!coll) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} is unknown`);
-      if (coll.pool !== pool.pk) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} belongs to pool ${(this.q.poolByPk.get(coll.pool) as PoolRow).pool_id}, not pool ${pool.pool_id}`);
-      const rows = this.lookup(values, method);
-      const wrong = rows.filter((r) => r.coll !== coll.pk);
-      if (wrong.length) {
-        throw new PssError("InvalidSerialNumberCollection", `${method}: ${wrong.length} serial number(s) were not handed out in SNCollection ${collId}: ${listSome(wrong.map((r) => r.v))}`,
-          wrong.map((r) => ({ serialNumber: r.v, state: stateFromEnum(r.state as number), reason: `not in SNCollection ${collId}` })), "WrongCollection");
-      }
-      // returns make numbers free again: always strict, whatever the pool's policy (re-issuing an unknown state is the incident)
-      const refused = this.refusals(rows, event);
-      if (refused.length) throw this.forbidden(method, event, refused);
-      const from = target;
-      const to = (transition(from, event) as { to: SerialNumberState }).to;
-      this.q.setStateColl.run(S(to), null, JSON.stringify(rows.map((r) => r.rid)));
-      this.bump(pool.pk, S(from), -rows.length);
-      this.bump(pool.pk, S(to), rows.length);
-      this.touched.add(pool.pk);
-      this.appendAudit({ actor, event, poolId: pool.pool_id, serialNumbers: values, fromState: from, toState: to, context, method, snCollectionId: collId });
-      return { returnStatus: "NoError" as const };
-    }, { actor });
+    const call = rules.returnCall(target, args);
+    return this.run(args.actor, (tx) => rules.returnNumbers(tx, target, call));
   }
 
-  /**
-   * SNtoUnallocated / SNtoAllocated / SNtoEncoded: numbers (unknown ones are added to the pool) are walked along the
-   * forward path to the target, one audited event per step. Numbers already in the target state are left as they are.
-   */
+  /** SNtoUnallocated / SNtoAllocated / SNtoEncoded: along the forward path to the target (rules.pushTo). */
   pushTo(target: PushTarget, args: CollectionArgs): { returnStatus: "NoError" } {
-    const method = `SNto${target}`;
-    if (target !== "Unallocated" && target !== "Allocated" && target !== "Encoded") throw new PssError("InvalidEvent", `push target must be Unallocated, Allocated or Encoded, got ${JSON.stringify(target)}`);
-    const { collId, values, context, actor } = this.collectionArgs(args, method);
-    return this.transaction(() => {
-      const pool = this.selectPoolRow(args.poolSelectionCriteria);
-      validateSerialNumbers(values, pool.sid_class, `${method} into pool ${pool.pool_id}`, this.checkOf(pool));
-      let rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
-      const foreign = rows.filter((r) => r.rid !== null && r.pool !== pool.pk);
-      if (foreign.length) {
-        throw new PssError("DuplicateSerialNumber", `${method} into pool ${pool.pool_id}: ${foreign.length} serial number(s) belong to another pool: ${listSome(foreign.map((r) => r.v))}`,
-          foreign.map((r) => ({ serialNumber: r.v, state: stateFromEnum(r.state as number), reason: `belongs to pool ${(this.q.poolByPk.get(r.pool) as PoolRow).pool_id}` })));
-      }
-      // binding for Allocated/Encoded pushes: the named (or a new) collection of this pool
-      let coll: CollRow | null = null;
-      if (target !== "Unallocated") {
-        const c = collId === undefined ? undefined : (this.q.collById.get(collId) as CollRow | undefined);
-        if (c && c.pool !== pool.pk) throw new PssError("InvalidSerialNumberCollection", `${method}: SNCollection ${collId} belongs to pool ${(this.q.poolByPk.get(c.pool) as PoolRow).pool_id}, not pool ${pool.pool_id}`);
-        coll = c ?? this.newCollection(collId ?? `SNC-${crypto.randomUUID()}`, pool, target, actor);
-      }
-      const policy = pool.guard_policy;
-      const plans = new Map<number, { from: SerialNumberState; steps: PssEvent[] | null; rids: number[]; values: string[] }>();
-      const refused: Array<{ serialNumber: string; state: SerialNumberState; reason: string }> = [];
-      const unknown = rows.filter((r) => r.rid === null).map((r) => r.v);
-      if (unknown.length) {
-        this.insertFresh(pool, unknown, actor, context, method);
-        rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
-      }
-      for (const r of rows) {
-        const from = stateFromEnum(r.state as number);
-        const steps = forwardSteps(from, target);
-        if (steps === null && (policy === "strict" || TERMINAL_STATES.includes(from))) {
-          refused.push({ serialNumber: r.v, state: from, reason: `${method}: no path from ${from} to ${target} along ${FORWARD_PATH.map((s) => s.from).join(" → ")}${TERMINAL_STATES.includes(from) ? ` (${from} is terminal)` : ""}` });
-          continue;
-        }
-        if (steps !== null && steps.length === 0) continue;
-        const key = r.state as number;
-        const plan = plans.get(key) ?? { from, steps, rids: [], values: [] };
-        plan.rids.push(r.rid as number);
-        plan.values.push(r.v);
-        plans.set(key, plan);
-      }
-      if (refused.length) throw new PssError("TransitionForbidden", `${method}: ${refused.length} serial number(s) cannot be pushed to ${target}: ${refused.slice(0, 3).map((d) => `${d.serialNumber} (${d.state})`).join(", ")}${refused.length > 3 ? ` and ${refused.length - 3} more` : ""}; ${refused[0].reason}`, refused);
-      const common = { actor, poolId: pool.pool_id, context, method, snCollectionId: coll?.id };
-      for (const plan of plans.values()) {
-        if (plan.steps === null) {
-          // record policy: a report from another system, stored as it came and flagged
-          this.appendAudit({ ...common, event: FORWARD_PATH.find((s) => s.to === target)!.event, serialNumbers: plan.values, fromState: plan.from, toState: target, anomaly: true });
-        } else {
-          let s = plan.from;
-          for (const ev of plan.steps) {
-            const t = transition(s, ev) as { allowed: true; to: SerialNumberState };
-            this.appendAudit({ ...common, event: ev, serialNumbers: plan.values, fromState: s, toState: t.to });
-            s = t.to;
-          }
-        }
-        const json = JSON.stringify(plan.rids);
-        if (coll) this.q.setStateColl.run(S(target), coll.pk, json);
-        else this.q.setState.run(S(target), json);
-        this.bump(pool.pk, S(plan.from), -plan.rids.length);
-        this.bump(pool.pk, S(target), plan.rids.length);
-      }
-      this.touched.add(pool.pk);
-      return { returnStatus: "NoError" as const };
-    }, { actor });
+    const call = rules.pushCall(target, args);
+    return this.run(args.actor, (tx) => rules.pushTo(tx, target, call));
   }
-
-  private collectionArgs(args: CollectionArgs, method: string): { collId: string | undefined; values: string[]; context: Dict; actor: string } {
-    if (typeof args !== "object" || args === null || typeof args.snCollection !== "object" || args.snCollection === null) {
-      throw new PssError("InvalidSerialNumberCollection", `${method}: an SNCollection { id, serialNumbers } is needed`);
-    }
-    checkFormat(args.snFormat);
-    const id = args.snCollection.id;
-    const collId = id === undefined || id === null || id === "" ? undefined : checkId(id, "SNCollection id", "InvalidSerialNumberCollection");
-    const values = checkNumberList(args.snCollection.serialNumbers, method);
-    return { collId, values, context: checkDict(args.context, "context", "InvalidContext"), actor: args.actor ?? this.actor };
-  }
-
-  // ---------------------------------------------------------------- events
 
   /** One PSS event over a batch: all or nothing; under `strict` a forbidden number refuses the batch. */
   applyEvent(event: PssEvent, args: EventArgs): { returnStatus: "NoError"; applied: number; anomalies: number } {
-    if (!isEvent(event)) throw new PssError("InvalidEvent", `${JSON.stringify(event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
-    if (typeof args !== "object" || args === null) throw new PssError("InvalidSerialNumber", `${event}: arguments { serialNumbers, ... } are missing`);
-    checkFormat(args.snFormat);
-    const context = checkDict(args.context, "context", "InvalidContext");
-    // SIDInspectingEvent pulls the pack as a sample (→ Sampled, EPCIS sampling); a check that leaves it sellable is
-    // LabelsInspectingEvent (no state change): the pool and the EPCIS output must say the same thing
-    if (event === "inspecting" && (context.destructive ?? "").toLowerCase() === "false") {
-      throw new PssError("InvalidContext", `inspecting: SIDInspectingEvent pulls the pack as a sample (Commissioned → Sampled); a non-destructive inspection leaves it Commissioned: report it with LabelsInspectingEvent (label_inspecting)`);
-    }
-    const lc = args.labelCollection;
-    if (lc !== undefined && lc !== null && (typeof lc !== "object" || Array.isArray(lc))) throw new PssError("InvalidSerialNumberCollection", `${event}: labelCollection must be an object`);
-    const labels = lc?.labels ?? [];
-    if (!Array.isArray(labels) || labels.some((l) => typeof l !== "object" || l === null || typeof l.id !== "string")) throw new PssError("InvalidSerialNumberCollection", `${event}: labelCollection.labels must be an array of { id, properties }`);
-    const raw = args.serialNumbers === undefined || (Array.isArray(args.serialNumbers) && args.serialNumbers.length === 0 && labels.length) ? labels.map((l) => l.id) : args.serialNumbers;
-    const values = checkNumberList(raw, event);
-    const inBatch = new Set(values);
-    const strays = labels.filter((l) => !inBatch.has(l.id)).map((l) => l.id);
-    if (strays.length) throw new PssError("InvalidSerialNumberCollection", `${event}: ${strays.length} label(s) are not among the serial numbers of the event: ${listSome(strays)}`, strays.map((s) => ({ serialNumber: s, reason: "label without its serial number in the event" })));
-    const labelProps = labels.filter((l) => l.properties && Object.keys(l.properties).length).map((l) => [l.id, checkDict(l.properties, `properties of label ${l.id}`, "InvalidSerialNumberCollection")] as const);
-    const lcProps = checkDict(lc?.properties, `${event}: labelCollection.properties`, "InvalidSerialNumberCollection");
-    const lcId = lc && (lc.id || Object.keys(lcProps).length || lc.description) ? (lc.id ? checkId(lc.id, "labelCollection id", "InvalidSerialNumberCollection") : `LC-${crypto.randomUUID()}`) : undefined;
-    const actor = args.actor ?? this.actor;
-    const method = METHOD_OF_EVENT[event];
-    return this.transaction((tx) => {
-      // a parent takes its contents along: everything packed under it, in this transaction, audited per parent
-      const under = TREE_EVENTS.includes(event) ? this.hierarchyHook()?.expand(tx, event, values, context) ?? [] : [];
-      const via = new Map(under.map((u) => [u.value, u]));
-      const rows = this.lookup(under.length ? values.concat(under.map((u) => u.value)) : values, event);
-      if (args.poolId !== undefined) {
-        const pool = this.poolRow(args.poolId);
-        // the numbers of the call must be in the pool; their contents may come from other pools (units in SSCC cases)
-        const strangers = rows.filter((r) => r.pool !== pool.pk && !via.has(r.v));
-        if (strangers.length) throw new PssError("UnknownSerialNumber", `${event}: ${strangers.length} serial number(s) are not in pool ${pool.pool_id}: ${listSome(strangers.map((r) => r.v))}`, strangers.map((r) => ({ serialNumber: r.v, state: stateFromEnum(r.state as number), reason: `not in pool ${pool.pool_id}` })));
-      }
-      const pools = new Map<number, PoolRow>();
-      const poolOf = (pk: number) => {
-        let p = pools.get(pk);
-        if (!p) pools.set(pk, (p = this.q.poolByPk.get(pk) as PoolRow));
-        return p;
-      };
-      const groups = new Map<string, { pool: PoolRow; from: SerialNumberState; to: SerialNumberState; anomaly: boolean; rids: number[]; values: string[]; in?: TreeMember }>();
-      const refused: PssErrorDetail[] = [];
-      const target = eventTarget(event);
-      for (const r of rows) {
-        const pool = poolOf(r.pool as number);
-        const from = stateFromEnum(r.state as number);
-        const t = transition(from, event);
-        let to: SerialNumberState;
-        let anomaly = false;
-        if (t.allowed) to = t.to;
-        else if (pool.guard_policy === "record") {
-          anomaly = true;
-          // terminal states stay terminal even under `record`: the report is audited, the state is kept
-          to = TERMINAL_STATES.includes(from) || target === null ? from : target;
-        } else {
-          refused.push({ serialNumber: r.v, state: from, reason: t.reason });
-          continue;
-        }
-        const inTree = via.get(r.v);
-        const key = `${pool.pk}|${from}|${anomaly ? 1 : 0}|${inTree ? inTree.parent : ""}`;
-        const g = groups.get(key) ?? { pool, from, to, anomaly, rids: [], values: [], in: inTree };
-        g.rids.push(r.rid as number);
-        g.values.push(r.v);
-        groups.set(key, g);
-      }
-      if (refused.length) {
-        const e = this.forbidden(event, event, refused);
-        const packed = refused.filter((d) => via.has(d.serialNumber));
-        if (packed.length) e.message += ` (packed under ${via.get(packed[0].serialNumber)!.root}: unpack ${packed.length === 1 ? "it" : "them"} first)`;
-        throw e;
-      }
-      let labelPk: number | null = null;
-      if (lcId !== undefined) {
-        labelPk = (this.q.labelById.get(lcId) as number | undefined) ?? Number(this.q.insertLabel.run(lcId, lc?.description ?? "", canonicalContext(lcProps), new Date(this.clock()).toISOString()).lastInsertRowid);
-      }
-      let anomalies = 0;
-      for (const g of groups.values()) {
-        const json = JSON.stringify(g.rids);
-        if (g.to !== g.from) {
-          this.q.setState.run(S(g.to), json);
-          this.bump(g.pool.pk, S(g.from), -g.rids.length);
-          this.bump(g.pool.pk, S(g.to), g.rids.length);
-        }
-        if (labelPk !== null && !g.in) this.q.setLabel.run(labelPk, json);
-        if (g.anomaly) anomalies += g.rids.length;
-        // only numbers leaving a free state (Unassigned, Unallocated) can make the pool low: an event on numbers
-        // already in use (encoding, commissioning, shipping ...) skips the low check after the commit
-        if (g.from === "Unassigned" || g.from === "Unallocated") this.touched.add(g.pool.pk);
-        const ctx = g.in ? { ...context, aggregationRoot: g.in.root, parent: g.in.parent } : context;
-        this.appendAudit({ actor, event, poolId: g.pool.pool_id, serialNumbers: g.values, fromState: g.from, toState: g.to, context: ctx, anomaly: g.anomaly, method, labelCollectionId: g.in ? undefined : lcId });
-      }
-      for (const [v, p] of labelProps) this.q.setProps.run(JSON.stringify(p), v);
-      return { returnStatus: "NoError" as const, applied: rows.length, anomalies };
-    }, { actor });
+    const call = rules.eventCall(event, args);
+    return this.run(args.actor, (tx) => rules.applyEvent(tx, call));
   }
 
   /** Installed by the aggregation module: shipping, decommissioning and destroying then reach packed contents. */
@@ -1320,43 +1014,9 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
 
   /** The guard's dry run: which numbers the table lets `event` touch, and why the others are refused. */
   checkEvent(event: PssEvent, serialNumbers: string[]): GuardCheck {
-    if (!isEvent(event)) throw new PssError("InvalidEvent", `${JSON.stringify(event)} is not a PSS event (events: ${EVENTS.join(", ")})`);
-    const values = checkNumberList(serialNumbers, `check ${event}`);
-    const rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
-    const out: GuardCheck = { allowed: [], refused: [] };
-    for (const r of rows) {
-      if (r.rid === null) {
-        out.refused.push({ serialNumber: r.v, reason: "not in the store" });
-        continue;
-      }
-      const state = stateFromEnum(r.state as number);
-      const t = transition(state, event);
-      if (t.allowed) out.allowed.push({ serialNumber: r.v, state, to: t.to });
-      else out.refused.push({ serialNumber: r.v, state, reason: t.reason });
-    }
-    return out;
-  }
-
-  private lookup(values: string[], what: string): LookupRow[] {
-    const rows = this.q.lookup.all(JSON.stringify(values)) as LookupRow[];
-    const unknown = rows.filter((r) => r.rid === null).map((r) => r.v);
-    if (unknown.length) throw new PssError("UnknownSerialNumber", `${what}: ${unknown.length} serial number(s) are not in the store: ${listSome(unknown)}`, unknown.map((u) => ({ serialNumber: u, reason: "not in the store" })));
-    return rows;
-  }
-
-  private refusals(rows: LookupRow[], event: PssEvent): PssErrorDetail[] {
-    const out: PssErrorDetail[] = [];
-    for (const r of rows) {
-      const state = stateFromEnum(r.state as number);
-      const t = transition(state, event);
-      if (!t.allowed) out.push({ serialNumber: r.v, state, reason: t.reason });
-    }
-    return out;
-  }
-
-  private forbidden(what: string, event: PssEvent, refused: PssErrorDetail[]): PssError {
-    const shown = refused.slice(0, 3).map((d) => `${d.serialNumber} (${d.state})`).join(", ");
-    return new PssError("TransitionForbidden", `${what}: ${refused.length} serial number(s) may not take ${event}: ${shown}${refused.length > 3 ? ` and ${refused.length - 3} more` : ""}; ${refused[0].reason}`, refused);
+    const values = rules.checkCall(event, serialNumbers);
+    // a read: no write lock, no transaction
+    return runSync(rules.checkEvent(this.engineTx(this.actor), event, values));
   }
 
   // ---------------------------------------------------------------- reads
@@ -1439,26 +1099,6 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     this.db.close();
   }
 }
-
-/** The PSS function (OPC UA method) that reports each event, for the audit log. */
-const METHOD_OF_EVENT: Record<PssEvent, string> = {
-  provisioning: "provisioning",
-  sn_returning: "sn_returning",
-  sn_allocating: "sn_allocating",
-  sn_deallocating: "sn_deallocating",
-  sn_invalidating: "SNInvalidatingEvent",
-  sn_encoding: "LabelsEncodingEvent",
-  label_inspecting: "LabelsInspectingEvent",
-  label_sampling: "LabelsSamplingEvent",
-  label_scrapping: "LabelsScrappingEvent",
-  commissioning: "SIDCommissioningEvent",
-  inspecting: "SIDInspectingEvent",
-  shipping: "SIDShippingEvent",
-  decommissioning: "SIDDecommissioningEvent",
-  destroying: "SIDDestroyingEvent",
-  packing: "AggregationPackingEvent",
-  unpacking: "AggregationUnpackingEvent",
-};
 
 /** Opens (and creates when needed) a pool file. Several processes may open the same file. */
 export function openPoolStore(file: string, options: OpenOptions = {}): SqlitePoolStore {
