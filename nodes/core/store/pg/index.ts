@@ -17,6 +17,10 @@ import { asPgStoreError, connectionFailure } from "./errors";
 import { PoolLowListener } from "./listen";
 import type { Pool } from "../index";
 import { POOL_LOW_CHANNEL, PoolLowInfo } from "./listen";
+import { PgTx, type PgTxHost } from "./tx";
+import { runAsync, type Op } from "../engine";
+import * as rules from "../rules";
+import type { PssEvent } from "../../lifecycle";
 
 export { asPgStoreError, connectionFailure } from "./errors";
 export { POOL_LOW_CHANNEL } from "./listen";
@@ -54,6 +58,8 @@ export interface PgEngineOptions {
   clock?: () => number;
   /** who the audit log names when a call gives no actor */
   defaultActor?: string;
+  /** how long a request's paging token stays valid (ms); default one hour, as the pool file's */
+  tokenTtlMs?: number;
 }
 
 export interface PgPoolDef {
@@ -162,6 +168,8 @@ export class PgPoolEngine {
   readonly where: string;
   private closed = false;
   private listener: PoolLowListener | undefined;
+  private readonly tokenTtlMs: number;
+  private readonly host: PgTxHost;
 
   private constructor(pool: PgPool, config: PoolConfig, schema: string, options: PgEngineOptions) {
     this.pool = pool;
@@ -173,6 +181,8 @@ export class PgPoolEngine {
     this.chainAfterCommit = options.chainAfterCommit !== false;
     this.generator = options.generator ?? defaultGenerator;
     this.where = `schema ${JSON.stringify(schema)}`;
+    this.tokenTtlMs = options.tokenTtlMs ?? 3_600_000;
+    this.host = { s: this.s, where: this.where, clock: () => this.clock(), appendAudit: (c, rec) => this.appendAudit(c, rec) };
   }
 
   /** Connects, migrates (or checks) the schema and returns the engine; refuses a schema newer than this code. */
@@ -515,6 +525,71 @@ export class PgPoolEngine {
     return async () => {
       if (await l.remove(sub) && this.listener === l) this.listener = undefined;
     };
+  }
+
+  // ---------------------------------------------------------------- the PSS rules (../rules.ts) on this engine
+
+  /** Runs a rule in one transaction (READ COMMITTED, the audit writer lock taken); pools whose free numbers it took
+   *  are checked against their low threshold before the commit (NOTIFY is delivered at the commit). */
+  private async runRule<T>(actor: string | undefined, rule: (tx: PgTx) => Op<T>): Promise<T> {
+    const out = await this.transaction(async (c) => {
+      const tx = new PgTx(this.host, c, actor ?? this.defaultActor);
+      const r = await runAsync(rule(tx));
+      for (const pk of tx.touchedPools) {
+        const p = (await c.query(`SELECT pk, pool_id, sid_class, max_request, max_count::float8 AS max_count, low_threshold FROM ${this.s}.pool WHERE pk = $1`, [pk])).rows[0] as PoolRow | undefined;
+        if (p) await this.notifyIfLow(c, p);
+      }
+      return r;
+    });
+    await this.afterCommit();
+    return out;
+  }
+
+  /** SNRequestUnassigned / SNRequestUnallocated / SNRequestAllocated (rules.request): paging tokens, a repeated
+   *  snCollectionId's same answer, free numbers taken with FOR UPDATE SKIP LOCKED. */
+  async request(target: rules.RequestTarget, args: rules.RequestArgs): Promise<rules.RequestResult> {
+    const call = rules.requestCall(target, args);
+    return this.runRule(args.actor, (tx) => rules.request(tx, call, this.tokenTtlMs));
+  }
+
+  async returnSerialNumbers(target: rules.ReturnTarget, args: rules.CollectionArgs): Promise<{ returnStatus: "NoError" }> {
+    const call = rules.returnCall(target, args);
+    return this.runRule(args.actor, (tx) => rules.returnNumbers(tx, target, call));
+  }
+
+  async pushTo(target: rules.PushTarget, args: rules.CollectionArgs): Promise<{ returnStatus: "NoError" }> {
+    const call = rules.pushCall(target, args);
+    return this.runRule(args.actor, (tx) => rules.pushTo(tx, target, call));
+  }
+
+  /** One PSS event over a batch (rules.applyEvent): all or nothing, the guard policy of each number's pool. */
+  async applyEvent(event: PssEvent, args: rules.EventArgs): Promise<rules.EventResult> {
+    const call = rules.eventCall(event, args);
+    return this.runRule(args.actor, (tx) => rules.applyEvent(tx, call));
+  }
+
+  /** The guard's dry run (rules.checkEvent): a read, no lock. */
+  async checkEvent(event: PssEvent, serialNumbers: string[]): Promise<rules.GuardCheck> {
+    const values = rules.checkCall(event, serialNumbers);
+    return this.withClient("body", (c) => runAsync(rules.checkEvent(new PgTx(this.host, c, this.defaultActor, false), event, values)));
+  }
+
+  /** The pool the criteria select (rules.selectPool): empty criteria pick the default (or only) pool. */
+  async selectPool(criteria?: Record<string, string>): Promise<Pool> {
+    const id = await this.withClient("body", (c) => runAsync(rules.selectPool(new PgTx(this.host, c, this.defaultActor, false), criteria)));
+    return (await this.pools()).find((p) => p.poolId === id.poolId) as Pool;
+  }
+
+  /** A number's pool, state, collections and properties; undefined when the schema does not hold it. */
+  async getSerialNumber(value: string): Promise<{ value: string; poolId: string; state: SerialNumberState; snCollectionId: string | null; labelCollectionId: string | null; properties: Record<string, string> | null } | undefined> {
+    return this.withClient("body", async (c) => {
+      const r = (await c.query(
+        `SELECT s.value, p.pool_id, s.state, c.id AS coll, l.id AS label, s.properties FROM ${this.s}.serial_number s
+         JOIN ${this.s}.pool p ON p.pk = s.pool LEFT JOIN ${this.s}.sn_collection c ON c.pk = s.sn_collection LEFT JOIN ${this.s}.label_collection l ON l.pk = s.label_collection
+         WHERE s.value = $1`, [value])).rows[0];
+      if (!r) return undefined;
+      return { value: r.value, poolId: r.pool_id, state: STATES[r.state as number], snCollectionId: r.coll, labelCollectionId: r.label, properties: r.properties ? JSON.parse(r.properties) : null };
+    });
   }
 
   /** The pools of the schema, by pool id. */

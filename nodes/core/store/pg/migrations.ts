@@ -171,6 +171,30 @@ CREATE TRIGGER audit_source_no_change BEFORE UPDATE OR DELETE ON ${s}.audit_sour
 ALTER TABLE ${s}.serial_number DROP CONSTRAINT IF EXISTS serial_number_sn_collection_fkey;
 `,
   },
+  {
+    version: 4,
+    name: "request tokens and answered requests: the PSS rules of the pool functions on PostgreSQL",
+    sql: (s) => `
+-- the next page of a request longer than the pool's maxRequest (rules.ts, request): as the pool file's request_token
+CREATE TABLE ${s}.request_token (
+  token text PRIMARY KEY,
+  pool bigint NOT NULL,
+  target smallint NOT NULL,
+  sn_collection bigint NOT NULL,
+  remaining bigint NOT NULL,
+  expires bigint NOT NULL
+);
+CREATE INDEX request_token_expires ON ${s}.request_token (expires);
+-- what a request with an snCollectionId answered: a repeat gets the same numbers (as the pool file's sn_request)
+CREATE TABLE ${s}.sn_request (
+  sn_collection bigint PRIMARY KEY,
+  target smallint NOT NULL,
+  count bigint NOT NULL,
+  numbers text NOT NULL,
+  token text NOT NULL
+);
+`,
+  },
 ];
 
 /** The schema version this code writes and reads. */

@@ -1,0 +1,222 @@
+/* The PostgreSQL engine's primitives (../engine.ts) inside one transaction on one connection: each yields the
+   promise of its query (runAsync awaits it), so the PSS rules of ../rules.ts run here unchanged. Concurrency:
+   - free numbers are taken with FOR UPDATE SKIP LOCKED: concurrent requests never wait for each other and never get
+     the same number;
+   - the numbers an event or a return names are locked (FOR UPDATE, in value order so that two calls naming the same
+     numbers lock them in the same order and cannot deadlock) before the rule reads their states: a concurrent call
+     on the same numbers waits, then sees the state this one committed;
+   - counters are signed deltas appended per transaction (pool_count), never a shared row. */
+import type { PoolClient } from "pg";
+import { stateFromEnum, stateToEnum, type SerialNumberState } from "../../lifecycle";
+import { PssError, listSome } from "../errors";
+import { ruleCheck, type SerialRule } from "../serials";
+import { wait, type AuditEntry, type CollRec, type EngineTx, type NumberRow, type Op, type PoolRec, type Rid } from "../engine";
+import type { AuditInput } from "./chain";
+
+const S = (s: SerialNumberState) => stateToEnum(s);
+
+/** What the primitives need of their engine. */
+export interface PgTxHost {
+  /** the quoted schema */
+  s: string;
+  where: string;
+  clock(): number;
+  appendAudit(c: PoolClient, rec: AuditInput): Promise<void>;
+}
+
+interface PoolDbRow {
+  pk: number;
+  pool_id: string;
+  sid_class: string;
+  selection_criteria: string;
+  guard_policy: "strict" | "record";
+  low_threshold: number;
+  max_request: number;
+  max_count: number;
+  is_default: boolean;
+}
+
+const POOL_COLUMNS = "pk::float8 AS pk, pool_id, sid_class, selection_criteria, guard_policy, low_threshold, max_request, max_count::float8 AS max_count, is_default";
+const COLL_COLUMNS = "pk::float8 AS pk, id, pool::float8 AS pool, description, state";
+
+function poolRec(r: PoolDbRow): PoolRec {
+  return {
+    pk: r.pk, poolId: r.pool_id, sidClass: r.sid_class, selectionCriteria: JSON.parse(r.selection_criteria) as Record<string, string>, guardPolicy: r.guard_policy,
+    lowThreshold: r.low_threshold, maxRequest: r.max_request, maxCount: r.max_count, isDefault: r.is_default,
+  };
+}
+
+function collRec(r: { pk: number; id: string; pool: number; description: string; state: number } | undefined): CollRec | undefined {
+  return r ? { pk: r.pk, id: r.id, pool: r.pool, description: r.description, state: stateFromEnum(r.state) } : undefined;
+}
+
+/** The primitives over connection `c`, for a call by `actor`; `lock` false for a read (the guard's dry run). */
+export class PgTx implements EngineTx {
+  readonly where: string;
+  /** pools whose free numbers were taken: checked against their low threshold before the commit */
+  readonly touchedPools = new Set<number>();
+  private readonly s: string;
+
+  constructor(private readonly host: PgTxHost, private readonly c: PoolClient, readonly actor: string, private readonly lock = true) {
+    this.s = host.s;
+    this.where = `the PostgreSQL pool ${host.where}`;
+  }
+
+  now(): number {
+    return this.host.clock();
+  }
+
+  private *q<R = Record<string, unknown>>(sql: string, params: unknown[] = []): Op<R[]> {
+    const r = yield* wait(this.c.query(sql, params));
+    return r.rows as R[];
+  }
+
+  *pools(): Op<PoolRec[]> {
+    return (yield* this.q<PoolDbRow>(`SELECT ${POOL_COLUMNS} FROM ${this.s}.pool ORDER BY pool_id`)).map(poolRec);
+  }
+
+  *poolById(poolId: string): Op<PoolRec | undefined> {
+    const r = yield* this.q<PoolDbRow>(`SELECT ${POOL_COLUMNS} FROM ${this.s}.pool WHERE pool_id = $1`, [poolId]);
+    return r.length ? poolRec(r[0]) : undefined;
+  }
+
+  *poolByPk(pk: number): Op<PoolRec | undefined> {
+    const r = yield* this.q<PoolDbRow>(`SELECT ${POOL_COLUMNS} FROM ${this.s}.pool WHERE pk = $1`, [pk]);
+    return r.length ? poolRec(r[0]) : undefined;
+  }
+
+  *serialCheck(pool: PoolRec) {
+    const r = yield* this.q<SerialRule>(`SELECT pattern, min_length AS "minLength", max_length AS "maxLength" FROM ${this.s}.pool_serial_rule WHERE pool = $1`, [pool.pk]);
+    return r.length ? ruleCheck(r[0]) : null;
+  }
+
+  *collById(id: string): Op<CollRec | undefined> {
+    return collRec((yield* this.q<{ pk: number; id: string; pool: number; description: string; state: number }>(`SELECT ${COLL_COLUMNS} FROM ${this.s}.sn_collection WHERE id = $1`, [id]))[0]);
+  }
+
+  *collByPk(pk: number): Op<CollRec | undefined> {
+    return collRec((yield* this.q<{ pk: number; id: string; pool: number; description: string; state: number }>(`SELECT ${COLL_COLUMNS} FROM ${this.s}.sn_collection WHERE pk = $1`, [pk]))[0]);
+  }
+
+  *insertColl(id: string, pool: PoolRec, description: string, state: SerialNumberState): Op<CollRec> {
+    const r = yield* this.q<{ pk: number }>(
+      `INSERT INTO ${this.s}.sn_collection (id, pool, description, state, created, actor) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING pk::float8 AS pk`,
+      [id, pool.pk, description, S(state), new Date(this.now()).toISOString(), this.actor],
+    );
+    // a concurrent call created the same collection id first
+    if (!r.length) throw new PssError("InvalidSerialNumberCollection", `SNCollection ${id} was created by another call at the same moment: repeat the call`);
+    return { pk: r[0].pk, id, pool: pool.pk, description, state };
+  }
+
+  *deleteColl(pk: number): Op<void> {
+    yield* this.q(`DELETE FROM ${this.s}.sn_collection WHERE pk = $1`, [pk]);
+  }
+
+  *answeredRequest(coll: number) {
+    const r = yield* this.q<{ count: number; numbers: string; token: string }>(`SELECT count::float8 AS count, numbers, token FROM ${this.s}.sn_request WHERE sn_collection = $1`, [coll]);
+    return r.length ? { count: r[0].count, numbers: JSON.parse(r[0].numbers) as string[], token: r[0].token } : undefined;
+  }
+
+  *recordRequest(coll: number, target: SerialNumberState, answer: { count: number; numbers: string[]; token: string }): Op<void> {
+    yield* this.q(`INSERT INTO ${this.s}.sn_request (sn_collection, target, count, numbers, token) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [coll, S(target), answer.count, JSON.stringify(answer.numbers), answer.token]);
+  }
+
+  *token(token: string) {
+    const r = yield* this.q<{ token: string; pool: number; target: number; coll: number; remaining: number; expires: number }>(
+      `SELECT token, pool::float8 AS pool, target, sn_collection::float8 AS coll, remaining::float8 AS remaining, expires::float8 AS expires FROM ${this.s}.request_token WHERE token = $1 FOR UPDATE`,
+      [token],
+    );
+    return r.length ? { ...r[0], target: stateFromEnum(r[0].target) } : undefined;
+  }
+
+  *deleteToken(token: string): Op<void> {
+    yield* this.q(`DELETE FROM ${this.s}.request_token WHERE token = $1`, [token]);
+  }
+
+  *insertToken(t: { token: string; pool: number; target: SerialNumberState; coll: number; remaining: number; expires: number }, purgeBefore: number): Op<void> {
+    yield* this.q(`DELETE FROM ${this.s}.request_token WHERE expires < $1`, [purgeBefore]);
+    yield* this.q(`INSERT INTO ${this.s}.request_token (token, pool, target, sn_collection, remaining, expires) VALUES ($1, $2, $3, $4, $5, $6)`, [t.token, t.pool, S(t.target), t.coll, t.remaining, t.expires]);
+  }
+
+  *take(pool: number, from: SerialNumberState, to: SerialNumberState, coll: number, n: number): Op<string[]> {
+    const r = yield* this.q<{ value: string }>(
+      `WITH picked AS (
+         SELECT value FROM ${this.s}.serial_number
+         WHERE pool = $1 AND state = $2 AND sn_collection IS NULL
+         ORDER BY value LIMIT $3 FOR UPDATE SKIP LOCKED)
+       UPDATE ${this.s}.serial_number s SET state = $4, sn_collection = $5 FROM picked WHERE s.value = picked.value RETURNING s.value`,
+      [pool, S(from), n, S(to), coll],
+    );
+    return r.map((x) => x.value).sort();
+  }
+
+  *lookup(values: readonly string[]): Op<NumberRow[]> {
+    const rows = yield* this.q<{ value: string; pool: number; state: number; coll: number | null }>(
+      `SELECT value, pool::float8 AS pool, state, sn_collection::float8 AS coll FROM ${this.s}.serial_number WHERE value = ANY($1::text[]) ORDER BY value${this.lock ? " FOR UPDATE" : ""}`,
+      [values],
+    );
+    const by = new Map(rows.map((r) => [r.value, r]));
+    return values.map((v) => {
+      const r = by.get(v);
+      return r ? { v, rid: v, pool: r.pool, state: stateFromEnum(r.state), coll: r.coll } : { v, rid: null, pool: null, state: null, coll: null };
+    });
+  }
+
+  *setState(rids: readonly Rid[], state: SerialNumberState, coll?: number | null): Op<void> {
+    if (coll === undefined) yield* this.q(`UPDATE ${this.s}.serial_number SET state = $1 WHERE value = ANY($2::text[])`, [S(state), rids]);
+    else yield* this.q(`UPDATE ${this.s}.serial_number SET state = $1, sn_collection = $3 WHERE value = ANY($2::text[])`, [S(state), rids, coll]);
+  }
+
+  *count(pool: number, deltas: ReadonlyArray<readonly [SerialNumberState, number]>): Op<void> {
+    const d = deltas.filter(([, n]) => n !== 0);
+    if (!d.length) return;
+    yield* this.q(`INSERT INTO ${this.s}.pool_count (pool, state, n) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[])`, [pool, d.map(([st]) => S(st)), d.map(([, n]) => n)]);
+  }
+
+  *insertNumbers(pool: PoolRec, values: readonly string[], what: string): Op<void> {
+    const seen = new Set<string>();
+    const twice = values.filter((v) => seen.has(v) || (seen.add(v), false));
+    if (twice.length) throw new PssError("DuplicateInBatch", `${what}: ${twice.length} serial number(s) appear twice in the batch: ${listSome(twice)}`, twice.map((d) => ({ serialNumber: d, reason: "appears more than once in the batch" })));
+    const r = yield* this.q<{ value: string }>(
+      `INSERT INTO ${this.s}.serial_number (value, pool, state) SELECT v, $1, $2 FROM unnest($3::text[]) AS v ORDER BY v ON CONFLICT (value) DO NOTHING RETURNING value`,
+      [pool.pk, S("Unassigned"), values],
+    );
+    if (r.length !== values.length) {
+      const fresh = new Set(r.map((x) => x.value));
+      const dups = values.filter((v) => !fresh.has(v));
+      throw new PssError("DuplicateSerialNumber", `${what}: ${dups.length} serial number(s) are already in the store: ${listSome(dups)}`, dups.map((d) => ({ serialNumber: d, reason: "already in the store" })));
+    }
+    yield* this.count(pool.pk, [["Unassigned", values.length]]);
+  }
+
+  *audit(rec: AuditEntry): Op<void> {
+    yield* wait(this.host.appendAudit(this.c, { ...rec, serialNumbers: [...rec.serialNumbers] } as AuditInput));
+  }
+
+  touched(pool: number): void {
+    this.touchedPools.add(pool);
+  }
+
+  *labelCollection(id: string, description: string, properties: string): Op<number> {
+    const r = yield* this.q<{ pk: number }>(
+      `INSERT INTO ${this.s}.label_collection (id, description, properties, created) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING pk::float8 AS pk`,
+      [id, description, properties, new Date(this.now()).toISOString()],
+    );
+    if (r.length) return r[0].pk;
+    return (yield* this.q<{ pk: number }>(`SELECT pk::float8 AS pk FROM ${this.s}.label_collection WHERE id = $1`, [id]))[0].pk;
+  }
+
+  *setLabel(label: number, rids: readonly Rid[]): Op<void> {
+    yield* this.q(`UPDATE ${this.s}.serial_number SET label_collection = $1 WHERE value = ANY($2::text[])`, [label, rids]);
+  }
+
+  *setProperties(value: string, props: Record<string, string>): Op<void> {
+    yield* this.q(`UPDATE ${this.s}.serial_number SET properties = (coalesce(properties, '{}')::jsonb || $1::jsonb)::text WHERE value = $2`, [JSON.stringify(props), value]);
+  }
+
+  // eslint-disable-next-line require-yield
+  *expand(): Op<[]> {
+    // no hierarchy on PostgreSQL yet (packing is refused there): nothing is packed under any number
+    return [];
+  }
+}
