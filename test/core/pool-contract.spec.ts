@@ -132,10 +132,10 @@ async function pgEngine(url: string, schema: string): Promise<Engine> {
     },
     counts: (poolId) => e.counts(poolId),
     async audit() {
+      await e.chainAudit({ wait: true });
       const rows = await sql<{ event: string; from_state: string | null; to_state: string | null; anomaly: number; serial_numbers: string; method: string | null; sn_collection_id: string | null; label_collection_id: string | null; context: string }>(
         `SELECT a.* FROM ${s}.audit a JOIN ${s}.audit_link l ON l.audit = a.id ORDER BY l.seq`,
       );
-      await e.chainAudit({ wait: true });
       return rows.map((r) => ({
         event: r.event, fromState: r.from_state ?? undefined, toState: r.to_state ?? undefined, anomaly: r.anomaly === 1,
         serialNumbers: r.serial_numbers === "" ? [] : r.serial_numbers.split("\n"), method: r.method ?? undefined, snCollectionId: r.sn_collection_id ?? undefined,

@@ -33,6 +33,9 @@ export type { Migration } from "./migrations";
 export type { AuditInput, ChainResult, PgVerifyResult, CopyCheck } from "./chain";
 
 /** TLS settings as node-postgres takes them (Node's tls.connect options: ca, cert, key, rejectUnauthorized, servername). */
+/** the pause between two background chaining runs of one engine while calls keep committing */
+const CHAIN_PAUSE_MS = 200;
+
 export type PgTlsOptions = Exclude<PoolConfig["ssl"], boolean | undefined>;
 
 export interface PgEngineOptions {
@@ -170,6 +173,9 @@ export class PgPoolEngine {
   private listener: PoolLowListener | undefined;
   private readonly tokenTtlMs: number;
   private readonly host: PgTxHost;
+  private chaining: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private chainAgain = false;
 
   private constructor(pool: PgPool, config: PoolConfig, schema: string, options: PgEngineOptions) {
     this.pool = pool;
@@ -213,12 +219,16 @@ export class PgPoolEngine {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const l = this.listener;
-    this.listener = undefined;
-    if (l) await l.stop();
-    await this.pool.end();
+    this.closing ??= (async () => {
+      // the records committed by this engine's calls are linked before it lets go
+      await this.chained();
+      this.closed = true;
+      const l = this.listener;
+      this.listener = undefined;
+      if (l) await l.stop();
+      await this.pool.end();
+    })();
+    return this.closing;
   }
 
   private async connect(): Promise<PoolClient> {
@@ -295,11 +305,35 @@ export class PgPoolEngine {
     );
   }
 
+  /**
+   * After a commit: links the committed audit records into the chain in the background (never awaited by the call,
+   * never two at once from this engine; a commit during a run asks for one more run, after CHAIN_PAUSE_MS). The records are durable when
+   * the call returns; the chain follows within one chaining transaction, and verify links whatever is still pending.
+   */
   private async afterCommit(): Promise<void> {
-    if (!this.chainAfterCommit) return;
-    // best effort: the records are committed; if this fails or another process is chaining, the next call or
-    // verify links them
-    await this.chainAudit({ wait: false }).catch(() => undefined);
+    if (!this.chainAfterCommit || this.closed) return;
+    if (this.chaining) {
+      this.chainAgain = true;
+      return;
+    }
+    this.chaining = (async () => {
+      for (;;) {
+        this.chainAgain = false;
+        // best effort: if this fails or another process is chaining, the next run or verify links them
+        await this.chainAudit({ wait: false }).catch(() => undefined);
+        if (!this.chainAgain || this.closed) break;
+        // under a steady stream of calls, one chaining transaction per CHAIN_PAUSE_MS links all that came meanwhile
+        // (a durable commit of its own each time: chaining after every call would double the commits)
+        await new Promise((r) => setTimeout(r, CHAIN_PAUSE_MS));
+      }
+    })().finally(() => {
+      this.chaining = undefined;
+    });
+  }
+
+  /** Resolves when this engine's background chaining (afterCommit) is idle. */
+  async chained(): Promise<void> {
+    while (this.chaining) await this.chaining;
   }
 
   private async poolRow(c: PoolClient, poolId: string): Promise<PoolRow> {
@@ -535,6 +569,7 @@ export class PgPoolEngine {
     const out = await this.transaction(async (c) => {
       const tx = new PgTx(this.host, c, actor ?? this.defaultActor);
       const r = await runAsync(rule(tx));
+      await tx.flush();
       for (const pk of tx.touchedPools) {
         const p = (await c.query(`SELECT pk, pool_id, sid_class, max_request, max_count::float8 AS max_count, low_threshold FROM ${this.s}.pool WHERE pk = $1`, [pk])).rows[0] as PoolRow | undefined;
         if (p) await this.notifyIfLow(c, p);

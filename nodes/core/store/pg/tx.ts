@@ -12,6 +12,7 @@ import { PssError, listSome } from "../errors";
 import { ruleCheck, type SerialRule } from "../serials";
 import { wait, type AuditEntry, type CollRec, type EngineTx, type NumberRow, type Op, type PoolRec, type Rid } from "../engine";
 import type { AuditInput } from "./chain";
+import { canonicalContext } from "../audit";
 
 const S = (s: SerialNumberState) => stateToEnum(s);
 
@@ -36,7 +37,9 @@ interface PoolDbRow {
   is_default: boolean;
 }
 
-const POOL_COLUMNS = "pk::float8 AS pk, pool_id, sid_class, selection_criteria, guard_policy, low_threshold, max_request, max_count::float8 AS max_count, is_default";
+const poolColumns = (t: string) =>
+  `${t}pk::float8 AS pk, ${t}pool_id, ${t}sid_class, ${t}selection_criteria, ${t}guard_policy, ${t}low_threshold, ${t}max_request, ${t}max_count::float8 AS max_count, ${t}is_default`;
+const POOL_COLUMNS = poolColumns("");
 const COLL_COLUMNS = "pk::float8 AS pk, id, pool::float8 AS pool, description, state";
 
 function poolRec(r: PoolDbRow): PoolRec {
@@ -56,6 +59,11 @@ export class PgTx implements EngineTx {
   /** pools whose free numbers were taken: checked against their low threshold before the commit */
   readonly touchedPools = new Set<number>();
   private readonly s: string;
+  /** pools read in this transaction (with the numbers that name them) */
+  private readonly poolCache = new Map<number, PoolRec>();
+  /** audit records and counter deltas: appends nothing in the transaction reads back, sent together by flush() */
+  private readonly audits: AuditEntry[] = [];
+  private readonly deltas: Array<[number, number, number]> = [];
 
   constructor(private readonly host: PgTxHost, private readonly c: PoolClient, readonly actor: string, private readonly lock = true) {
     this.s = host.s;
@@ -81,6 +89,8 @@ export class PgTx implements EngineTx {
   }
 
   *poolByPk(pk: number): Op<PoolRec | undefined> {
+    const cached = this.poolCache.get(pk);
+    if (cached) return cached;
     const r = yield* this.q<PoolDbRow>(`SELECT ${POOL_COLUMNS} FROM ${this.s}.pool WHERE pk = $1`, [pk]);
     return r.length ? poolRec(r[0]) : undefined;
   }
@@ -151,10 +161,13 @@ export class PgTx implements EngineTx {
   }
 
   *lookup(values: readonly string[]): Op<NumberRow[]> {
-    const rows = yield* this.q<{ value: string; pool: number; state: number; coll: number | null }>(
-      `SELECT value, pool::float8 AS pool, state, sn_collection::float8 AS coll FROM ${this.s}.serial_number WHERE value = ANY($1::text[]) ORDER BY value${this.lock ? " FOR UPDATE" : ""}`,
+    // the numbers' pools come with them (the guard policy of each): one round trip
+    const rows = yield* this.q<PoolDbRow & { value: string; pool: number; state: number; coll: number | null }>(
+      `SELECT s.value, s.pool::float8 AS pool, s.state, s.sn_collection::float8 AS coll, ${poolColumns("p.")}
+       FROM ${this.s}.serial_number s JOIN ${this.s}.pool p ON p.pk = s.pool WHERE s.value = ANY($1::text[]) ORDER BY s.value${this.lock ? " FOR UPDATE OF s" : ""}`,
       [values],
     );
+    for (const r of rows) if (!this.poolCache.has(r.pk)) this.poolCache.set(r.pk, poolRec(r));
     const by = new Map(rows.map((r) => [r.value, r]));
     return values.map((v) => {
       const r = by.get(v);
@@ -167,10 +180,9 @@ export class PgTx implements EngineTx {
     else yield* this.q(`UPDATE ${this.s}.serial_number SET state = $1, sn_collection = $3 WHERE value = ANY($2::text[])`, [S(state), rids, coll]);
   }
 
+  // eslint-disable-next-line require-yield
   *count(pool: number, deltas: ReadonlyArray<readonly [SerialNumberState, number]>): Op<void> {
-    const d = deltas.filter(([, n]) => n !== 0);
-    if (!d.length) return;
-    yield* this.q(`INSERT INTO ${this.s}.pool_count (pool, state, n) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[])`, [pool, d.map(([st]) => S(st)), d.map(([, n]) => n)]);
+    for (const [st, n] of deltas) if (n !== 0) this.deltas.push([pool, S(st), n]);
   }
 
   *insertNumbers(pool: PoolRec, values: readonly string[], what: string): Op<void> {
@@ -189,8 +201,33 @@ export class PgTx implements EngineTx {
     yield* this.count(pool.pk, [["Unassigned", values.length]]);
   }
 
+  // eslint-disable-next-line require-yield
   *audit(rec: AuditEntry): Op<void> {
-    yield* wait(this.host.appendAudit(this.c, { ...rec, serialNumbers: [...rec.serialNumbers] } as AuditInput));
+    this.audits.push(rec);
+  }
+
+  /** Writes the buffered audit records (in the order the rule appended them) and counter deltas in one statement;
+   *  called once the rule is done, before the commit. */
+  async flush(): Promise<void> {
+    if (!this.audits.length && !this.deltas.length) return;
+    const a = this.audits;
+    const time = new Date(this.now()).toISOString();
+    const col = <T>(f: (r: AuditEntry) => T) => a.map(f);
+    await this.c.query(
+      `WITH a AS (
+         INSERT INTO ${this.s}.audit (time, actor, event, pool_id, serial_numbers, from_state, to_state, context, anomaly, method, sn_collection_id, label_collection_id)
+         SELECT $1, actor, event, pool_id, serial_numbers, from_state, to_state, context, anomaly, method, sn_collection_id, label_collection_id
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::smallint[], $10::text[], $11::text[], $12::text[])
+           WITH ORDINALITY AS x(actor, event, pool_id, serial_numbers, from_state, to_state, context, anomaly, method, sn_collection_id, label_collection_id, i)
+         ORDER BY i),
+       c AS (INSERT INTO ${this.s}.pool_count (pool, state, n) SELECT * FROM unnest($13::bigint[], $14::smallint[], $15::bigint[]))
+       SELECT 1`,
+      [
+        time, col((r) => r.actor), col((r) => r.event), col((r) => r.poolId), col((r) => r.serialNumbers.join("\n")), col((r) => r.fromState ?? null), col((r) => r.toState ?? null),
+        col((r) => canonicalContext(r.context)), col((r) => (r.anomaly ? 1 : 0)), col((r) => r.method ?? null), col((r) => r.snCollectionId ?? null), col((r) => r.labelCollectionId ?? null),
+        this.deltas.map((d) => d[0]), this.deltas.map((d) => d[1]), this.deltas.map((d) => d[2]),
+      ],
+    );
   }
 
   touched(pool: number): void {
