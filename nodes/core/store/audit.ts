@@ -9,6 +9,7 @@ export const AUDIT_ACTIONS = [
   "sn_adding", // numbers entered a pool as Unassigned (provision, import, or an SNto* push of unknown numbers)
   "sn_binding", // SNRequestUnassigned bound free Unassigned numbers to an SNCollection (no state change)
   "pool_copying", // PostgreSQL: a pool was copied from a pool file (`serialflow pool copy`); its records follow it
+  "sn_transferring", // free numbers left a local pool for its global pool (replenish.ts): bound to the outbound transfer's collection
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
