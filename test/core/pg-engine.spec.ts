@@ -88,7 +88,7 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       try {
         assert.deepEqual(await migrate(c, schema), MIGRATIONS.map((m) => m.version));
         assert.equal(await schemaVersion(c, schema), PG_SCHEMA_VERSION);
-        assert.deepEqual(await tables(schema), ["audit", "audit_head", "audit_link", "audit_source", "label_collection", "pool", "pool_count", "pool_serial_rule", "serial_number", "serialflow_migrations", "sn_collection"]);
+        assert.deepEqual(await tables(schema), ["audit", "audit_head", "audit_link", "audit_source", "label_collection", "pool", "pool_count", "pool_serial_rule", "request_token", "serial_number", "serialflow_migrations", "sn_collection", "sn_request"]);
         assert.deepEqual(await migrate(c, schema), []);
         const rows = (await c.query(`SELECT version FROM ${quoteIdent(schema)}.serialflow_migrations`)).rows;
         assert.equal(rows.length, MIGRATIONS.length, "each migration recorded once");
@@ -139,8 +139,10 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       await e.provision("P", 50);
       const first = await e.drawAllocated("P", 20);
       await e.close();
-      // the schema as version 2 left it: the foreign key from serial_number.sn_collection, version 3 not recorded
+      // the schema as version 2 left it: the foreign key from serial_number.sn_collection, no tables of version 4,
+      // versions 3 and 4 not recorded
       await admin.query(`ALTER TABLE ${q}.serial_number ADD CONSTRAINT serial_number_sn_collection_fkey FOREIGN KEY (sn_collection) REFERENCES ${q}.sn_collection(pk)`);
+      await admin.query(`DROP TABLE ${q}.request_token, ${q}.sn_request`);
       await admin.query(`DELETE FROM ${q}.serialflow_migrations WHERE version >= 3`);
       const fks = async () => (await admin.query(
         `SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname`, [`${q}.serial_number`],
@@ -148,7 +150,7 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       assert.deepEqual(await fks(), ["serial_number_label_collection_fkey", "serial_number_pool_fkey", "serial_number_sn_collection_fkey"]);
 
       const again = await open(schema);
-      assert.equal((await admin.query(`SELECT max(version) AS v FROM ${q}.serialflow_migrations`)).rows[0].v, 3);
+      assert.equal((await admin.query(`SELECT max(version) AS v FROM ${q}.serialflow_migrations`)).rows[0].v, PG_SCHEMA_VERSION);
       assert.deepEqual(await fks(), ["serial_number_label_collection_fkey", "serial_number_pool_fkey"]);
       const bound = (await admin.query(`SELECT s.value FROM ${q}.serial_number s JOIN ${q}.sn_collection c ON c.pk = s.sn_collection WHERE c.id = $1 ORDER BY 1`, [first.snCollectionId])).rows.map((r) => r.value as string);
       assert.deepEqual(bound, first.serialNumbers);
