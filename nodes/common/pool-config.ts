@@ -34,12 +34,14 @@ export interface PoolConfigNode extends Node {
   /** the GTIN of each pool of the pool's file, from its stored selection criteria (GTIN/gtin/01): pss-epcis gives a
       bare serial its own pool's GTIN (units, and serialized cases of a case-GTIN pool) */
   gtinsByPool?(): Record<string, string>;
-  mode: "local" | "remote";
+  mode: "local" | "remote" | "postgres";
   /** local mode: where the pool lives (undefined in remote mode or when the pool could not be opened) */
   local?: LocalPoolInfo;
   /** the backend, or the reason the pool could not be opened */
   getBackend(): PoolBackend;
   /** why the pool could not be opened (a file that is not a pool file, a locked file, ...), shown red by its users */
   failure?: Error;
+  /** "low" and "level" (LowPoolInfo); a pool that opens in the background (postgres mode) also emits "failure"
+   *  (the Error, also in `failure`) when it cannot be opened, and "ready" once it is open (again) */
   events: EventEmitter;
 }

@@ -217,11 +217,16 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
       node.status({ fill: "green", shape: "dot", text: lowText });
       lowText = undefined;
     };
+    // a pool that opens in the background (PostgreSQL) says when it cannot be opened, and when it is open again
+    const onFailure = (err: Error & { code?: string }) => node.status({ fill: "red", shape: "ring", text: err.code ?? "pool unavailable" });
+    const onReady = () => node.status({});
     if (!pool) {
       node.status({ fill: "red", shape: "ring", text: t("no-pool") });
     } else {
       pool.events.on("low", onLow);
       pool.events.on("level", onLevel);
+      pool.events.on("failure", onFailure);
+      pool.events.on("ready", onReady);
       // a pool that could not be opened (not a pool file, ...) shows red before the first message
       node.status(pool.failure ? { fill: "red", shape: "ring", text: (pool.failure as Error & { code?: string }).code ?? "pool unavailable" } : {});
     }
@@ -262,6 +267,8 @@ export function registerPssFunction(RED: NodeAPI, fn: PssFunction): void {
       if (pool) {
         pool.events.off("low", onLow);
         pool.events.off("level", onLevel);
+        pool.events.off("failure", onFailure);
+        pool.events.off("ready", onReady);
       }
       done();
     });

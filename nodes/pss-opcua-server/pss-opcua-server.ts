@@ -140,6 +140,7 @@ export default function (RED: NodeAPI): void {
         const pool = RED.nodes.getNode(id) as PoolConfigNode | null;
         if (!pool) throw new Error(`pss-pool ${id} does not exist in this flow`);
         if (pool.mode === "remote") throw new Error(`pool ${pool.poolId || id} is remote: only local pools can be exposed`);
+        if (pool.mode === "postgres") throw new Error(`pool ${pool.poolId || id} lives in PostgreSQL: only local (SQLite) pools can be exposed over OPC UA for now`);
         const local = pool.local;
         if (!local) throw new Error(`pool ${pool.poolId || id} is not available (see its error)`);
         if (exposed.some((p) => p.poolId === local.poolId && p.dbFile === local.dbFile)) continue;

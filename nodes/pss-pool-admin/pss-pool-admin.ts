@@ -42,10 +42,15 @@ export default function (RED: NodeAPI): void {
         .then(() => pool.getBackend().status())
         .then(showStatus, () => undefined);
     };
+    const onFailure = (err: Error & { code?: string }) => node.status({ fill: "red", shape: "ring", text: err.code ?? "pool unavailable" });
+    const onReady = () => node.status({});
     if (!pool) node.status({ fill: "red", shape: "ring", text: RED._("pss-pool-admin.status.no-pool") });
     else {
       pool.events.on("low", onLow);
       pool.events.on("level", onLevel);
+      // a pool that opens in the background (PostgreSQL) says when it cannot be opened, and when it is open again
+      pool.events.on("failure", onFailure);
+      pool.events.on("ready", onReady);
       if (pool.failure) node.status({ fill: "red", shape: "ring", text: (pool.failure as Error & { code?: string }).code ?? "pool unavailable" });
     }
 
@@ -75,7 +80,7 @@ export default function (RED: NodeAPI): void {
           return { action, poolId: pool.poolId, added: r.added, status: await backend.status() };
         }
         if (action === "reconcile") {
-          if (!backend.reconcile) throw Object.assign(new Error(`pss-pool-admin: reconcile works on a local pool only; pool ${pool.poolId} is remote (reconcile on its server)`), { code: "NotSupported" });
+          if (!backend.reconcile) throw Object.assign(new Error(`pss-pool-admin: reconcile works on a local pool only; pool ${pool.poolId} ${pool.mode === "postgres" ? "lives in PostgreSQL, where reconcile is not built yet" : "is remote (reconcile on its server)"}`), { code: "NotSupported" });
           if (p.apply !== undefined && typeof p.apply !== "boolean") throw new InputError("InvalidArgument", `msg.payload.apply must be true or false; it is ${JSON.stringify(p.apply)}`);
           const older = p.olderThan ?? (config.olderThan && config.olderThan.trim() ? config.olderThan.trim() : undefined);
           let olderThanMs = 0;
@@ -110,6 +115,8 @@ export default function (RED: NodeAPI): void {
       if (pool) {
         pool.events.off("low", onLow);
         pool.events.off("level", onLevel);
+        pool.events.off("failure", onFailure);
+        pool.events.off("ready", onReady);
       }
       done();
     });

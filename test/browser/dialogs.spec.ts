@@ -156,6 +156,22 @@ describe("the dialogs in a real browser: palette, typedInputs, pool config, read
     await page.selectOption("#node-config-input-sidClass-pick", "_custom");
     assert.equal(await page.locator(".pss-pool-sidclass-custom").isVisible(), true, "choosing custom shows its field");
     await page.selectOption("#node-config-input-sidClass-pick", "EU-FMD");
+    // PostgreSQL mode: its URL, schema, password and TLS; no file; the pool's own settings stay; the CA file with TLS only
+    await page.selectOption("#node-config-input-mode", "postgres");
+    const visible = (sel: string) => page.locator(sel).first().isVisible();
+    for (const id of ["pgUrl", "pgSchema", "password", "pgTls", "sidClass-pick", "guardPolicy", "lowThreshold", "poolId"]) {
+      assert.equal(await visible(`#node-config-input-${id}`), true, `postgres mode shows ${id}`);
+    }
+    for (const id of ["dbFile", "endpointUrl", "user", "pgCaFile"]) assert.equal(await visible(`#node-config-input-${id}`), false, `postgres mode hides ${id}`);
+    await page.check("#node-config-input-pgTls");
+    assert.equal(await visible("#node-config-input-pgCaFile"), true, "TLS shows the CA file");
+    await page.fill("#node-config-input-pgUrl", "postgres://serialflow@127.0.0.1:5432/pools");
+    await clearNotifications();
+    await page.screenshot({ path: path.join(SHOTS, "dialog-pss-pool-postgres.png") });
+    await page.uncheck("#node-config-input-pgTls");
+    await page.selectOption("#node-config-input-mode", "local");
+    assert.equal(await visible("#node-config-input-dbFile"), true, "back in local mode the file shows");
+    assert.equal(await visible("#node-config-input-pgUrl"), false, "and the PostgreSQL URL hides");
     await page.fill("#node-config-input-poolId", "DLG1");
     await page.fill("#node-config-input-dbFile", "dialogs.db");
     await page.fill("#node-config-input-lowThreshold", "10");

@@ -139,7 +139,8 @@ describe("PostgreSQL engine (nodes/core/store/pg)", function () {
       await e.provision("P", 50);
       const first = await e.drawAllocated("P", 20);
       await e.close();
-      // the schema as version 2 left it: the foreign key from serial_number.sn_collection, versions 3 and 4 not recorded
+      // the schema as version 2 left it: the foreign key from serial_number.sn_collection, no tables of version 4,
+      // versions 3 and 4 not recorded
       await admin.query(`ALTER TABLE ${q}.serial_number ADD CONSTRAINT serial_number_sn_collection_fkey FOREIGN KEY (sn_collection) REFERENCES ${q}.sn_collection(pk)`);
       await admin.query(`DROP TABLE ${q}.request_token, ${q}.sn_request`);
       await admin.query(`DELETE FROM ${q}.serialflow_migrations WHERE version >= 3`);

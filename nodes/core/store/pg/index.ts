@@ -3,8 +3,8 @@
    (create a pool, add numbers, provision, draw N numbers with FOR UPDATE SKIP LOCKED), each in one transaction with
    its audit record, the audit chain linked after the fact (chain.ts), and connection failures as a specific
    StoreError. The only folder of the package that imports `pg` (test/core/layering.spec.ts checks it). Used by the
-   command-line tool (`--pg`, `pool copy`: copy.ts); not yet wired to any node or the pool contract: that is the
-   contract refactor's work. */
+   command-line tool (`--pg`, `pool copy`: copy.ts) and by pss-pool's PostgreSQL mode through PgPoolBackend
+   (nodes/common/pg-backend.ts); the one pool contract is the contract refactor's work. */
 import * as crypto from "crypto";
 import { Pool as PgPool, PoolClient, PoolConfig } from "pg";
 import { STATES, SerialNumberState, stateToEnum } from "../../lifecycle";
@@ -95,6 +95,19 @@ export interface DrawResult {
 }
 
 const S = (s: SerialNumberState) => stateToEnum(s);
+
+/** Per-number properties for addNumbers: only numbers of the batch, string values (as the pool file's provision). */
+function checkProperties(props: unknown, values: string[]): Map<string, Record<string, string>> {
+  if (typeof props !== "object" || props === null || Array.isArray(props)) throw new PssError("InvalidSerialNumber", "properties must be an object: serial number -> { key: value }");
+  const inBatch = new Set(values);
+  const out = new Map<string, Record<string, string>>();
+  for (const [v, p] of Object.entries(props as Record<string, unknown>)) {
+    if (!inBatch.has(v)) throw new PssError("UnknownSerialNumber", `properties are given for ${JSON.stringify(v)}, which is not in the batch`, [{ serialNumber: v, reason: "not in the batch" }]);
+    if (typeof p !== "object" || p === null || Array.isArray(p) || Object.values(p).some((x) => typeof x !== "string")) throw new PssError("InvalidSerialNumber", `properties of ${v} must be an object of string values`);
+    if (Object.keys(p).length) out.set(v, p as Record<string, string>);
+  }
+  return out;
+}
 
 interface PoolRow {
   pk: string;
@@ -395,17 +408,20 @@ export class PgPoolEngine {
     await this.afterCommit();
   }
 
-  /** Numbers enter a pool as Unassigned (one `sn_adding` record); a number already stored refuses the whole call. */
-  async addNumbers(poolId: string, values: string[], options: CallOptions = {}): Promise<number> {
+  /** Numbers enter a pool as Unassigned (one `sn_adding` record); a number already stored refuses the whole call.
+   *  `properties` (serial number -> { key: value }, e.g. an authority file's crypto tail) are stored with the numbers,
+   *  as the pool file's provision stores them. */
+  async addNumbers(poolId: string, values: string[], options: CallOptions & { properties?: Record<string, Record<string, string>> } = {}): Promise<number> {
     const actor = options.actor ?? this.defaultActor;
     if (!Array.isArray(values) || values.some((v) => typeof v !== "string" || v === "")) throw new PssError("InvalidSerialNumber", "serial numbers must be non-empty strings");
     if (new Set(values).size !== values.length) throw new PssError("DuplicateInBatch", "the batch names a serial number twice");
     if (values.length === 0) return 0;
+    const props = options.properties === undefined ? undefined : checkProperties(options.properties, values);
     await this.transaction(async (c) => {
       const pool = await this.poolRow(c, poolId);
       const r = await c.query(
-        `INSERT INTO ${this.s}.serial_number (value, pool, state) SELECT v, $1, $2 FROM unnest($3::text[]) AS v ORDER BY v ON CONFLICT (value) DO NOTHING RETURNING value`,
-        [pool.pk, S("Unassigned"), values],
+        `INSERT INTO ${this.s}.serial_number (value, pool, state, properties) SELECT v, $1, $2, p FROM unnest($3::text[], $4::text[]) AS x(v, p) ORDER BY v ON CONFLICT (value) DO NOTHING RETURNING value`,
+        [pool.pk, S("Unassigned"), values, values.map((v) => (props?.has(v) ? JSON.stringify(props.get(v)) : null))],
       );
       if (r.rowCount !== values.length) {
         const fresh = new Set(r.rows.map((x) => x.value as string));
@@ -526,21 +542,26 @@ export class PgPoolEngine {
   }
 
   /**
-   * Inside a draw's transaction: when the pool has a low threshold and fewer free Unallocated numbers than it are left
-   * (counted up to the threshold, over the partial index of free numbers), NOTIFY serialflow_pool_low with
+   * Inside a draw's transaction: when the pool has a low threshold and fewer free numbers than it are left (Unassigned
+   * and Unallocated, bound to no collection: what SNRequestAllocated can hand out, as the pool file counts them; each
+   * state counted up to the threshold, over the partial index of free numbers), NOTIFY serialflow_pool_low with
    * { schema, pool, free, threshold }. PostgreSQL delivers it when the transaction commits, and never when it rolls
    * back. Every draw that leaves the pool low notifies (as the pool file's "low" event fires after every such commit).
    */
   private async notifyIfLow(c: PoolClient, pool: PoolRow): Promise<void> {
     const threshold = Number(pool.low_threshold);
     if (!(threshold > 0)) return;
-    const free = Number((await c.query(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${this.s}.serial_number WHERE pool = $1 AND state = $2 AND sn_collection IS NULL LIMIT $3) f`,
-      [pool.pk, S("Unallocated"), threshold],
-    )).rows[0].n);
+    const free = await this.freeUpTo(c, pool.pk, threshold);
     if (free >= threshold) return;
     const info: PoolLowInfo = { schema: this.schema, pool: pool.pool_id, free, threshold };
     await c.query("SELECT pg_notify($1, $2)", [POOL_LOW_CHANNEL, JSON.stringify(info)]);
+  }
+
+  /** The free numbers of a pool (Unassigned and Unallocated, unbound), each state counted up to `limit` (null: all). */
+  private async freeUpTo(c: PoolClient, pool: string, limit: number | null): Promise<number> {
+    const one = (k: number) => `(SELECT count(*) FROM (SELECT 1 FROM ${this.s}.serial_number WHERE pool = $1 AND state = $${k} AND sn_collection IS NULL LIMIT $4) f${k})`;
+    const r = await c.query(`SELECT (${one(2)} + ${one(3)})::float8 AS n`, [pool, S("Unassigned"), S("Unallocated"), limit]);
+    return Number(r.rows[0].n);
   }
 
   /**
@@ -627,6 +648,52 @@ export class PgPoolEngine {
     });
   }
 
+  /** Which of the given numbers the schema holds already (in any pool): an import names them before storing any. */
+  async serialNumbersStored(values: string[]): Promise<string[]> {
+    if (!values.length) return [];
+    return this.withClient("body", async (c) => (await c.query(`SELECT value FROM ${this.s}.serial_number WHERE value = ANY($1::text[])`, [values])).rows.map((x) => x.value as string));
+  }
+
+  /** The stored properties of each number given (an authority's crypto tail, ...); numbers without any, or unknown to
+   *  the schema, are left out. One query for the batch. */
+  async serialProperties(values: string[]): Promise<Record<string, Record<string, string>>> {
+    if (!values.length) return {};
+    return this.withClient("body", async (c) => {
+      const r = await c.query(`SELECT value, properties FROM ${this.s}.serial_number WHERE value = ANY($1::text[]) AND properties IS NOT NULL`, [values]);
+      const out: Record<string, Record<string, string>> = {};
+      for (const row of r.rows) {
+        const p = JSON.parse(row.properties as string) as Record<string, string>;
+        if (Object.keys(p).length) out[row.value as string] = p;
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The newest audit records (of one pool, or all), newest first, each with at most `maxNumbers` of its serial numbers
+   * and how many it holds: the editor's Serialization sidebar. `seq` is the record's place in the chain, 0 while the
+   * chainer has not linked it yet.
+   */
+  async recentAudit(limit: number, poolId?: string, maxNumbers = 5): Promise<Array<{ seq: number; time: string; actor: string; event: string; poolId: string; fromState?: string; toState?: string; method?: string; anomaly: boolean; count: number; serialNumbers: string[] }>> {
+    const n = Math.max(1, Math.min(1000, Math.floor(limit)));
+    return this.withClient("body", async (c) => {
+      const r = await c.query(
+        `SELECT l.seq::float8 AS seq, a.time, a.actor, a.event, a.pool_id, substr(a.serial_numbers, 1, 2048) AS sns, a.from_state, a.to_state, a.anomaly, a.method,
+                CASE WHEN a.serial_numbers = '' THEN 0 ELSE length(a.serial_numbers) - length(replace(a.serial_numbers, E'\n', '')) + 1 END AS n
+         FROM ${this.s}.audit a LEFT JOIN ${this.s}.audit_link l ON l.audit = a.id
+         WHERE ($1::text IS NULL OR a.pool_id = $1) ORDER BY a.id DESC LIMIT $2`,
+        [poolId ?? null, n],
+      );
+      return r.rows.map((x) => ({
+        seq: Number(x.seq ?? 0), time: x.time, actor: x.actor, event: x.event, poolId: x.pool_id, anomaly: Number(x.anomaly) === 1, count: Number(x.n),
+        serialNumbers: x.sns === "" ? [] : (x.sns as string).split("\n").slice(0, Math.min(maxNumbers, Number(x.n))),
+        ...(x.from_state !== null ? { fromState: x.from_state as string } : {}),
+        ...(x.to_state !== null ? { toState: x.to_state as string } : {}),
+        ...(x.method !== null ? { method: x.method as string } : {}),
+      }));
+    });
+  }
+
   /** The pools of the schema, by pool id. */
   async pools(): Promise<PgPoolInfo[]> {
     return this.withClient("body", async (c) => {
@@ -643,14 +710,10 @@ export class PgPoolEngine {
     });
   }
 
-  /** Free Unallocated numbers of a pool: what drawAllocated can hand out (not counting Unassigned numbers, which a
-   *  draw does not take before they are provisioned). */
+  /** The free numbers of a pool: Unassigned and Unallocated, bound to no collection, what SNRequestAllocated can hand
+   *  out (it takes free Unallocated numbers first, then Unassigned ones); the pool file's `available`. */
   async available(poolId: string): Promise<number> {
-    return this.withClient("body", async (c) => {
-      const pool = await this.poolRow(c, poolId);
-      const r = await c.query(`SELECT count(*)::float8 AS n FROM ${this.s}.serial_number WHERE pool = $1 AND state = $2 AND sn_collection IS NULL`, [pool.pk, S("Unallocated")]);
-      return Number(r.rows[0].n);
-    });
+    return this.withClient("body", async (c) => this.freeUpTo(c, (await this.poolRow(c, poolId)).pk, null));
   }
 
   /** How many numbers of a pool are in each state (the sum of the counter deltas). */
