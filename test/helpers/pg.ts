@@ -39,7 +39,7 @@ interface EmbeddedPostgresLike {
   stop(): Promise<void>;
 }
 
-async function startEmbedded(extraFlags: string[] = []): Promise<Embedded & { password: string; port: number }> {
+async function startEmbedded(extraFlags: string[] = []): Promise<Embedded & { password: string; port: number; restart(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "serialflow-pg-"));
   const dataDir = path.join(dir, "data");
   const port = await freePort();
@@ -76,6 +76,19 @@ async function startEmbedded(extraFlags: string[] = []): Promise<Embedded & { pa
     password,
     port,
     users: 0,
+    // a fast shutdown (SIGINT: transactions aborted, clients disconnected), then the server started again on the same
+    // files and port, as `pg_ctl restart -m fast` does
+    restart: async () => {
+      const proc = (server as unknown as { process?: import("child_process").ChildProcess }).process;
+      if (proc) {
+        await new Promise<void>((r) => {
+          proc.once("exit", () => r());
+          proc.kill("SIGINT");
+        });
+        (server as unknown as { process?: unknown }).process = undefined;
+      }
+      await server.start();
+    },
     stop: async () => {
       await server.stop().catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -173,6 +186,8 @@ export interface OwnPg {
   url: string;
   /** the password of user postgres (scram-sha-256) */
   password: string;
+  /** a fast shutdown and a start on the same files and port */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -184,7 +199,7 @@ export interface OwnPg {
 export async function ownPg(options: { tls?: { cert: string; key: string } } = {}): Promise<OwnPg> {
   const flags = options.tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${options.tls.cert}`, "-c", `ssl_key_file=${options.tls.key}`] : [];
   const e = await startEmbedded(flags);
-  return { url: `postgres://postgres@127.0.0.1:${e.port}/postgres`, password: e.password, stop: e.stop };
+  return { url: `postgres://postgres@127.0.0.1:${e.port}/postgres`, password: e.password, restart: e.restart, stop: e.stop };
 }
 
 /**
@@ -199,4 +214,19 @@ export async function schemaDigest(client: Client, schema: string): Promise<Reco
     out[t] = `${r.rows[0].n}:${r.rows[0].h}`;
   }
   return out;
+}
+
+/**
+ * Waits until every committed audit record of `schema` is linked into the chain (engines link in the background
+ * after their commits): a digest taken afterwards changes only by what the next calls write.
+ */
+export async function allLinked(client: Client, schema: string, timeoutMs = 30_000): Promise<void> {
+  const q = `"${schema.replace(/"/g, '""')}"`;
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await client.query(`SELECT count(*)::int AS n FROM ${q}.audit a LEFT JOIN ${q}.audit_link l ON l.audit = a.id WHERE l.seq IS NULL`);
+    if (r.rows[0].n === 0) return;
+    if (Date.now() > end) throw new Error(`${r.rows[0].n} audit record(s) of schema ${schema} still unlinked after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
 }

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { Client } from "pg";
 import { PgPoolEngine, type PoolLowInfo } from "../../nodes/core/store/pg";
 import { PgPoolBackend } from "../../nodes/common/pg-backend";
-import { testPg, schemaDigest, type TestPg } from "../helpers/pg";
+import { testPg, schemaDigest, allLinked, type TestPg } from "../helpers/pg";
 import { until } from "../helpers/until";
 
 type Coded = Error & { code?: string; details?: Array<{ serialNumber?: string; reason: string }> };
@@ -38,7 +38,11 @@ describe("PgPoolBackend (PostgreSQL pool behind the PoolBackend contract)", func
     await pg?.dispose();
   });
 
-  const digest = () => schemaDigest(admin, pg.schema);
+  // every committed record linked first: the chain is written in the background after each call
+  const digest = async () => {
+    await allLinked(admin, pg.schema);
+    return schemaDigest(admin, pg.schema);
+  };
   const stateOf = async (sn: string) => (await engine.getSerialNumber(sn))?.state;
 
   it("generate adds Unassigned numbers; status counts them free, as the pool file does (a request can take them)", async () => {

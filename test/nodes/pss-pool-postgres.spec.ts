@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Client } from "pg";
 import { helper, allNodeModules, nextMessage, coreNodeModule } from "../helpers/red";
-import { testPg, schemaDigest, embeddedAvailable, ownPg, type TestPg, type OwnPg } from "../helpers/pg";
+import { testPg, schemaDigest, allLinked, embeddedAvailable, ownPg, type TestPg, type OwnPg } from "../helpers/pg";
 import { freePort } from "../helpers/net";
 import { until } from "../helpers/until";
 import { PgPoolEngine } from "../../nodes/core/store/pg";
@@ -146,6 +146,7 @@ describe("pss-pool in PostgreSQL mode (Node-RED test helper)", function () {
     await helper.load(modules(), flow(conn.url, pg.schema), credentials());
     const r = await send("req", "reqOut", { count: 2 });
     const sns: string[] = r.payload.snCollection.serialNumbers;
+    await allLinked(admin, pg.schema);
     const before = await schemaDigest(admin, pg.schema);
     const caught = await send("ship", "caught", { serialNumbers: sns });
     assert.equal(caught.error.code, "TransitionForbidden");
@@ -162,6 +163,7 @@ describe("pss-pool in PostgreSQL mode (Node-RED test helper)", function () {
 
   it("packing on a PostgreSQL pool is refused as not built yet, saying that it needs a local pool", async function () {
     await helper.load(modules(), flow(conn.url, pg.schema), credentials());
+    await allLinked(admin, pg.schema);
     const before = await schemaDigest(admin, pg.schema);
     const caught = await send("pack", "caught", { parent: "CASE0001", children: ["X0001"] });
     assert.equal(caught.error.code, "NotSupported", caught.error.message);
@@ -182,6 +184,8 @@ describe("pss-pool in PostgreSQL mode (Node-RED test helper)", function () {
     await helper.unload();
     // closing the pool node closed its connections (the engine's and the pool-low listener's)
     await until("the node's connections to close", async () => ((await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'serialflow-node-red'")).rows[0].n === 0 ? true : undefined), 10_000);
+
+    await allLinked(admin, pg.schema);
 
     const before = await schemaDigest(admin, pg.schema);
     await helper.load(modules(), flow(conn.url, pg.schema, { guardPolicy: "record", lowThreshold: 5 }), credentials());

@@ -676,6 +676,10 @@ export class PgPoolEngine {
    */
   async recentAudit(limit: number, poolId?: string, maxNumbers = 5): Promise<Array<{ seq: number; time: string; actor: string; event: string; poolId: string; fromState?: string; toState?: string; method?: string; anomaly: boolean; count: number; serialNumbers: string[] }>> {
     const n = Math.max(1, Math.min(1000, Math.floor(limit)));
+    // the newest records linked first (this engine's background chaining, then whatever else is committed), so that
+    // they show with their chain numbers
+    await this.chained();
+    await this.chainAudit({ wait: false }).catch(() => undefined);
     return this.withClient("body", async (c) => {
       const r = await c.query(
         `SELECT l.seq::float8 AS seq, a.time, a.actor, a.event, a.pool_id, substr(a.serial_numbers, 1, 2048) AS sns, a.from_state, a.to_state, a.anomaly, a.method,
