@@ -36,12 +36,12 @@ export function pgName(t: { url: string; schema: string }): string {
  * Opens the engine on a schema. `create: false` (the reading commands) refuses a schema without SerialFlow tables
  * instead of making one, so a typo in --schema or the URL never looks like an empty pool.
  */
-export async function openPg(t: { url: string; schema: string }, options: { create: boolean }): Promise<PgPoolEngine> {
+export async function openPg(t: { url: string; schema: string }, options: { create: boolean; actor?: string; connections?: number; applicationName?: string }): Promise<PgPoolEngine> {
   return PgPoolEngine.open({
     connectionString: t.url,
     schema: t.schema,
     migrate: options.create ? true : "existing",
-    defaultActor: `serialflow-cli:${process.env.USER ?? "unknown"}`,
-    pool: { max: 2, application_name: "serialflow-cli" },
+    defaultActor: options.actor ?? `serialflow-cli:${process.env.USER ?? "unknown"}`,
+    pool: { max: options.connections ?? 2, application_name: options.applicationName ?? "serialflow-cli" },
   });
 }

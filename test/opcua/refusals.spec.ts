@@ -25,6 +25,21 @@ describe("OPC UA: refusals and faults", function () {
     assert.equal(refusalStatus(new PssError("StoreClosed", "closed"), "pool"), null, "a closed store is a fault");
   });
 
+  it("PostgreSQL faults: a lost connection is Bad_NoCommunication (rolled back, try again) or, broken during COMMIT, Bad_CommunicationError (look before repeating); a setting to fix Bad_ConfigurationError", function () {
+    const lost = new StoreError("ConnectionLost", "the connection broke during the call", undefined, { pgCode: "57P01" });
+    const doubt = new StoreError("ConnectionLost", "the connection broke while committing", undefined, { pgCode: "57P01", inDoubt: true });
+    for (const [e, status] of [
+      [lost, StatusCodes.BadNoCommunication],
+      [doubt, StatusCodes.BadCommunicationError],
+      [new StoreError("AuthenticationFailed", "refused login", undefined, { pgCode: "28P01" }), StatusCodes.BadConfigurationError],
+      [new StoreError("TlsFailed", "no TLS"), StatusCodes.BadConfigurationError],
+      [new StoreError("SchemaTooNew", "newer schema"), StatusCodes.BadConfigurationError],
+    ] as const) {
+      assert.equal(refusalStatus(e, "pool"), null, `${e.code} is not a refusal`);
+      assert.equal(faultStatus(e), status, `${e.message} → ${status.name}`);
+    }
+  });
+
   it("a SQLite error the store did not translate (met outside its transactions) is translated by the backend, to the same status as before", function () {
     const { SqliteError } = Database;
     for (const [err, code, status] of [

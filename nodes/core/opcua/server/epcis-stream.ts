@@ -124,9 +124,14 @@ export function installEpcisStream(input: EpcisStreamInput): void {
     try {
       await backend.acceptEpcis(document, { options: entry.options, actor: `opcua:${entry.user ?? "anonymous"}` });
     } catch (err) {
+      const code = (err as { code?: unknown })?.code;
+      if (code === "EpcisUnavailable") {
+        // this backend keeps no EPCIS inbox (a PostgreSQL pool): not the document's fault
+        log(`OPEN-SCS EPCISStream.CloseAndCommit refused (BadNotSupported): ${err instanceof Error ? err.message : String(err)}`);
+        return { statusCode: StatusCodes.BadNotSupported };
+      }
       // a locked or full database is not the document's fault
       const fault = faultStatus(err);
-      const code = (err as { code?: unknown })?.code;
       if (fault !== StatusCodes.BadInternalError) {
         log(`OPEN-SCS EPCISStream.CloseAndCommit failed (${fault.name}${typeof code === "string" ? `, ${code}` : ""}): ${err instanceof Error ? err.message : String(err)}`);
         return { statusCode: fault };

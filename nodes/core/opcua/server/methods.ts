@@ -76,6 +76,8 @@ function bindMethod(m: Pick<MethodsInput, "nsIndex" | "access" | "log">, obj: UA
         return { statusCode: StatusCodes.BadOutOfRange };
       }
       const status = refusalStatus(err, family);
+      // a function this backend does not have (packing on PostgreSQL): the ReturnStatus alone would not say why
+      if (status && (err as { code?: unknown }).code === "AggregationUnavailable") m.log(`OPEN-SCS ${name} refused (${status}, AggregationUnavailable): ${(err as Error).message} [${showUser(user)} from ${addressOf(context)}]`);
       if (status) return { statusCode: StatusCodes.Good, outputArguments: [returnStatus(status), ...outputsOnRefusal().slice(1)] };
       const fault = faultStatus(err);
       const code = (err as { code?: unknown })?.code;

@@ -56,13 +56,18 @@ export function refusalStatus(err: unknown, family: Family): string | null {
 /** The OPC UA status for an error that is not a PSS refusal, by the store contract's codes (StoreError; the backend
     turns its engine's errors into them, see storageFault in ../backend.ts): the pool busy or locked by another
     process (PoolBusy: Bad_ResourceUnavailable, try again later), the disk full (DiskFull, or the system's ENOSPC /
-    EDQUOT: Bad_OutOfMemory, call maintenance), a closed store (StoreClosed: Bad_ResourceUnavailable), anything else
-    Bad_InternalError. */
+    EDQUOT: Bad_OutOfMemory, call maintenance), a closed store (StoreClosed: Bad_ResourceUnavailable); the pool's
+    database unreachable or its connection broken during the call (ConnectionLost, rolled back: Bad_NoCommunication,
+    try again later) or broken while committing (ConnectionLost with inDoubt: Bad_CommunicationError, the call
+    committed whole or not at all: look before repeating it); a setting to fix (AuthenticationFailed, TlsFailed,
+    SchemaTooNew: Bad_ConfigurationError, call maintenance); anything else Bad_InternalError. */
 export function faultStatus(err: unknown): StatusCode {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return StatusCodes.BadInternalError;
   if (/^(ENOSPC|EDQUOT)$/.test(code) || /DiskFull|StoreFull/i.test(code)) return StatusCodes.BadOutOfMemory;
   if (/Busy|Locked|StoreClosed/i.test(code)) return StatusCodes.BadResourceUnavailable;
+  if (code === "ConnectionLost") return (err as { inDoubt?: unknown }).inDoubt === true ? StatusCodes.BadCommunicationError : StatusCodes.BadNoCommunication;
+  if (code === "AuthenticationFailed" || code === "TlsFailed" || code === "SchemaTooNew") return StatusCodes.BadConfigurationError;
   return StatusCodes.BadInternalError;
 }
 
