@@ -1,4 +1,5 @@
-/* PoolBackend over the local SQLite store: every call is one store transaction. */
+/* PoolBackend over the local SQLite store: every call is one store transaction (a savepoint of a group commit for
+   the PSS calls: SqlitePoolStore.grouped). */
 import { batchReport, reconcile, retryBusy, type BatchReport, type ReconcileResult, type SqlitePoolStore } from "../core/store";
 import { aggregationFor, type Aggregation } from "../core/aggregation";
 import type {
@@ -30,12 +31,18 @@ export class LocalPoolBackend implements PoolBackend {
     return retryBusy(f, { file: this.store.file, maxWaitMs: this.busyWaitMs });
   }
 
+  /** one PSS call, group-committed with the calls of the same turn of the event loop (SqlitePoolStore.grouped):
+   *  answered once the commit that holds it is durable */
+  private grouped<T>(f: () => T): Promise<T> {
+    return this.store.grouped(f, { busyWaitMs: this.busyWaitMs });
+  }
+
   private crit(c: Dict | undefined): Dict {
     return c && Object.keys(c).length ? c : this.criteria;
   }
 
   async request(target: RequestTarget, a: RequestArgs, actor: string): Promise<RequestResult> {
-    const r = await this.call(() => this.store.request(target, {
+    const r = await this.grouped(() => this.store.request(target, {
       poolSelectionCriteria: this.crit(a.poolSelectionCriteria),
       snCollectionId: a.snCollectionId || undefined,
       count: a.count,
@@ -48,17 +55,17 @@ export class LocalPoolBackend implements PoolBackend {
   }
 
   async returnSerialNumbers(target: ReturnTarget, a: CollectionArgs, actor: string): Promise<{ returnStatus: string }> {
-    const r = await this.call(() => this.store.returnSerialNumbers(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context }));
+    const r = await this.grouped(() => this.store.returnSerialNumbers(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context }));
     return { returnStatus: r.returnStatus };
   }
 
   async pushTo(target: PushTarget, a: CollectionArgs, actor: string): Promise<{ returnStatus: string }> {
-    const r = await this.call(() => this.store.pushTo(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context }));
+    const r = await this.grouped(() => this.store.pushTo(target, { snCollection: a.snCollection, poolSelectionCriteria: this.crit(a.poolSelectionCriteria), snFormat: a.snFormat, actor, context: a.context }));
     return { returnStatus: r.returnStatus };
   }
 
   async applyEvent(event: string, a: EventArgs, actor: string): Promise<{ returnStatus: string; applied: number; anomalies: number }> {
-    const r = await this.call(() => this.store.applyEvent(event as never, {
+    const r = await this.grouped(() => this.store.applyEvent(event as never, {
       serialNumbers: a.serialNumbers,
       snFormat: a.snFormat,
       labelCollection: a.labelCollection,
@@ -76,7 +83,7 @@ export class LocalPoolBackend implements PoolBackend {
   async aggregate(event: "packing" | "unpacking", a: AggregationArgs, actor: string): Promise<{ returnStatus: string }> {
     // the aggregation core checks every rule and writes the hierarchy and its audit records in one transaction
     const elements = a.elements.map((e) => ({ parent: e.parent, children: e.children, properties: e.parentProperties }));
-    const r = await this.call(() => event === "packing"
+    const r = await this.grouped(() => event === "packing"
       ? this.aggregation().pack(elements, { actor, context: a.context })
       : this.aggregation().unpackMany(elements, { actor, context: a.context }));
     return { returnStatus: r.returnStatus };

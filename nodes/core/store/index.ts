@@ -7,7 +7,7 @@ import {
   EVENTS, FORWARD_PATH, PssEvent, STATES, SerialNumberState, TERMINAL_STATES, TRANSITIONS, forwardSteps, isEvent,
   stateFromEnum, stateToEnum, transition,
 } from "../lifecycle";
-import { PssError, PssErrorDetail, StoreError, asStoreError, listSome } from "./errors";
+import { PssError, PssErrorDetail, StoreError, asStoreError, listSome, retryBusy } from "./errors";
 import { AuditRecord, AuditRow, GENESIS_HASH, VerifyResult, auditHash, canonicalContext, rowToRecord, verifyRows } from "./audit";
 import { APPLICATION_ID, POOL_TABLES, SCHEMA, SCHEMA_VERSION } from "./schema";
 import * as rules from "./rules";
@@ -316,6 +316,8 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
   private depth = 0;
   private touched = new Set<number>();
   private pending: AuditRecord[] = [];
+  /** calls waiting for the next group commit (grouped) */
+  private queue: Array<{ fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
   private closed = false;
   /** opened read-only: nothing is ever written (pool status, audit verify, reconcile without --apply) */
   readonly readonly: boolean;
@@ -431,6 +433,8 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
     const actor = options.actor ?? this.actor;
     const tx: StoreTransaction = { db: this.db, actor, audit: (rec) => this.appendAudit({ actor, ...rec }) };
     const outer = this.depth === 0;
+    // a nested transaction (a savepoint) that fails takes back the audit records it appended
+    const mark = this.pending.length;
     this.depth++;
     let result: T;
     try {
@@ -440,7 +444,7 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
       if (outer) {
         this.touched.clear();
         this.pending = [];
-      }
+      } else this.pending.length = mark;
       // a locked file, a full disk, an I/O error: a StoreError of its own, never read as a PSS refusal
       throw outer ? asStoreError(err, this.file) : err;
     }
@@ -454,6 +458,51 @@ export class SqlitePoolStore extends EventEmitter implements PoolStore {
       }
     }
     return result;
+  }
+
+  /**
+   * Group commit (issue 18): `fn` (one call of the store, synchronous) runs with the other calls queued in the same
+   * turn of the event loop, each in a savepoint of one BEGIN IMMEDIATE transaction, so that one refusal rolls back
+   * only its own call; the promise settles after the COMMIT that made it durable (synchronous=FULL: one fsync for
+   * the group). A call alone waits for nothing but that turn. A storage fault (a full disk, a locked file after
+   * busyWaitMs of retries) fails every call of its group, none of which is then committed.
+   */
+  grouped<T>(fn: () => T, options: { busyWaitMs?: number } = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.queue.length === 1) setImmediate(() => void this.flushGroup(options.busyWaitMs ?? 10_000));
+    });
+  }
+
+  private async flushGroup(busyWaitMs: number): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await retryBusy(() => {
+        outcomes.length = 0;
+        this.transaction(() => {
+          for (const call of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.transaction(() => call.fn()) });
+            } catch (err) {
+              // a refusal (or a bad argument) is this call's alone; a storage fault fails the group
+              if (!(err instanceof PssError)) throw err;
+              outcomes.push({ ok: false, error: err });
+            }
+          }
+        });
+      }, { file: this.file, maxWaitMs: busyWaitMs });
+    } catch (err) {
+      for (const call of batch) call.reject(err);
+      return;
+    }
+    batch.forEach((call, i) => {
+      const o = outcomes[i];
+      if (o.ok) call.resolve(o.value);
+      else call.reject(o.error);
+    });
   }
 
   private afterCommit(): void {
