@@ -130,7 +130,8 @@ const EPCIS_INBOX_SCHEMA = `CREATE TABLE IF NOT EXISTS epcis_inbox (
   document BLOB NOT NULL
 )`;
 
-/** OpenScsBackend over a local pool store: each call is one store transaction; a storage fault is a StoreError. */
+/** OpenScsBackend over a local pool store: each call is one store transaction (a savepoint of a group commit when the
+ *  pool file is known: concurrent OPC UA calls share durable commits); a storage fault is a StoreError. */
 export class StoreBackend implements OpenScsBackend {
   /** the pool file behind the store (the store itself, or the file a view of some of its pools stands for) */
   private readonly file: { store: SqlitePoolStore; pools?: readonly string[] } | undefined;
@@ -164,8 +165,15 @@ export class StoreBackend implements OpenScsBackend {
     if (bad.length) throw new PssError("UnknownSerialNumber", `${method}: ${bad.map((b) => b.serialNumber).slice(0, 3).join(", ")}${bad.length > 3 ? ` and ${bad.length - 3} more` : ""} not in an exposed pool`, bad);
   }
 
+  /** A PSS call: group-committed with the concurrent calls on the same pool file (SqlitePoolStore.grouped), answered
+   *  once durable; without a pool file behind the store, one call at a time. */
+  private pss<T>(call: () => T): Promise<T> {
+    const f = this.file;
+    return storageCall(() => (f ? f.store.grouped(call) : call()));
+  }
+
   request(target: RequestTarget, a: { snCollectionId: string; count: number; snFormat: string; poolSelectionCriteria: Dict; requestToken: string; actor: string }): Promise<RequestResult> {
-    return storageCall(() => {
+    return this.pss(() => {
       const r = this.store.request(target, {
         poolSelectionCriteria: a.poolSelectionCriteria,
         snCollectionId: a.snCollectionId || undefined,
@@ -179,15 +187,15 @@ export class StoreBackend implements OpenScsBackend {
   }
 
   returnSerialNumbers(target: ReturnTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
-    return storageCall(() => ({ returnStatus: this.store.returnSerialNumbers(target, a).returnStatus }));
+    return this.pss(() => ({ returnStatus: this.store.returnSerialNumbers(target, a).returnStatus }));
   }
 
   pushTo(target: PushTarget, a: { snCollection: { id: string; serialNumbers: string[] }; poolSelectionCriteria: Dict; snFormat: string; actor: string }): Promise<{ returnStatus: string }> {
-    return storageCall(() => ({ returnStatus: this.store.pushTo(target, a).returnStatus }));
+    return this.pss(() => ({ returnStatus: this.store.pushTo(target, a).returnStatus }));
   }
 
   applyEvent(event: EventName, a: { serialNumbers: string[]; snFormat: string; labelCollection?: LabelCollection; context: Dict; actor: string }): Promise<{ returnStatus: string }> {
-    return storageCall(() => {
+    return this.pss(() => {
       const r = this.store.applyEvent(event, {
         serialNumbers: a.serialNumbers,
         snFormat: a.snFormat,
