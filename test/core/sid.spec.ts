@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { createCipheriv, createHash } from "node:crypto";
 import { gs1, sid } from "../../nodes/core";
+import { randomChars, wasmSimdAvailable, type CharEngine } from "../../nodes/core/sid/random-chars";
 
 const GS = "\u001d";
 const sidCode = (fn: () => unknown): string => {
@@ -97,6 +99,78 @@ describe("sid generators", function () {
     // 93 degrees of freedom: 200 is beyond the 1-in-a-million tail; a modulo bias gives several thousand
     assert.ok(chi2 < 200, `chi-square ${chi2.toFixed(1)}`);
     assert.equal(new Set(serials).size, 2000);
+  });
+
+  it("random, packed (nextBuffer) in GS1 set 82: only the set's characters, each equally likely, at every position", function () {
+    const g = sid.createGenerator({ kind: "random", alphabet: gs1.CSET82, length: 12 });
+    const n = 40_000;
+    const buf = g.nextBuffer(n);
+    assert.equal(buf.length, n * 12);
+    // per position: a bias of the 16-byte blocks or of the packing of kept bytes would show at some positions
+    const counts = Array.from({ length: 12 }, () => new Map<number, number>());
+    for (let i = 0; i < buf.length; i++) {
+      assert.ok(gs1.CSET82.includes(String.fromCharCode(buf[i])), `byte ${buf[i]} at ${i} is not in set 82`);
+      const m = counts[i % 12];
+      m.set(buf[i], (m.get(buf[i]) ?? 0) + 1);
+    }
+    const expected = n / 82;
+    counts.forEach((m, pos) => {
+      assert.equal(m.size, 82, `position ${pos}: all 82 characters appear`);
+      const chi2 = [...m.values()].reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+      // 81 degrees of freedom: 175 is the 1-in-10^8 tail; dropping the rejection (b % 82 on every byte) gives ~440
+      assert.ok(chi2 < 175, `position ${pos}: chi-square ${chi2.toFixed(1)}`);
+    });
+  });
+
+  it("random characters: both engines give exactly the rejection-sampling result of a fixed byte stream (every byte value)", function () {
+    // the reference: byte b < floor(256/k)*k is the character sorted[b % k], any other byte is dropped
+    const stream = (seed: string): { source: (b: Uint8Array) => void; taken: () => Buffer } => {
+      // AES-128-CTR of zeros under a key made from the seed: a fixed stream with every byte value
+      const cipher = createCipheriv("aes-128-ctr", createHash("sha256").update(seed).digest().subarray(0, 16), Buffer.alloc(16));
+      const parts: Buffer[] = [];
+      const source = (b: Uint8Array): void => {
+        const bytes = cipher.update(Buffer.alloc(b.length));
+        b.set(bytes);
+        parts.push(bytes);
+      };
+      return { source, taken: () => Buffer.concat(parts) };
+    };
+    const printable = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i)).join("");
+    const alphabets = [gs1.CSET82, gs1.CSET39, gs1.DIGITS, gs1.ALNUM, sid.EU_FMD_SAFE_ALPHABET, "01", "AB", printable, printable.slice(0, 64), "zyx!#%'", printable.replace(/[13579ACEGIKMOQSUWY]/g, "")];
+    const engines: CharEngine[] = wasmSimdAvailable() ? ["js", "wasm-simd"] : ["js"];
+    for (const alphabet of alphabets) {
+      const sorted = [...alphabet].map((c) => c.charCodeAt(0)).sort((a, b) => a - b);
+      const accept = Math.floor(256 / sorted.length) * sorted.length;
+      for (const engine of engines) {
+        for (const lookup of engine === "js" ? [undefined] : (["runs", "table"] as const)) {
+          // 300,000 is more than one 256 KiB draw of random bytes
+          for (const size of alphabet === gs1.CSET82 || alphabet === "01" ? [1, 31, 4_999, 300_000] : [1, 31, 4_999]) {
+            const s = stream(`${alphabet}/${size}`);
+            const chars = randomChars(alphabet, { engine, lookup, random: s.source });
+            assert.equal(chars.engine, engine);
+            const out = new Uint8Array(size + 2);
+            chars.fill(out, 1, size + 1);
+            const taken = s.taken();
+            const want: number[] = [];
+            for (const b of taken) if (b < accept && want.length < size) want.push(sorted[b % sorted.length]);
+            const label = `${engine}${lookup ? "/" + lookup : ""}, ${JSON.stringify(alphabet)}, ${size}`;
+            if (size >= 4_999) assert.equal(new Set(taken).size, 256, `${label}: the stream holds every byte value`);
+            assert.equal(out[0], 0, `${label}: nothing written before the range`);
+            assert.equal(out[size + 1], 0, `${label}: nothing written after the range`);
+            assert.ok(Buffer.from(out.subarray(1, size + 1)).equals(Buffer.from(want)), `${label}: differs from the reference`);
+          }
+        }
+      }
+    }
+  });
+
+  it("random characters: the default engine is WebAssembly SIMD, and alphabets it cannot take are refused", function () {
+    assert.ok(wasmSimdAvailable(), "Node.js 20 and later compile WebAssembly SIMD");
+    assert.equal(randomChars(gs1.CSET82).engine, "wasm-simd");
+    assert.throws(() => randomChars("A"), RangeError);
+    assert.throws(() => randomChars("AA"), RangeError);
+    assert.throws(() => randomChars("\u0100B"), RangeError);
+    assert.throws(() => randomChars(gs1.CSET82).fill(new Uint8Array(4), 2, 5), RangeError);
   });
 
   it("random: small spaces still give distinct serials within one call", function () {
