@@ -1,6 +1,5 @@
 /* The seam between the store and the SID classes (nodes/core/sid): checking, generating and importing serial
    numbers. The sid module is looked up at run time so the store works before and after it exists. */
-import * as crypto from "crypto";
 import * as sidModule from "../sid";
 import { PssError, PssErrorDetail, listSome } from "./errors";
 
@@ -91,17 +90,13 @@ export function refuseDuplicates(values: readonly string[], what: string): void 
   }
 }
 
-// our own fallback: 12 characters of an unambiguous upper-case alphabet (60 bits), when the sid module has no generator
+// our own fallback: 12 characters of an unambiguous upper-case alphabet (60 bits), when the sid module has no generator;
+// the sid module's random generator draws them unbiased (rejection sampling: byte % 34 alone favoured 18 characters)
 const ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+let fallback: { next(n: number): string[] } | undefined;
 function randomSerials(count: number): string[] {
-  const out: string[] = new Array(count);
-  const bytes = crypto.randomBytes(count * 12);
-  for (let i = 0; i < count; i++) {
-    let s = "";
-    for (let j = 0; j < 12; j++) s += ALPHABET[bytes[i * 12 + j] % ALPHABET.length];
-    out[i] = s;
-  }
-  return out;
+  fallback ??= sidModule.createGenerator({ kind: "random", alphabet: ALPHABET, length: 12 });
+  return fallback.next(count);
 }
 
 /** The default generator: the sid module's generator of the class when it has one, random serials otherwise. */
