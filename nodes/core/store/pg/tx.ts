@@ -25,6 +25,14 @@ export interface PgTxHost {
   appendAudit(c: PoolClient, rec: AuditInput): Promise<void>;
 }
 
+interface RowWrite {
+  state?: number;
+  /** undefined: the collection is left as it is; null unbinds */
+  coll?: number | null;
+  label?: number;
+  props?: Record<string, string>;
+}
+
 interface PoolDbRow {
   pk: number;
   pool_id: string;
@@ -64,6 +72,8 @@ export class PgTx implements EngineTx {
   /** audit records and counter deltas: appends nothing in the transaction reads back, sent together by flush() */
   private readonly audits: AuditEntry[] = [];
   private readonly deltas: Array<[number, number, number]> = [];
+  /** row writes (state, collection, label, properties) of this call, by number: written with the next statement */
+  private readonly rows = new Map<string, RowWrite>();
 
   constructor(private readonly host: PgTxHost, private readonly c: PoolClient, readonly actor: string, private readonly lock = true) {
     this.s = host.s;
@@ -74,9 +84,38 @@ export class PgTx implements EngineTx {
     return this.host.clock();
   }
 
+  /** every statement but the final flush: the rows written so far go first, so that it reads what this call wrote */
   private *q<R = Record<string, unknown>>(sql: string, params: unknown[] = []): Op<R[]> {
+    if (this.rows.size) {
+      const [text, p] = this.rowUpdate(1);
+      this.rows.clear();
+      yield* wait(this.c.query(`WITH r AS (${text}) SELECT 1`, p));
+    }
     const r = yield* wait(this.c.query(sql, params));
     return r.rows as R[];
+  }
+
+  private row(value: string): RowWrite {
+    let w = this.rows.get(value);
+    if (!w) this.rows.set(value, (w = {}));
+    return w;
+  }
+
+  /** One UPDATE of every row written so far (state, collection, label collection, properties merged), its
+   *  parameters numbered from `first`. */
+  private rowUpdate(first: number): [string, unknown[]] {
+    const vs = [...this.rows.keys()];
+    const ws = [...this.rows.values()];
+    const n = (k: number) => `$${first + k}`;
+    return [
+      `UPDATE ${this.s}.serial_number s SET state = coalesce(x.state, s.state),
+         sn_collection = CASE WHEN x.set_coll THEN x.coll ELSE s.sn_collection END,
+         label_collection = coalesce(x.label, s.label_collection),
+         properties = CASE WHEN x.props IS NULL THEN s.properties ELSE (coalesce(s.properties, '{}')::jsonb || x.props::jsonb)::text END
+       FROM unnest(${n(0)}::text[], ${n(1)}::smallint[], ${n(2)}::bool[], ${n(3)}::bigint[], ${n(4)}::bigint[], ${n(5)}::text[]) AS x(value, state, set_coll, coll, label, props)
+       WHERE s.value = x.value`,
+      [vs, ws.map((w) => w.state ?? null), ws.map((w) => w.coll !== undefined), ws.map((w) => w.coll ?? null), ws.map((w) => w.label ?? null), ws.map((w) => (w.props ? JSON.stringify(w.props) : null))],
+    ];
   }
 
   *pools(): Op<PoolRec[]> {
@@ -175,9 +214,14 @@ export class PgTx implements EngineTx {
     });
   }
 
+  // eslint-disable-next-line require-yield
   *setState(rids: readonly Rid[], state: SerialNumberState, coll?: number | null): Op<void> {
-    if (coll === undefined) yield* this.q(`UPDATE ${this.s}.serial_number SET state = $1 WHERE value = ANY($2::text[])`, [S(state), rids]);
-    else yield* this.q(`UPDATE ${this.s}.serial_number SET state = $1, sn_collection = $3 WHERE value = ANY($2::text[])`, [S(state), rids, coll]);
+    // written with the next statement (or the flush before the commit): one UPDATE for all the rows of a call
+    for (const v of rids as readonly string[]) {
+      const w = this.row(v);
+      w.state = S(state);
+      if (coll !== undefined) w.coll = coll;
+    }
   }
 
   // eslint-disable-next-line require-yield
@@ -209,7 +253,9 @@ export class PgTx implements EngineTx {
   /** Writes the buffered audit records (in the order the rule appended them) and counter deltas in one statement;
    *  called once the rule is done, before the commit. */
   async flush(): Promise<void> {
-    if (!this.audits.length && !this.deltas.length) return;
+    if (!this.audits.length && !this.deltas.length && !this.rows.size) return;
+    const [rowText, rowParams] = this.rowUpdate(16);
+    this.rows.clear();
     const a = this.audits;
     const time = new Date(this.now()).toISOString();
     const col = <T>(f: (r: AuditEntry) => T) => a.map(f);
@@ -220,12 +266,14 @@ export class PgTx implements EngineTx {
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::smallint[], $10::text[], $11::text[], $12::text[])
            WITH ORDINALITY AS x(actor, event, pool_id, serial_numbers, from_state, to_state, context, anomaly, method, sn_collection_id, label_collection_id, i)
          ORDER BY i),
-       c AS (INSERT INTO ${this.s}.pool_count (pool, state, n) SELECT * FROM unnest($13::bigint[], $14::smallint[], $15::bigint[]))
+       c AS (INSERT INTO ${this.s}.pool_count (pool, state, n) SELECT * FROM unnest($13::bigint[], $14::smallint[], $15::bigint[])),
+       r AS (${rowText})
        SELECT 1`,
       [
         time, col((r) => r.actor), col((r) => r.event), col((r) => r.poolId), col((r) => r.serialNumbers.join("\n")), col((r) => r.fromState ?? null), col((r) => r.toState ?? null),
         col((r) => canonicalContext(r.context)), col((r) => (r.anomaly ? 1 : 0)), col((r) => r.method ?? null), col((r) => r.snCollectionId ?? null), col((r) => r.labelCollectionId ?? null),
         this.deltas.map((d) => d[0]), this.deltas.map((d) => d[1]), this.deltas.map((d) => d[2]),
+        ...rowParams,
       ],
     );
   }
@@ -243,12 +291,15 @@ export class PgTx implements EngineTx {
     return (yield* this.q<{ pk: number }>(`SELECT pk::float8 AS pk FROM ${this.s}.label_collection WHERE id = $1`, [id]))[0].pk;
   }
 
+  // eslint-disable-next-line require-yield
   *setLabel(label: number, rids: readonly Rid[]): Op<void> {
-    yield* this.q(`UPDATE ${this.s}.serial_number SET label_collection = $1 WHERE value = ANY($2::text[])`, [label, rids]);
+    for (const v of rids as readonly string[]) this.row(v).label = label;
   }
 
+  // eslint-disable-next-line require-yield
   *setProperties(value: string, props: Record<string, string>): Op<void> {
-    yield* this.q(`UPDATE ${this.s}.serial_number SET properties = (coalesce(properties, '{}')::jsonb || $1::jsonb)::text WHERE value = $2`, [JSON.stringify(props), value]);
+    const w = this.row(value);
+    w.props = { ...w.props, ...props };
   }
 
   // eslint-disable-next-line require-yield
